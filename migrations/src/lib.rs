@@ -1,0 +1,14 @@
+//! System-table migrations for Gather, run automatically on `gather serve` on both engines.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_system_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_system_tables::Migration)]
+    }
+}

@@ -1,0 +1,104 @@
+//! The HTTP layer (poem + poem-openapi): one module per endpoint group, the error
+//! envelope, and the server that puts them together with an app's own routes.
+
+pub mod collections;
+pub mod context;
+pub mod error;
+pub mod health;
+pub mod pick;
+pub mod record_auth;
+pub mod records;
+
+use crate::core::App;
+use poem::middleware::{Cors, SizeLimit};
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApi, OpenApiService, Tags as TagsDerive};
+
+pub use context::Ctx;
+pub use error::{ApiError, ApiResult};
+
+#[derive(TagsDerive)]
+pub enum Tags {
+    /// Liveness.
+    Health,
+    /// Collections: runtime-defined tables (superusers only).
+    Collections,
+    /// Records of any collection, guarded by its API rules.
+    Records,
+    /// Logging in to auth collections.
+    Auth,
+}
+
+/// A JSON body that must be an object.
+pub fn body_object(v: serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, crate::core::Error> {
+    match v {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(crate::core::Error::BadRequest("The request body must be a JSON object.".into())),
+    }
+}
+
+/// The framework's own API groups.
+pub type CoreApi = (health::HealthApi, collections::CollectionsApi, records::RecordsApi, record_auth::RecordAuthApi);
+
+pub fn core_api() -> CoreApi {
+    (health::HealthApi, collections::CollectionsApi, records::RecordsApi, record_auth::RecordAuthApi)
+}
+
+/// The whole HTTP application: the core API plus `extra` (an app's own poem-openapi
+/// routes, e.g. a tuple of `#[OpenApi]` structs), all in one OpenAPI document served at
+/// `/openapi.json`, with Swagger UI at `/docs`.
+pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> impl Endpoint {
+    let service = OpenApiService::new((core_api(), extra), "Gather", env!("CARGO_PKG_VERSION"))
+        .description("A self-hosted backend that speaks PocketBase's HTTP API, documented end to end.")
+        .server(server_url);
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    let max_body = app.config().max_body_size;
+    Route::new()
+        .nest("/", service)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .catch_all_error(|err| async move { error::catch_all(err) })
+        .with(SizeLimit::new(max_body))
+        .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
+        .data(app)
+}
+
+/// Serves `app` on `addr` until Ctrl-C / SIGTERM.
+pub async fn serve<T: OpenApi + 'static>(app: App, extra: T, addr: &str) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(app, extra, listener, shutdown_signal()).await
+}
+
+/// Serves on an already bound listener until `stop` resolves (tests bind port 0).
+pub async fn serve_on<T: OpenApi + 'static>(
+    app: App,
+    extra: T,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    let ep = endpoint(app, extra, &format!("http://{local}"));
+    let std_listener = listener.into_std()?;
+    let acceptor = poem::listener::TcpAcceptor::from_std(std_listener)?;
+    tracing::info!("serving on http://{local} (API /api/, docs /docs)");
+    poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(ep, stop, None).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

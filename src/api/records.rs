@@ -1,0 +1,139 @@
+//! `/api/collections/{collection}/records`: list, view, create, update, delete.
+
+use super::collections::NoContent;
+use super::context::Ctx;
+use super::error::ApiResult;
+use super::pick::{pick, pick_items};
+use super::Tags;
+use crate::core::records::{self, ListParams};
+use crate::core::Error;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::OpenApi;
+use serde_json::{json, Value};
+
+pub struct RecordsApi;
+
+fn truthy(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|s| matches!(s, "1" | "true" | "t" | "yes"))
+}
+
+/// Non-superusers may not reach other collections or request data from a client filter.
+fn check_client_expr(ctx: &Ctx, s: &Option<String>) -> Result<(), Error> {
+    if ctx.info.is_superuser() {
+        return Ok(());
+    }
+    if let Some(s) = s {
+        if s.contains("@collection.") || s.contains("@request.") {
+            return Err(Error::Forbidden("Only superusers can filter by @collection and @request.".into()));
+        }
+    }
+    Ok(())
+}
+
+#[OpenApi(tag = "Tags::Records")]
+impl RecordsApi {
+    /// List records, filtered by the collection's list rule.
+    ///
+    /// `filter` and `sort` use PocketBase's filter language; `expand` follows relations
+    /// (`author`, `author.team`, `comments_via_post`); `fields` picks keys per item.
+    #[oai(path = "/api/collections/:collection/records", method = "get", operation_id = "listRecords")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        page: Query<Option<u64>>,
+        #[oai(name = "perPage")] per_page: Query<Option<u64>>,
+        sort: Query<Option<String>>,
+        filter: Query<Option<String>>,
+        expand: Query<Option<String>>,
+        fields: Query<Option<String>>,
+        #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
+        let c = ctx.app.collection(&collection.0)?;
+        check_client_expr(&ctx, &filter.0)?;
+        check_client_expr(&ctx, &sort.0)?;
+        let params = ListParams {
+            page: page.0.unwrap_or(1),
+            per_page: per_page.0.unwrap_or(0),
+            sort: sort.0,
+            filter: filter.0,
+            expand: expand.0,
+            skip_total: truthy(&skip_total.0),
+        };
+        let r = records::list(&ctx.app, &c, &ctx.info, &params).await?;
+        let body = json!({
+            "page": r.page,
+            "perPage": r.per_page,
+            "totalItems": r.total_items,
+            "totalPages": r.total_pages,
+            "items": r.items,
+        });
+        Ok(Json(pick_items(body, fields.0.as_deref())))
+    }
+
+    /// View one record (404 when missing or hidden by the view rule).
+    #[oai(path = "/api/collections/:collection/records/:id", method = "get", operation_id = "viewRecord")]
+    async fn view(&self, ctx: Ctx, collection: Path<String>, id: Path<String>, expand: Query<Option<String>>, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
+        let c = ctx.app.collection(&collection.0)?;
+        let rec = records::view(&ctx.app, &c, &id.0, &ctx.info, expand.0.as_deref()).await?;
+        Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
+    }
+
+    /// Create a record (checked against the create rule).
+    #[oai(path = "/api/collections/:collection/records", method = "post", operation_id = "createRecord")]
+    async fn create(
+        &self,
+        mut ctx: Ctx,
+        collection: Path<String>,
+        body: Json<Value>,
+        expand: Query<Option<String>>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
+        let c = ctx.app.collection(&collection.0)?;
+        let body = super::body_object(body.0)?;
+        ctx.info.body = body.clone();
+        let rec = records::create(&ctx.app, &c, &ctx.info, body).await?;
+        let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
+        Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
+    }
+
+    /// Update a record; `field+`, `+field` and `field-` append, prepend and remove.
+    #[oai(path = "/api/collections/:collection/records/:id", method = "patch", operation_id = "updateRecord")]
+    async fn update(
+        &self,
+        mut ctx: Ctx,
+        collection: Path<String>,
+        id: Path<String>,
+        body: Json<Value>,
+        expand: Query<Option<String>>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
+        let c = ctx.app.collection(&collection.0)?;
+        let body = super::body_object(body.0)?;
+        ctx.info.body = body.clone();
+        let rec = records::update(&ctx.app, &c, &id.0, &ctx.info, body).await?;
+        let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
+        Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
+    }
+
+    /// Delete a record; relations pointing to it cascade, block, or are unset.
+    #[oai(path = "/api/collections/:collection/records/:id", method = "delete", operation_id = "deleteRecord")]
+    async fn delete(&self, ctx: Ctx, collection: Path<String>, id: Path<String>) -> ApiResult<NoContent> {
+        let c = ctx.app.collection(&collection.0)?;
+        records::delete(&ctx.app, &c, &id.0, &ctx.info).await?;
+        Ok(NoContent::Done)
+    }
+}
+
+/// Expands and hides fields of a record just written, as the response shows it.
+async fn finish(ctx: &Ctx, c: &crate::core::Collection, rec: records::Record, expand: Option<&str>) -> Result<records::Record, Error> {
+    let mut items = vec![rec];
+    if let Some(e) = expand {
+        records::expand(&ctx.app, c, &mut items, e, &ctx.info).await?;
+    }
+    let mut rec = items.pop().unwrap_or_default();
+    records::hide_fields(c, &mut rec, &ctx.info);
+    Ok(rec)
+}

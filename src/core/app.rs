@@ -1,0 +1,120 @@
+//! `App`: the one handle to the database, the collection registry, hooks and config.
+
+use super::collection::Collection;
+use super::error::{Error, Result};
+use super::hooks::Hooks;
+use super::registry::Registry;
+use crate::db::{Db, DbTarget, Dialect};
+use sea_orm_migration::MigratorTrait;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+/// Runtime configuration, from flags and environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `postgres://...`; `None` = SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { data_dir: PathBuf::from("gather_data"), database_url: None, max_body_size: 32 << 20 }
+    }
+}
+
+impl Config {
+    pub fn db_target(&self) -> DbTarget {
+        match &self.database_url {
+            Some(url) if url.starts_with("postgres") => DbTarget::Postgres(url.clone()),
+            _ => DbTarget::SqliteDir(self.data_dir.clone()),
+        }
+    }
+}
+
+/// Cheap to clone; every part of the server holds one.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    config: Config,
+    registry: RwLock<Arc<Registry>>,
+    hooks: Hooks,
+}
+
+/// A code migration: runs once, in order, recorded in `_migrations` by name.
+pub struct CodeMigration {
+    pub name: String,
+    pub run: Box<dyn Fn(App) -> futures::future::BoxFuture<'static, Result<()>> + Send + Sync>,
+}
+
+impl App {
+    /// Connects, applies the system migrations and loads the collections.
+    pub async fn open(config: Config) -> Result<App> {
+        let db = Db::connect(&config.db_target()).await?;
+        gather_migrations::Migrator::up(&db.read, None).await?;
+        let app = App { inner: Arc::new(Inner { db, config, registry: RwLock::new(Arc::default()), hooks: Hooks::default() }) };
+        app.reload_collections().await?;
+        super::collections::ensure_system_collections(&app).await?;
+        Ok(app)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.inner.db.dialect
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn hooks(&self) -> &Hooks {
+        &self.inner.hooks
+    }
+
+    /// The current snapshot of all collections.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.inner.registry.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn collection(&self, id_or_name: &str) -> Result<Arc<Collection>> {
+        self.registry().find(id_or_name).ok_or_else(|| Error::NotFound("Missing collection context.".into()))
+    }
+
+    /// Re-reads the registry from the database (after any schema change).
+    pub async fn reload_collections(&self) -> Result<()> {
+        let list = super::collections::load_all(self).await?;
+        let reg = Arc::new(Registry::new(list));
+        if let Ok(mut w) = self.inner.registry.write() {
+            *w = reg;
+        }
+        Ok(())
+    }
+
+    /// Applies code migrations not yet recorded, in order.
+    pub async fn run_code_migrations(&self, migrations: &[CodeMigration]) -> Result<()> {
+        for m in migrations {
+            if super::collections::migration_applied(self, &m.name).await? {
+                continue;
+            }
+            tracing::info!(migration = %m.name, "applying code migration");
+            (m.run)(self.clone()).await?;
+            super::collections::record_migration(self, &m.name).await?;
+        }
+        Ok(())
+    }
+}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        std::io::Error::other(e.to_string())
+    }
+}

@@ -1,0 +1,317 @@
+//! Collections: runtime-defined tables with typed fields, indexes and API rules.
+
+use super::fields::{AutodateField, BoolField, EmailField, Field, FieldKind, PasswordField, TextField};
+use super::ids::{collection_id, field_id};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectionType {
+    Base,
+    Auth,
+    View,
+}
+
+impl CollectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionType::Base => "base",
+            CollectionType::Auth => "auth",
+            CollectionType::View => "view",
+        }
+    }
+}
+
+/// One API rule: `None` = superusers only, `Some("")` = everyone, else a filter expression.
+pub type Rule = Option<String>;
+
+/// Options only auth collections have.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AuthOptions {
+    pub auth_rule: Rule,
+    pub manage_rule: Rule,
+    pub password_auth: PasswordAuth,
+    pub auth_token: TokenConfig,
+    /// Signing secret of this collection's tokens; never returned by the API.
+    #[serde(skip_serializing)]
+    pub token_secret: String,
+}
+
+impl Default for AuthOptions {
+    fn default() -> Self {
+        AuthOptions {
+            auth_rule: Some(String::new()),
+            manage_rule: None,
+            password_auth: PasswordAuth { enabled: true, identity_fields: vec!["email".into()] },
+            auth_token: TokenConfig { duration: 432_000 },
+            token_secret: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordAuth {
+    pub enabled: bool,
+    pub identity_fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenConfig {
+    /// Seconds.
+    pub duration: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub id: String,
+    pub name: String,
+    pub kind: CollectionType,
+    pub system: bool,
+    pub fields: Vec<Field>,
+    pub indexes: Vec<String>,
+    pub list_rule: Rule,
+    pub view_rule: Rule,
+    pub create_rule: Rule,
+    pub update_rule: Rule,
+    pub delete_rule: Rule,
+    /// The SELECT of a view collection.
+    pub view_query: String,
+    pub auth: Option<AuthOptions>,
+    pub created: String,
+    pub updated: String,
+}
+
+/// Field names a collection may not use: they are taken by the record envelope.
+pub const RESERVED_FIELD_NAMES: &[&str] = &["expand", "collectionId", "collectionName", "passwordConfirm", "oldPassword"];
+
+impl Collection {
+    /// A new base collection with the `id`, `created` and `updated` fields.
+    pub fn base(name: &str) -> Self {
+        let mut c = Collection {
+            id: collection_id(CollectionType::Base, name),
+            name: name.to_string(),
+            kind: CollectionType::Base,
+            system: false,
+            fields: vec![id_field()],
+            indexes: vec![],
+            list_rule: None,
+            view_rule: None,
+            create_rule: None,
+            update_rule: None,
+            delete_rule: None,
+            view_query: String::new(),
+            auth: None,
+            created: String::new(),
+            updated: String::new(),
+        };
+        c.ensure_timestamps();
+        c
+    }
+
+    /// A new auth collection with PocketBase's system fields.
+    pub fn auth(name: &str) -> Self {
+        let mut c = Collection::base(name);
+        c.kind = CollectionType::Auth;
+        c.id = collection_id(CollectionType::Auth, name);
+        c.auth = Some(AuthOptions::default());
+        c.ensure_auth_fields();
+        c
+    }
+
+    /// A new view collection over `query`.
+    pub fn view(name: &str, query: &str) -> Self {
+        let mut c = Collection::base(name);
+        c.kind = CollectionType::View;
+        c.id = collection_id(CollectionType::View, name);
+        c.view_query = query.to_string();
+        c.fields.clear();
+        c
+    }
+
+    pub fn with_field(mut self, field: Field) -> Self {
+        self.add_field(field);
+        self
+    }
+
+    pub fn with_rules(mut self, rule: Option<&str>) -> Self {
+        let r = rule.map(str::to_string);
+        self.list_rule = r.clone();
+        self.view_rule = r.clone();
+        self.create_rule = r.clone();
+        self.update_rule = r.clone();
+        self.delete_rule = r;
+        self
+    }
+
+    pub fn add_field(&mut self, mut field: Field) {
+        if field.id.is_empty() {
+            field.id = field_id(field.kind.type_name(), &field.name);
+        }
+        // Keep created/updated last, as PocketBase's scaffolds do.
+        let pos = self.fields.iter().position(|f| f.system && matches!(f.kind, FieldKind::Autodate(_))).unwrap_or(self.fields.len());
+        self.fields.insert(pos, field);
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn is_auth(&self) -> bool {
+        self.kind == CollectionType::Auth
+    }
+
+    pub fn is_view(&self) -> bool {
+        self.kind == CollectionType::View
+    }
+
+    pub(crate) fn ensure_timestamps(&mut self) {
+        if self.kind == CollectionType::View {
+            return;
+        }
+        for (name, on_update) in [("created", false), ("updated", true)] {
+            if self.field(name).is_none() {
+                let f = Field::new(name, FieldKind::Autodate(AutodateField { on_create: true, on_update }));
+                let mut f = f.system();
+                f.id = field_id("autodate", name);
+                self.fields.push(f);
+            }
+        }
+    }
+
+    pub(crate) fn ensure_auth_fields(&mut self) {
+        let wanted = [
+            Field::new("password", FieldKind::Password(PasswordField { min: 8, ..Default::default() })).system().hidden().required(),
+            Field::new(
+                "tokenKey",
+                FieldKind::Text(TextField { min: 30, max: 60, autogenerate_pattern: "[a-zA-Z0-9]{50}".into(), ..Default::default() }),
+            )
+            .system()
+            .hidden()
+            .required(),
+            Field::new("email", FieldKind::Email(EmailField::default())).system().required(),
+            Field::new("emailVisibility", FieldKind::Bool(BoolField {})).system(),
+            Field::new("verified", FieldKind::Bool(BoolField {})).system(),
+        ];
+        for (i, mut f) in wanted.into_iter().enumerate() {
+            if self.field(&f.name).is_none() {
+                f.id = field_id(f.kind.type_name(), &f.name);
+                self.fields.insert((1 + i).min(self.fields.len()), f);
+            }
+        }
+    }
+
+    /// The PocketBase JSON form, as returned by the collections API (secrets left out).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("name".into(), json!(self.name));
+        m.insert("type".into(), json!(self.kind.as_str()));
+        m.insert("system".into(), json!(self.system));
+        m.insert("fields".into(), serde_json::to_value(&self.fields).unwrap_or(Value::Null));
+        m.insert("indexes".into(), json!(self.indexes));
+        m.insert("listRule".into(), json!(self.list_rule));
+        m.insert("viewRule".into(), json!(self.view_rule));
+        m.insert("createRule".into(), json!(self.create_rule));
+        m.insert("updateRule".into(), json!(self.update_rule));
+        m.insert("deleteRule".into(), json!(self.delete_rule));
+        if self.is_view() {
+            m.insert("viewQuery".into(), json!(self.view_query));
+        }
+        if let Some(a) = &self.auth {
+            if let Ok(Value::Object(extra)) = serde_json::to_value(a) {
+                m.extend(extra);
+            }
+        }
+        m.insert("created".into(), json!(self.created));
+        m.insert("updated".into(), json!(self.updated));
+        Value::Object(m)
+    }
+
+    /// Options stored in the registry's `options` column.
+    pub(crate) fn options_json(&self) -> Value {
+        let mut m = Map::new();
+        if self.is_view() {
+            m.insert("viewQuery".into(), json!(self.view_query));
+        }
+        if let Some(a) = &self.auth {
+            let mut v = serde_json::to_value(a).unwrap_or(json!({}));
+            v["tokenSecret"] = json!(a.token_secret);
+            m.insert("auth".into(), v);
+        }
+        Value::Object(m)
+    }
+
+    pub(crate) fn apply_options_json(&mut self, options: &Value) {
+        if let Some(q) = options.get("viewQuery").and_then(Value::as_str) {
+            self.view_query = q.to_string();
+        }
+        if let Some(a) = options.get("auth") {
+            let mut auth: AuthOptions = serde_json::from_value(a.clone()).unwrap_or_default();
+            auth.token_secret = a.get("tokenSecret").and_then(Value::as_str).unwrap_or_default().to_string();
+            self.auth = Some(auth);
+        }
+    }
+
+    /// Every rule with its JSON key, for validation.
+    pub fn rules(&self) -> Vec<(&'static str, &Rule)> {
+        let mut v = vec![
+            ("listRule", &self.list_rule),
+            ("viewRule", &self.view_rule),
+            ("createRule", &self.create_rule),
+            ("updateRule", &self.update_rule),
+            ("deleteRule", &self.delete_rule),
+        ];
+        if let Some(a) = &self.auth {
+            v.push(("authRule", &a.auth_rule));
+            v.push(("manageRule", &a.manage_rule));
+        }
+        v
+    }
+}
+
+/// The `id` field every table has: 15 lowercase alphanumerics by default.
+pub fn id_field() -> Field {
+    let mut f = Field::new(
+        "id",
+        FieldKind::Text(TextField {
+            min: 15,
+            max: 15,
+            pattern: "^[a-z0-9]+$".into(),
+            autogenerate_pattern: "[a-z0-9]{15}".into(),
+            primary_key: true,
+        }),
+    )
+    .system()
+    .required();
+    f.id = "text3208210256".into();
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaffolds() {
+        let b = Collection::base("posts");
+        let names: Vec<_> = b.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["id", "created", "updated"]);
+        let a = Collection::auth("users");
+        let names: Vec<_> = a.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["id", "password", "tokenKey", "email", "emailVisibility", "verified", "created", "updated"]);
+        let j = a.to_json();
+        assert_eq!(j["type"], "auth");
+        assert!(j.get("tokenSecret").is_none());
+        assert_eq!(j["passwordAuth"]["identityFields"], json!(["email"]));
+    }
+
+    #[test]
+    fn new_fields_go_before_timestamps() {
+        let c = Collection::base("p").with_field(Field::new("title", FieldKind::Text(TextField::default())));
+        assert_eq!(c.fields[1].name, "title");
+        assert!(c.fields[1].id.starts_with("text"));
+    }
+}

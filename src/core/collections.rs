@@ -1,0 +1,503 @@
+//! Saving, validating and deleting collections: registry rows plus the real tables,
+//! changed together in one write transaction.
+
+use super::app::App;
+use super::collection::{Collection, CollectionType, RESERVED_FIELD_NAMES};
+use super::error::{Error, Result};
+use super::fields::{format_datetime, Field, FieldError, FieldKind, Storage};
+use super::filter::{compile_filter, RequestInfo, Scope};
+use super::ids::{field_id, random_token};
+use super::registry::Registry;
+use super::schema::{self, IndexDef};
+use crate::db::{quote, Dialect};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value as SqlValue};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+static NAME_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"^[A-Za-z0-9_]+$").expect("static regex"));
+
+const COLUMNS: &str = r#""id", "name", "type", "system", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "options", "created", "updated""#;
+
+pub(crate) async fn load_all(app: &App) -> Result<Vec<Collection>> {
+    let d = app.dialect();
+    let rows = app.db().query_all(d.raw(format!("SELECT {COLUMNS} FROM \"_collections\" ORDER BY \"created\", \"name\""), vec![])).await?;
+    rows.iter().map(row_to_collection).collect()
+}
+
+fn row_to_collection(row: &sea_orm::QueryResult) -> Result<Collection> {
+    let s = |c: &str| row.try_get::<String>("", c).map_err(Error::from);
+    let o = |c: &str| row.try_get::<Option<String>>("", c).map_err(Error::from);
+    let kind = match s("type")?.as_str() {
+        "auth" => CollectionType::Auth,
+        "view" => CollectionType::View,
+        _ => CollectionType::Base,
+    };
+    let parse = |c: &str| -> Result<Value> { serde_json::from_str(&s(c)?).map_err(|e| Error::Internal(format!("corrupt _collections.{c}: {e}"))) };
+    let mut c = Collection {
+        id: s("id")?,
+        name: s("name")?,
+        kind,
+        system: row.try_get::<bool>("", "system")?,
+        fields: serde_json::from_value(parse("fields")?).map_err(|e| Error::Internal(format!("corrupt fields: {e}")))?,
+        indexes: serde_json::from_value(parse("indexes")?).unwrap_or_default(),
+        list_rule: o("listRule")?,
+        view_rule: o("viewRule")?,
+        create_rule: o("createRule")?,
+        update_rule: o("updateRule")?,
+        delete_rule: o("deleteRule")?,
+        view_query: String::new(),
+        auth: None,
+        created: s("created")?,
+        updated: s("updated")?,
+    };
+    c.apply_options_json(&parse("options")?);
+    Ok(c)
+}
+
+fn row_values(c: &Collection, d: Dialect) -> Vec<SqlValue> {
+    let _ = d;
+    let js = |v: Value| SqlValue::String(Some(v.to_string()));
+    vec![
+        SqlValue::String(Some(c.id.clone())),
+        SqlValue::String(Some(c.name.clone())),
+        SqlValue::String(Some(c.kind.as_str().into())),
+        SqlValue::Bool(Some(c.system)),
+        js(serde_json::to_value(&c.fields).unwrap_or(json!([]))),
+        js(json!(c.indexes)),
+        SqlValue::String(c.list_rule.clone()),
+        SqlValue::String(c.view_rule.clone()),
+        SqlValue::String(c.create_rule.clone()),
+        SqlValue::String(c.update_rule.clone()),
+        SqlValue::String(c.delete_rule.clone()),
+        js(c.options_json()),
+        SqlValue::String(Some(c.created.clone())),
+        SqlValue::String(Some(c.updated.clone())),
+    ]
+}
+
+fn placeholders(d: Dialect, n: usize) -> String {
+    (1..=n).map(|i| if d == Dialect::Sqlite { "?".to_string() } else { format!("${i}") }).collect::<Vec<_>>().join(", ")
+}
+
+async fn exec_all(txn: &DatabaseTransaction, d: Dialect, stmts: &[String]) -> Result<()> {
+    for sql in stmts {
+        txn.execute_raw(d.raw(sql.clone(), vec![])).await.map_err(|e| Error::BadRequest(format!("Schema change failed: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Creates `c` (a new collection) or updates the existing one with the same id.
+pub async fn save(app: &App, mut c: Collection) -> Result<Collection> {
+    let reg = app.registry();
+    let old = reg.find(&c.id).filter(|o| o.id == c.id).map(|o| (*o).clone());
+    let action = if old.is_some() { "update" } else { "create" };
+    prepare(&mut c, old.as_ref(), &reg, action)?;
+    let now = format_datetime(chrono::Utc::now());
+    if old.is_none() {
+        c.created = now.clone();
+    }
+    c.updated = now;
+    let d = app.dialect();
+    let ddl = match &old {
+        None => schema::create_sql(&c, d),
+        Some(o) => schema::alter_sql(o, &c, d)?,
+    };
+    let is_new = old.is_none();
+    let saved = app
+        .db()
+        .write(Box::new(move |txn| {
+            Box::pin(async move {
+                exec_all(txn, d, &ddl).await?;
+                if c.is_view() {
+                    c.fields = infer_view_fields(txn, d, &c).await?;
+                }
+                let values = row_values(&c, d);
+                let sql = if is_new {
+                    format!("INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})", placeholders(d, values.len()))
+                } else {
+                    let sets: Vec<String> = COLUMNS
+                        .split(", ")
+                        .enumerate()
+                        .skip(1)
+                        .map(|(i, col)| format!("{col} = {}", if d == Dialect::Sqlite { "?".into() } else { format!("${}", i + 1) }))
+                        .collect();
+                    let id_ph = if d == Dialect::Sqlite { "?".to_string() } else { "$1".to_string() };
+                    // SQLite binds positionally: move the id to the end.
+                    format!("UPDATE \"_collections\" SET {} WHERE \"id\" = {id_ph}", sets.join(", "))
+                };
+                let values = if !is_new && d == Dialect::Sqlite {
+                    let mut v = values;
+                    let id = v.remove(0);
+                    v.push(id);
+                    v
+                } else {
+                    values
+                };
+                txn.execute_raw(d.raw(sql, values)).await?;
+                Ok(c)
+            })
+        }))
+        .await?;
+    app.reload_collections().await?;
+    Ok(saved)
+}
+
+/// Deletes a collection and its table.
+pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
+    let c = app.collection(id_or_name)?;
+    if c.system {
+        return Err(Error::BadRequest("System collections cannot be deleted.".into()));
+    }
+    let reg = app.registry();
+    if let Some(other) = reg.all().iter().find(|o| {
+        o.id != c.id && o.fields.iter().any(|f| matches!(&f.kind, FieldKind::Relation(r) if r.collection_id == c.id))
+    }) {
+        return Err(Error::BadRequest(format!(
+            "The collection is referenced by a relation field of '{}'; remove that field first.",
+            other.name
+        )));
+    }
+    let d = app.dialect();
+    let ddl = schema::drop_sql(&c);
+    let id = c.id.clone();
+    app.db()
+        .write(Box::new(move |txn| {
+            Box::pin(async move {
+                exec_all(txn, d, &ddl).await?;
+                let ph = placeholders(d, 1);
+                txn.execute_raw(d.raw(format!("DELETE FROM \"_collections\" WHERE \"id\" = {ph}"), vec![id.into()])).await?;
+                Ok(())
+            })
+        }))
+        .await?;
+    app.reload_collections().await
+}
+
+/// Deletes every record of a collection (not a view).
+pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
+    let c = app.collection(id_or_name)?;
+    if c.is_view() {
+        return Err(Error::BadRequest("View collections cannot be truncated.".into()));
+    }
+    let d = app.dialect();
+    let table = quote(&c.name);
+    app.db()
+        .write(Box::new(move |txn| {
+            Box::pin(async move {
+                txn.execute_raw(d.raw(format!("DELETE FROM {table}"), vec![])).await?;
+                Ok(())
+            })
+        }))
+        .await
+}
+
+/// Fills ids and defaults and checks everything about a collection before it is saved.
+fn prepare(c: &mut Collection, old: Option<&Collection>, reg: &Registry, action: &str) -> Result<()> {
+    let msg = format!("Failed to {action} collection.");
+    let fail = |key: &str, code: &'static str, text: String| Error::fields(msg.clone(), vec![(key.to_string(), FieldError::new(code, text))]);
+
+    if c.id.is_empty() {
+        c.id = super::ids::collection_id(c.kind, &c.name);
+    }
+    if !NAME_RE.is_match(&c.name) || c.name.len() > 55 {
+        return Err(fail("name", "validation_invalid_name", "Use 1-55 letters, digits and underscores.".into()));
+    }
+    if c.name.starts_with('_') && !c.system {
+        return Err(fail("name", "validation_invalid_name", "Names starting with '_' are reserved for system collections.".into()));
+    }
+    if reg.all().iter().any(|o| o.id != c.id && o.name.eq_ignore_ascii_case(&c.name)) {
+        return Err(fail("name", "validation_collection_name_exists", "Collection name must be unique (case insensitive).".into()));
+    }
+    if let Some(o) = old {
+        if o.kind != c.kind {
+            return Err(fail("type", "validation_collection_type_change", "The collection type cannot be changed.".into()));
+        }
+        if o.system && o.name != c.name {
+            return Err(fail("name", "validation_system_collection_name_change", "System collections cannot be renamed.".into()));
+        }
+        for f in o.fields.iter().filter(|f| f.system) {
+            match c.fields.iter().find(|n| n.id == f.id) {
+                Some(n) if n.name == f.name => {}
+                _ => return Err(fail("fields", "validation_system_field_change", format!("The system field '{}' cannot be removed or renamed.", f.name))),
+            }
+        }
+    }
+    match c.kind {
+        CollectionType::View => {
+            let q = c.view_query.trim().trim_end_matches(';').trim().to_string();
+            let starts = q.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("select")) || q.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("with"));
+            if !starts || q.contains(';') {
+                return Err(fail("viewQuery", "validation_invalid_view_query", "The view query must be a single SELECT statement.".into()));
+            }
+            c.view_query = q;
+            c.create_rule = None;
+            c.update_rule = None;
+            c.delete_rule = None;
+            c.indexes.clear();
+        }
+        CollectionType::Auth => {
+            c.ensure_auth_fields();
+            c.ensure_timestamps();
+            let auth = c.auth.get_or_insert_with(Default::default);
+            if auth.token_secret.is_empty() {
+                auth.token_secret = old.and_then(|o| o.auth.as_ref()).map(|a| a.token_secret.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| random_token(50));
+            }
+        }
+        CollectionType::Base => {
+            c.auth = None;
+        }
+    }
+    if !c.is_view() {
+        if !c.fields.iter().any(|f| f.name == "id") {
+            c.fields.insert(0, super::collection::id_field());
+        }
+        check_fields(c, reg, &msg)?;
+        normalize_indexes(c, &msg)?;
+    }
+    check_rules(c, reg, &msg)?;
+    Ok(())
+}
+
+fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    for (i, f) in c.fields.iter_mut().enumerate() {
+        let key = format!("fields.{i}");
+        if f.id.is_empty() {
+            f.id = field_id(f.kind.type_name(), &f.name);
+        }
+        let problem = if !NAME_RE.is_match(&f.name) || f.name.len() > 100 {
+            Some(("validation_invalid_name", "Use 1-100 letters, digits and underscores.".to_string()))
+        } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
+            Some(("validation_reserved_name", format!("'{}' is a reserved name.", f.name)))
+        } else if !seen.insert(f.name.to_lowercase()) {
+            Some(("validation_duplicated_name", format!("Duplicated field name '{}'.", f.name)))
+        } else if let Err(e) = f.kind.as_type().check_options() {
+            Some(("validation_invalid_options", e))
+        } else {
+            None
+        };
+        if let Some((code, text)) = problem {
+            errors.push((key, FieldError::new(code, text)));
+            continue;
+        }
+        if let FieldKind::Relation(rel) = &mut f.kind {
+            // Accept the target by name too; store its id.
+            match reg.find(&rel.collection_id).map(|t| t.id.clone()).or_else(|| (rel.collection_id == c.id || rel.collection_id == c.name).then(|| c.id.clone())) {
+                Some(id) => rel.collection_id = id,
+                None => errors.push((key, FieldError::new("validation_missing_collection", format!("Unknown collection '{}'.", rel.collection_id)))),
+            }
+        }
+    }
+    if let Some(idf) = c.fields.iter().find(|f| f.name == "id") {
+        if !matches!(&idf.kind, FieldKind::Text(t) if t.primary_key) {
+            errors.push(("fields".into(), FieldError::new("validation_invalid_id_field", "The id field must be a text primary key.")));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::fields(msg, errors))
+    }
+}
+
+fn normalize_indexes(c: &mut Collection, msg: &str) -> Result<()> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut names = HashSet::new();
+    for (i, sql) in c.indexes.iter().enumerate() {
+        let key = format!("indexes.{i}");
+        match IndexDef::parse(sql) {
+            Err(e) => errors.push((key, FieldError::new("validation_invalid_index_expression", e))),
+            Ok(def) => {
+                let missing = def.columns.iter().map(|(n, _)| n).chain(def.where_not_empty.iter()).find(|n| c.field(n).is_none());
+                if let Some(m) = missing {
+                    errors.push((key, FieldError::new("validation_invalid_index_expression", format!("Unknown column '{m}'."))));
+                } else if !names.insert(def.name.to_lowercase()) {
+                    errors.push((key, FieldError::new("validation_duplicated_index_name", "Duplicated index name.")));
+                } else {
+                    out.push(def.to_sql(&c.name));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::fields(msg, errors));
+    }
+    c.indexes = out;
+    Ok(())
+}
+
+fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
+    // Compile against a registry that already holds the new definition.
+    let mut all: Vec<Collection> = reg.all().iter().filter(|o| o.id != c.id).map(|o| (**o).clone()).collect();
+    all.push(c.clone());
+    let reg = Registry::new(all);
+    let req = RequestInfo::default();
+    let mut errors = Vec::new();
+    for d in [Dialect::Sqlite, Dialect::Postgres] {
+        for (key, rule) in c.rules() {
+            let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) else { continue };
+            let scope = Scope { registry: &reg, collection: c, alias: "m", request: &req, dialect: d, now: chrono::Utc::now(), client_filter: false };
+            if let Err(e) = compile_filter(rule, &scope) {
+                if !errors.iter().any(|(k, _): &(String, FieldError)| k == key) {
+                    errors.push((key.to_string(), FieldError::new("validation_invalid_rule", format!("Invalid rule: {e}."))));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::fields(msg, errors))
+    }
+}
+
+/// Field definitions of a view, read back from the database's own description of it.
+async fn infer_view_fields(txn: &DatabaseTransaction, d: Dialect, c: &Collection) -> Result<Vec<Field>> {
+    let (sql, name_col, type_col) = match d {
+        Dialect::Sqlite => ("SELECT \"name\", \"type\" FROM pragma_table_info(?)".to_string(), "name", "type"),
+        Dialect::Postgres => (
+            "SELECT column_name::text AS name, data_type::text AS type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position".to_string(),
+            "name",
+            "type",
+        ),
+    };
+    let rows = txn.query_all_raw(d.raw(sql, vec![c.name.clone().into()])).await?;
+    let mut fields = Vec::new();
+    for r in rows {
+        let name: String = r.try_get("", name_col)?;
+        let ty: String = r.try_get::<Option<String>>("", type_col)?.unwrap_or_default().to_lowercase();
+        let kind = if name == "id" {
+            fields.push({
+                let mut f = super::collection::id_field();
+                if let FieldKind::Text(t) = &mut f.kind {
+                    t.min = 0;
+                    t.max = 0;
+                    t.pattern.clear();
+                }
+                f
+            });
+            continue;
+        } else if ty.contains("text") || ty.contains("char") {
+            FieldKind::Text(Default::default())
+        } else if ty.contains("bool") {
+            FieldKind::Bool(Default::default())
+        } else if ["real", "double", "int", "numeric", "float", "decimal"].iter().any(|k| ty.contains(k)) {
+            FieldKind::Number(Default::default())
+        } else {
+            FieldKind::Json(Default::default())
+        };
+        let mut f = Field::new(&name, kind);
+        f.id = field_id(f.kind.type_name(), &name);
+        fields.push(f);
+    }
+    if !fields.iter().any(|f| f.name == "id") {
+        return Err(Error::fields(
+            "Failed to save collection.",
+            vec![("viewQuery".into(), FieldError::new("validation_missing_id", "The view query must return an 'id' column."))],
+        ));
+    }
+    let _ = Storage::Text;
+    Ok(fields)
+}
+
+/// Creates the built-in collections of a new install (`_superusers`, `users`).
+pub(crate) async fn ensure_system_collections(app: &App) -> Result<()> {
+    let reg = app.registry();
+    if reg.find(super::SUPERUSERS).is_none() {
+        let mut c = Collection::auth(super::SUPERUSERS);
+        c.id = "pbc_3142635823".into();
+        c.system = true;
+        if let Some(a) = &mut c.auth {
+            a.auth_token.duration = 86_400;
+        }
+        register_existing_table(app, c).await?;
+    }
+    if reg.find("users").is_none() {
+        let mut c = Collection::auth("users");
+        c.id = "_pb_users_auth_".into();
+        c.add_field(Field::new("name", FieldKind::Text(super::fields::TextField { max: 255, ..Default::default() })));
+        c.indexes = vec!["CREATE UNIQUE INDEX idx_users_email ON users (email) WHERE email != ''".into()];
+        c.list_rule = Some("id = @request.auth.id".into());
+        c.view_rule = Some("id = @request.auth.id".into());
+        c.create_rule = Some(String::new());
+        c.update_rule = Some("id = @request.auth.id".into());
+        c.delete_rule = Some("id = @request.auth.id".into());
+        save(app, c).await?;
+    }
+    Ok(())
+}
+
+/// Registers a collection whose table a sea-orm migration already created.
+async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
+    let reg = app.registry();
+    prepare(&mut c, None, &reg, "create")?;
+    let now = format_datetime(chrono::Utc::now());
+    c.created = now.clone();
+    c.updated = now;
+    let d = app.dialect();
+    app.db()
+        .write(Box::new(move |txn| {
+            Box::pin(async move {
+                let values = row_values(&c, d);
+                let sql = format!("INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})", placeholders(d, values.len()));
+                txn.execute_raw(d.raw(sql, values)).await?;
+                Ok(())
+            })
+        }))
+        .await?;
+    app.reload_collections().await
+}
+
+pub(crate) async fn migration_applied(app: &App, name: &str) -> Result<bool> {
+    let d = app.dialect();
+    let ph = placeholders(d, 1);
+    let row = app.db().query_one(d.raw(format!("SELECT 1 AS x FROM \"_migrations\" WHERE \"name\" = {ph}"), vec![name.into()])).await?;
+    Ok(row.is_some())
+}
+
+pub(crate) async fn record_migration(app: &App, name: &str) -> Result<()> {
+    let d = app.dialect();
+    let name = name.to_string();
+    app.db()
+        .write(Box::new(move |txn| {
+            Box::pin(async move {
+                let ph = placeholders(d, 2);
+                let now = format_datetime(chrono::Utc::now());
+                txn.execute_raw(d.raw(format!("INSERT INTO \"_migrations\" (\"name\", \"applied\") VALUES ({ph})"), vec![name.into(), now.into()])).await?;
+                Ok(())
+            })
+        }))
+        .await
+}
+
+/// Imports many collections at once (create or update by id/name); with `delete_missing`,
+/// non-system collections not in the list are deleted.
+pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> Result<()> {
+    // Applied one by one; each step is its own transaction and validated fully first.
+    let mut keep = HashSet::new();
+    for mut c in list {
+        let reg = app.registry();
+        if let Some(existing) = reg.find(&c.id).or_else(|| reg.find(&c.name)) {
+            c.id = existing.id.clone();
+        }
+        keep.insert(c.id.clone());
+        save(app, c).await.map_err(|e| match e {
+            Error::Validation { message, fields } => Error::Validation {
+                message: "Failed to import collections.".into(),
+                fields: [("collections".to_string(), json!({"code": "validation_collections_import_failure", "message": message, "data": fields}))]
+                    .into_iter()
+                    .collect(),
+            },
+            other => other,
+        })?;
+    }
+    if delete_missing {
+        for c in app.registry().all().iter().filter(|c| !c.system && !keep.contains(&c.id)) {
+            delete(app, &c.id).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! The engine's error type; the HTTP layer maps each variant to a status in one place.
+
+use super::fields::FieldError;
+use super::filter::FilterError;
+use serde_json::{Map, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400 with per-field details in `data`.
+    #[error("{message}")]
+    Validation { message: String, fields: Map<String, Value> },
+    /// 400 without field details.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A filter, sort or rule that does not parse or does not resolve.
+    #[error("invalid filter: {0}")]
+    Filter(#[from] FilterError),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn not_found() -> Self {
+        Error::NotFound("The requested resource wasn't found.".into())
+    }
+    pub fn superusers_only() -> Self {
+        Error::Forbidden("Only superusers can perform this action.".into())
+    }
+    /// A validation error on one field.
+    pub fn field(message: impl Into<String>, name: &str, err: FieldError) -> Self {
+        let mut fields = Map::new();
+        fields.insert(name.to_string(), err.to_json());
+        Error::Validation { message: message.into(), fields }
+    }
+    /// A validation error built from several field errors.
+    pub fn fields(message: impl Into<String>, errors: Vec<(String, FieldError)>) -> Self {
+        let fields = errors.into_iter().map(|(k, e)| (k, e.to_json())).collect();
+        Error::Validation { message: message.into(), fields }
+    }
+
+    /// True when the database rejected a row as a duplicate of a unique index.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Error::Db(e) => {
+                let s = e.to_string();
+                s.contains("UNIQUE constraint failed") || s.contains("duplicate key value")
+            }
+            _ => false,
+        }
+    }
+}

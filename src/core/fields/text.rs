@@ -1,0 +1,84 @@
+//! `text`: plain string with length bounds, an optional regex pattern and autogeneration.
+
+use super::{as_text, FieldError, FieldType, Storage};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Applied when `max` is 0, as PocketBase does.
+pub const DEFAULT_MAX_TEXT: usize = 5000;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TextField {
+    pub min: usize,
+    pub max: usize,
+    pub pattern: String,
+    pub autogenerate_pattern: String,
+    pub primary_key: bool,
+}
+
+impl FieldType for TextField {
+    fn storage(&self) -> Storage {
+        Storage::Text
+    }
+    fn zero(&self) -> Value {
+        Value::String(String::new())
+    }
+    fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
+        let s = as_text(input)?;
+        if s.is_empty() {
+            return if required { Err(FieldError::required()) } else { Ok(Value::String(s)) };
+        }
+        let len = s.chars().count();
+        if self.min > 0 && len < self.min {
+            return Err(FieldError::new("validation_min_text_constraint", format!("Must be at least {} character(s).", self.min))
+                .with_params(json!({"min": self.min})));
+        }
+        let max = if self.max == 0 { DEFAULT_MAX_TEXT } else { self.max };
+        if len > max {
+            return Err(FieldError::new("validation_max_text_constraint", format!("Must be no more than {max} character(s)."))
+                .with_params(json!({"max": max})));
+        }
+        if !self.pattern.is_empty() {
+            let re = regex::Regex::new(&self.pattern).map_err(|_| FieldError::new("validation_invalid_format", "Invalid value format."))?;
+            if !re.is_match(&s) {
+                return Err(FieldError::new("validation_invalid_format", "Invalid value format."));
+            }
+        }
+        Ok(Value::String(s))
+    }
+    fn check_options(&self) -> Result<(), String> {
+        if self.max > 0 && self.min > self.max {
+            return Err("min must not be larger than max".into());
+        }
+        if !self.pattern.is_empty() {
+            regex::Regex::new(&self.pattern).map_err(|e| format!("invalid pattern: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(min: usize, max: usize, pattern: &str) -> TextField {
+        TextField { min, max, pattern: pattern.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn bounds_and_pattern() {
+        assert_eq!(f(0, 0, "").prepare(&json!("hi"), false).unwrap(), json!("hi"));
+        assert_eq!(f(0, 0, "").prepare(&json!(null), false).unwrap(), json!(""));
+        assert_eq!(f(0, 0, "").prepare(&json!(""), true).unwrap_err().code, "validation_required");
+        assert_eq!(f(3, 0, "").prepare(&json!("ab"), false).unwrap_err().code, "validation_min_text_constraint");
+        assert_eq!(f(0, 2, "").prepare(&json!("abc"), false).unwrap_err().code, "validation_max_text_constraint");
+        assert_eq!(f(0, 2, "").prepare(&json!("é✓"), false).unwrap(), json!("é✓"));
+        assert_eq!(f(0, 0, "^[a-z]+$").prepare(&json!("Ab"), false).unwrap_err().code, "validation_invalid_format");
+        assert!(f(0, 0, "").prepare(&json!("x".repeat(5001)), false).is_err());
+        assert_eq!(f(0, 0, "").prepare(&json!(12), false).unwrap(), json!("12"));
+        assert_eq!(f(0, 0, "").prepare(&json!([1]), false).unwrap_err().code, "validation_invalid_type");
+        assert!(f(5, 2, "").check_options().is_err());
+        assert!(f(0, 0, "(").check_options().is_err());
+    }
+}

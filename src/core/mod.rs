@@ -1,0 +1,27 @@
+//! The engine: the App, collections and fields, records, the filter language and
+//! API rules, auth tokens and hooks. Knows nothing about HTTP.
+
+pub mod app;
+pub mod auth;
+pub mod collection;
+pub mod collections;
+pub mod error;
+pub mod fields;
+pub mod filter;
+pub mod hooks;
+pub mod ids;
+pub mod record_io;
+pub mod records;
+pub mod registry;
+pub mod schema;
+pub mod superusers;
+
+pub use app::{App, Config};
+pub use collection::{Collection, CollectionType, Rule};
+pub use error::{Error, Result};
+pub use filter::RequestInfo;
+pub use hooks::{RecordEvent, RecordHook};
+pub use records::{ListParams, ListResult, Record};
+
+/// Name of the built-in superusers auth collection.
+pub const SUPERUSERS: &str = "_superusers";

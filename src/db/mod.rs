@@ -1,0 +1,148 @@
+//! One connection abstraction over SQLite (embedded default) and PostgreSQL (scale-out):
+//! a pool of readers plus a group-committing writer queue.
+
+mod writer;
+
+pub use writer::{WriteFn, Writer};
+
+use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// The SQL dialect in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn backend(self) -> DatabaseBackend {
+        match self {
+            Dialect::Sqlite => DatabaseBackend::Sqlite,
+            Dialect::Postgres => DatabaseBackend::Postgres,
+        }
+    }
+
+    /// Renders a sea-query statement with bound values for this dialect.
+    pub fn build<S: QueryStatementWriter>(self, stmt: &S) -> Statement {
+        let (sql, values) = match self {
+            Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.build(PostgresQueryBuilder),
+        };
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+
+    /// A raw statement; `sql` must only contain names that came from the schema.
+    pub fn raw(self, sql: impl Into<String>, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+}
+
+/// Quotes an identifier for both dialects (`"name"`, with `"` doubled).
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum DbTarget {
+    /// The SQLite file `data.db` in this directory.
+    SqliteDir(std::path::PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+/// The database handles of one app: readers for queries, one writer queue for changes.
+#[derive(Clone)]
+pub struct Db {
+    pub dialect: Dialect,
+    /// Pool used for reads (and for migrations and DDL on PostgreSQL).
+    pub read: DatabaseConnection,
+    pub writer: Writer,
+}
+
+impl Db {
+    pub async fn connect(target: &DbTarget) -> Result<Db, DbErr> {
+        match target {
+            DbTarget::SqliteDir(dir) => Self::connect_sqlite(dir).await,
+            DbTarget::Postgres(url) => Self::connect_postgres(url).await,
+        }
+    }
+
+    async fn connect_sqlite(dir: &Path) -> Result<Db, DbErr> {
+        std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("data.db").display());
+        let opts = |max: u32| {
+            let mut o = ConnectOptions::new(url.clone());
+            o.max_connections(max)
+                .min_connections(1)
+                .sqlx_logging(false)
+                .acquire_timeout(Duration::from_secs(30))
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>)
+                .map_sqlx_sqlite_opts(|o| {
+                    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                        .pragma("temp_store", "MEMORY")
+                        .pragma("cache_size", "-16000")
+                        .pragma("journal_size_limit", "200000000")
+                        .statement_cache_capacity(256)
+                });
+            o
+        };
+        // The writer connection is opened first so WAL mode is set before readers attach.
+        let write_conn = Database::connect(opts(1)).await?;
+        let read = Database::connect(opts(num_readers())).await?;
+        Ok(Db { dialect: Dialect::Sqlite, read, writer: Writer::start(vec![write_conn]) })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Db, DbErr> {
+        let mut o = ConnectOptions::new(url.to_string());
+        o.max_connections(16).min_connections(1).sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
+        let read = Database::connect(o).await?;
+        // Several writer tasks: PostgreSQL handles concurrent writers; each still group-commits.
+        let mut writers = Vec::new();
+        for _ in 0..4 {
+            let mut w = ConnectOptions::new(url.to_string());
+            w.max_connections(1).min_connections(1).sqlx_logging(false);
+            writers.push(Database::connect(w).await?);
+        }
+        Ok(Db { dialect: Dialect::Postgres, read, writer: Writer::start(writers) })
+    }
+
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+    }
+
+    /// Runs `f` inside the writer's transaction; see [`Writer::write`].
+    pub async fn write<T: Send + 'static>(&self, f: WriteFn<T>) -> Result<T, crate::core::Error> {
+        self.writer.write(f).await
+    }
+
+    pub async fn query_all(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.read.query_all_raw(stmt).await
+    }
+
+    pub async fn query_one(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.read.query_one_raw(stmt).await
+    }
+}
+
+fn num_readers() -> u32 {
+    std::thread::available_parallelism().map(|n| n.get() as u32 * 2).unwrap_or(4).clamp(2, 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("a"), "\"a\"");
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+    }
+}

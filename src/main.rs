@@ -1,0 +1,112 @@
+//! The `gather` binary: serve, migrations and superuser management.
+
+use clap::{Parser, Subcommand};
+use gather::core::{superusers, App, Config};
+use sea_orm_migration::MigratorTrait;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "gather", version, about = "A self-hosted backend that speaks PocketBase's API, on SQLite or PostgreSQL.")]
+struct Cli {
+    /// Data directory (SQLite database and files).
+    #[arg(long, global = true, env = "GATHER_DATA_DIR", default_value = "gather_data")]
+    dir: PathBuf,
+    /// Use PostgreSQL instead of SQLite, e.g. postgres://user@127.0.0.1:5432/gather.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, global = true, env = "GATHER_MAX_BODY_SIZE", default_value_t = 32 << 20)]
+    max_body_size: usize,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (migrations are applied first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "GATHER_HTTP", default_value = "127.0.0.1:8090")]
+        http: String,
+    },
+    /// Manage the system-table migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Manage superusers (operators with full access).
+    Superuser {
+        #[command(subcommand)]
+        action: SuperuserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Revert the last applied migration.
+    Down,
+    /// Show which migrations are applied.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum SuperuserAction {
+    /// Create a superuser, or set the password of an existing one.
+    Upsert { email: String, password: String },
+    /// Delete a superuser.
+    Delete { email: String },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GATHER_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    let config = Config { data_dir: cli.dir.clone(), database_url: cli.database_url.clone(), max_body_size: cli.max_body_size };
+    match run(cli.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    match cmd {
+        Command::Serve { http } => {
+            let app = App::open(config).await?;
+            gather::api::serve(app, (), &http).await?;
+        }
+        Command::Migrate { action } => {
+            let db = gather::db::Db::connect(&config.db_target()).await?;
+            match action {
+                MigrateAction::Up => gather_migrations::Migrator::up(&db.read, None).await?,
+                MigrateAction::Down => gather_migrations::Migrator::down(&db.read, Some(1)).await?,
+                MigrateAction::Status => {
+                    for m in gather_migrations::Migrator::get_migration_with_status(&db.read).await? {
+                        println!("{:<40} {:?}", m.name(), m.status());
+                    }
+                }
+            }
+        }
+        Command::Superuser { action } => {
+            let app = App::open(config).await?;
+            match action {
+                SuperuserAction::Upsert { email, password } => {
+                    superusers::upsert(&app, &email, &password).await?;
+                    println!("Superuser {email} saved.");
+                }
+                SuperuserAction::Delete { email } => {
+                    superusers::delete(&app, &email).await?;
+                    println!("Superuser {email} deleted.");
+                }
+            }
+        }
+    }
+    Ok(())
+}
