@@ -7,10 +7,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "gather", version, about = "A self-hosted backend that speaks PocketBase's API, on SQLite or PostgreSQL.")]
+#[command(
+    name = "gather",
+    version,
+    about = "A self-hosted backend that speaks PocketBase's API, on SQLite or PostgreSQL."
+)]
 struct Cli {
     /// Data directory (SQLite database and files).
-    #[arg(long, global = true, env = "GATHER_DATA_DIR", default_value = "gather_data")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_DATA_DIR",
+        default_value = "gather_data"
+    )]
     dir: PathBuf,
     /// Use PostgreSQL instead of SQLite, e.g. postgres://user@127.0.0.1:5432/gather.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -63,10 +72,17 @@ enum SuperuserAction {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GATHER_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GATHER_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let cli = Cli::parse();
-    let config = Config { data_dir: cli.dir.clone(), database_url: cli.database_url.clone(), max_body_size: cli.max_body_size };
+    let config = Config {
+        data_dir: cli.dir.clone(),
+        database_url: cli.database_url.clone(),
+        max_body_size: cli.max_body_size,
+    };
     match run(cli.command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -88,7 +104,9 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
                 MigrateAction::Up => gather_migrations::Migrator::up(&db.read, None).await?,
                 MigrateAction::Down => gather_migrations::Migrator::down(&db.read, Some(1)).await?,
                 MigrateAction::Status => {
-                    for m in gather_migrations::Migrator::get_migration_with_status(&db.read).await? {
+                    for m in
+                        gather_migrations::Migrator::get_migration_with_status(&db.read).await?
+                    {
                         println!("{:<40} {:?}", m.name(), m.status());
                     }
                 }

@@ -11,7 +11,11 @@ impl MigrationName for Migration {
 }
 
 fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().not_null().default("").to_owned()
+    ColumnDef::new(Alias::new(name))
+        .text()
+        .not_null()
+        .default("")
+        .to_owned()
 }
 
 fn nullable_text(name: &str) -> ColumnDef {
@@ -19,11 +23,19 @@ fn nullable_text(name: &str) -> ColumnDef {
 }
 
 fn flag(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).boolean().not_null().default(false).to_owned()
+    ColumnDef::new(Alias::new(name))
+        .boolean()
+        .not_null()
+        .default(false)
+        .to_owned()
 }
 
 fn id() -> ColumnDef {
-    ColumnDef::new(Alias::new("id")).text().not_null().primary_key().to_owned()
+    ColumnDef::new(Alias::new("id"))
+        .text()
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -35,17 +47,37 @@ impl MigrationTrait for Migration {
                 .table(Alias::new("_collections"))
                 .if_not_exists()
                 .col(id())
-                .col(ColumnDef::new(Alias::new("name")).text().not_null().unique_key())
+                .col(
+                    ColumnDef::new(Alias::new("name"))
+                        .text()
+                        .not_null()
+                        .unique_key(),
+                )
                 .col(text("type"))
                 .col(flag("system"))
-                .col(ColumnDef::new(Alias::new("fields")).text().not_null().default("[]"))
-                .col(ColumnDef::new(Alias::new("indexes")).text().not_null().default("[]"))
+                .col(
+                    ColumnDef::new(Alias::new("fields"))
+                        .text()
+                        .not_null()
+                        .default("[]"),
+                )
+                .col(
+                    ColumnDef::new(Alias::new("indexes"))
+                        .text()
+                        .not_null()
+                        .default("[]"),
+                )
                 .col(nullable_text("listRule"))
                 .col(nullable_text("viewRule"))
                 .col(nullable_text("createRule"))
                 .col(nullable_text("updateRule"))
                 .col(nullable_text("deleteRule"))
-                .col(ColumnDef::new(Alias::new("options")).text().not_null().default("{}"))
+                .col(
+                    ColumnDef::new(Alias::new("options"))
+                        .text()
+                        .not_null()
+                        .default("{}"),
+                )
                 .col(text("created"))
                 .col(text("updated"))
                 .to_owned(),
@@ -58,7 +90,12 @@ impl MigrationTrait for Migration {
                 .table(Alias::new("_params"))
                 .if_not_exists()
                 .col(id())
-                .col(ColumnDef::new(Alias::new("value")).text().not_null().default("{}"))
+                .col(
+                    ColumnDef::new(Alias::new("value"))
+                        .text()
+                        .not_null()
+                        .default("{}"),
+                )
                 .col(text("created"))
                 .col(text("updated"))
                 .to_owned(),
@@ -71,15 +108,32 @@ impl MigrationTrait for Migration {
                 .table(Alias::new("_logs"))
                 .if_not_exists()
                 .col(id())
-                .col(ColumnDef::new(Alias::new("level")).integer().not_null().default(0))
+                .col(
+                    ColumnDef::new(Alias::new("level"))
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
                 .col(text("message"))
-                .col(ColumnDef::new(Alias::new("data")).text().not_null().default("{}"))
+                .col(
+                    ColumnDef::new(Alias::new("data"))
+                        .text()
+                        .not_null()
+                        .default("{}"),
+                )
                 .col(text("created"))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().if_not_exists().name("idx_logs_created").table(Alias::new("_logs")).col(Alias::new("created")).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .if_not_exists()
+                .name("idx_logs_created")
+                .table(Alias::new("_logs"))
+                .col(Alias::new("created"))
+                .to_owned(),
+        )
+        .await?;
 
         // Superusers: an auth collection whose table exists from the start.
         m.create_table(
@@ -113,7 +167,12 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Alias::new("_migrations"))
                 .if_not_exists()
-                .col(ColumnDef::new(Alias::new("name")).text().not_null().primary_key())
+                .col(
+                    ColumnDef::new(Alias::new("name"))
+                        .text()
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(text("applied"))
                 .to_owned(),
         )
@@ -121,8 +180,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["_migrations", "_superusers", "_logs", "_params", "_collections"] {
-            m.drop_table(Table::drop().table(Alias::new(t)).if_exists().to_owned()).await?;
+        for t in [
+            "_migrations",
+            "_superusers",
+            "_logs",
+            "_params",
+            "_collections",
+        ] {
+            m.drop_table(Table::drop().table(Alias::new(t)).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

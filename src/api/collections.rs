@@ -28,9 +28,19 @@ pub enum NoContent {
 }
 
 /// Applies a create/update body onto a collection.
-fn apply_input(c: &mut Collection, input: &Map<String, Value>, creating: bool) -> Result<(), Error> {
-    let msg = if creating { "Failed to create collection." } else { "Failed to update collection." };
-    let bad = |key: &str, text: String| Error::field(msg, key, FieldError::new("validation_invalid_value", text));
+fn apply_input(
+    c: &mut Collection,
+    input: &Map<String, Value>,
+    creating: bool,
+) -> Result<(), Error> {
+    let msg = if creating {
+        "Failed to create collection."
+    } else {
+        "Failed to update collection."
+    };
+    let bad = |key: &str, text: String| {
+        Error::field(msg, key, FieldError::new("validation_invalid_value", text))
+    };
     let rule = |v: &Value, key: &str| -> Result<Option<String>, Error> {
         match v {
             Value::Null => Ok(None),
@@ -40,25 +50,51 @@ fn apply_input(c: &mut Collection, input: &Map<String, Value>, creating: bool) -
     };
     for (k, v) in input {
         match k.as_str() {
-            "id" if creating => c.id = v.as_str().ok_or_else(|| bad("id", "Must be a string.".into()))?.to_string(),
-            "name" => c.name = v.as_str().ok_or_else(|| bad("name", "Must be a string.".into()))?.to_string(),
+            "id" if creating => {
+                c.id = v
+                    .as_str()
+                    .ok_or_else(|| bad("id", "Must be a string.".into()))?
+                    .to_string()
+            }
+            "name" => {
+                c.name = v
+                    .as_str()
+                    .ok_or_else(|| bad("name", "Must be a string.".into()))?
+                    .to_string()
+            }
             "fields" => {
-                let fields: Vec<Field> = serde_json::from_value(v.clone()).map_err(|e| bad("fields", format!("Invalid fields: {e}")))?;
+                let mut fields: Vec<Field> = serde_json::from_value(v.clone())
+                    .map_err(|e| bad("fields", format!("Invalid fields: {e}")))?;
+                // The id field may be left out of a definition; it is always there.
+                if !fields.iter().any(|f| f.name == "id") {
+                    if let Some(id) = c.field("id").cloned() {
+                        fields.insert(0, id);
+                    }
+                }
                 c.fields = fields;
             }
-            "indexes" => c.indexes = serde_json::from_value(v.clone()).map_err(|_| bad("indexes", "Must be a list of strings.".into()))?,
+            "indexes" => {
+                c.indexes = serde_json::from_value(v.clone())
+                    .map_err(|_| bad("indexes", "Must be a list of strings.".into()))?
+            }
             "listRule" => c.list_rule = rule(v, k)?,
             "viewRule" => c.view_rule = rule(v, k)?,
             "createRule" => c.create_rule = rule(v, k)?,
             "updateRule" => c.update_rule = rule(v, k)?,
             "deleteRule" => c.delete_rule = rule(v, k)?,
-            "viewQuery" => c.view_query = v.as_str().ok_or_else(|| bad("viewQuery", "Must be a string.".into()))?.to_string(),
+            "viewQuery" => {
+                c.view_query = v
+                    .as_str()
+                    .ok_or_else(|| bad("viewQuery", "Must be a string.".into()))?
+                    .to_string()
+            }
             "authRule" | "manageRule" | "passwordAuth" | "authToken" if c.is_auth() => {
                 let auth = c.auth.get_or_insert_with(AuthOptions::default);
                 let secret = auth.token_secret.clone();
                 let mut current = serde_json::to_value(&*auth).unwrap_or(json!({}));
                 current[k.as_str()] = v.clone();
-                *auth = serde_json::from_value(current).map_err(|e| bad(k, format!("Invalid value: {e}")))?;
+                *auth = serde_json::from_value(current)
+                    .map_err(|e| bad(k, format!("Invalid value: {e}")))?;
                 auth.token_secret = secret;
             }
             _ => {}
@@ -68,13 +104,23 @@ fn apply_input(c: &mut Collection, input: &Map<String, Value>, creating: bool) -
 }
 
 fn new_from_input(input: &Map<String, Value>) -> Result<Collection, Error> {
-    let name = input.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = input
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let kind = match input.get("type").and_then(Value::as_str).unwrap_or("base") {
         "base" => CollectionType::Base,
         "auth" => CollectionType::Auth,
         "view" => CollectionType::View,
         other => {
-            return Err(Error::field("Failed to create collection.", "type", FieldError::new("validation_invalid_value", format!("Unknown collection type '{other}'."))))
+            return Err(Error::field(
+                "Failed to create collection.",
+                "type",
+                FieldError::new(
+                    "validation_invalid_value",
+                    format!("Unknown collection type '{other}'."),
+                ),
+            ))
         }
     };
     let mut c = match kind {
@@ -86,18 +132,21 @@ fn new_from_input(input: &Map<String, Value>) -> Result<Collection, Error> {
     let scaffold_fields = c.fields.clone();
     apply_input(&mut c, input, true)?;
     if kind != CollectionType::View && input.contains_key("fields") {
-        // Keep the scaffold's system fields the client did not send.
-        for f in scaffold_fields.into_iter().rev() {
+        // Keep the scaffold's fields the client did not send: id first, then the
+        // auth fields, the client's fields, and created/updated last.
+        let (mut head, mut tail) = (Vec::new(), Vec::new());
+        for f in scaffold_fields {
             if c.field(&f.name).is_none() {
-                if f.name == "id" {
-                    c.fields.insert(0, f);
-                } else if matches!(f.kind, FieldKind::Autodate(_)) {
-                    c.fields.push(f);
+                if matches!(f.kind, FieldKind::Autodate(_)) {
+                    tail.push(f);
                 } else {
-                    c.fields.insert(1.min(c.fields.len()), f);
+                    head.push(f);
                 }
             }
         }
+        head.append(&mut c.fields);
+        head.append(&mut tail);
+        c.fields = head;
     }
     Ok(c)
 }
@@ -106,14 +155,25 @@ fn new_from_input(input: &Map<String, Value>) -> Result<Collection, Error> {
 fn registry_collection() -> Collection {
     let text = |n: &str| Field::new(n, FieldKind::Text(TextField::default()));
     let mut c = Collection::base("_collections");
-    c.fields = vec![crate::core::collection::id_field(), text("name"), text("type"), Field::new("system", FieldKind::Bool(Default::default())), text("created"), text("updated")];
+    c.fields = vec![
+        crate::core::collection::id_field(),
+        text("name"),
+        text("type"),
+        Field::new("system", FieldKind::Bool(Default::default())),
+        text("created"),
+        text("updated"),
+    ];
     c
 }
 
 #[OpenApi(tag = "Tags::Collections")]
 impl CollectionsApi {
     /// List collections (superusers).
-    #[oai(path = "/api/collections", method = "get", operation_id = "listCollections")]
+    #[oai(
+        path = "/api/collections",
+        method = "get",
+        operation_id = "listCollections"
+    )]
     async fn list(
         &self,
         ctx: Ctx,
@@ -128,11 +188,20 @@ impl CollectionsApi {
         let app = &ctx.app;
         let meta = registry_collection();
         let reg = Registry::new(vec![meta.clone()]);
-        let scope = Scope { registry: &reg, collection: &meta, alias: MAIN, request: &ctx.info, dialect: app.dialect(), now: chrono::Utc::now(), client_filter: true };
+        let scope = Scope {
+            registry: &reg,
+            collection: &meta,
+            alias: MAIN,
+            request: &ctx.info,
+            dialect: app.dialect(),
+            now: chrono::Utc::now(),
+            client_filter: true,
+        };
         let per_page = per_page.0.filter(|n| *n > 0).unwrap_or(30).min(1000);
         let page = page.0.unwrap_or(1).max(1);
         let mut q = SqlQuery::select();
-        q.from_as(Alias::new("_collections"), Alias::new(MAIN)).column((Alias::new(MAIN), Alias::new("id")));
+        q.from_as(Alias::new("_collections"), Alias::new(MAIN))
+            .column((Alias::new(MAIN), Alias::new("id")));
         if let Some(f) = filter.0.as_deref().filter(|f| !f.trim().is_empty()) {
             q.and_where(compile_filter(f, &scope)?.into_expr());
         }
@@ -143,32 +212,64 @@ impl CollectionsApi {
                 }
             }
             None => {
-                q.order_by_expr(Expr::cust(format!("\"{MAIN}\".\"created\"")), sea_orm::sea_query::Order::Asc);
+                q.order_by_expr(
+                    Expr::cust(format!("\"{MAIN}\".\"created\"")),
+                    sea_orm::sea_query::Order::Asc,
+                );
             }
         }
         let d = app.dialect();
         let rows = app.db().query_all(d.build(&q)).await?;
         let reg = app.registry();
-        let all: Vec<Value> = rows.iter().filter_map(|r| r.try_get::<String>("", "id").ok()).filter_map(|id| reg.find(&id)).map(|c| c.to_json()).collect();
+        let all: Vec<Value> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "id").ok())
+            .filter_map(|id| reg.find(&id))
+            .map(|c| c.to_json())
+            .collect();
         let total = all.len() as i64;
-        let items: Vec<Value> = all.into_iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).collect();
-        let skip = skip_total.0.as_deref().is_some_and(|s| s == "1" || s == "true");
-        let (ti, tp) = if skip { (-1, -1) } else { (total, (total + per_page as i64 - 1) / per_page as i64) };
+        let items: Vec<Value> = all
+            .into_iter()
+            .skip(((page - 1) * per_page) as usize)
+            .take(per_page as usize)
+            .collect();
+        let skip = skip_total
+            .0
+            .as_deref()
+            .is_some_and(|s| s == "1" || s == "true");
+        let (ti, tp) = if skip {
+            (-1, -1)
+        } else {
+            (total, (total + per_page as i64 - 1) / per_page as i64)
+        };
         let body = json!({"page": page, "perPage": per_page, "totalItems": ti, "totalPages": tp, "items": items});
         Ok(Json(pick_items(body, fields.0.as_deref())))
     }
 
     /// Create a collection (superusers).
-    #[oai(path = "/api/collections", method = "post", operation_id = "createCollection")]
-    async fn create(&self, ctx: Ctx, body: Json<Value>, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
+    #[oai(
+        path = "/api/collections",
+        method = "post",
+        operation_id = "createCollection"
+    )]
+    async fn create(
+        &self,
+        ctx: Ctx,
+        body: Json<Value>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         ctx.require_superuser()?;
         let c = new_from_input(&super::body_object(body.0)?)?;
-        let saved = store::save(&ctx.app, c).await?;
+        let saved = store::create(&ctx.app, c).await?;
         Ok(Json(pick(saved.to_json(), fields.0.as_deref())))
     }
 
     /// Templates for new collections of each type.
-    #[oai(path = "/api/collections/meta/scaffolds", method = "get", operation_id = "collectionScaffolds")]
+    #[oai(
+        path = "/api/collections/meta/scaffolds",
+        method = "get",
+        operation_id = "collectionScaffolds"
+    )]
     async fn scaffolds(&self, ctx: Ctx) -> ApiResult<Json<Value>> {
         ctx.require_superuser()?;
         let blank = |mut c: Collection| {
@@ -183,21 +284,45 @@ impl CollectionsApi {
     }
 
     /// Create or update many collections at once (superusers).
-    #[oai(path = "/api/collections/import", method = "put", operation_id = "importCollections")]
+    #[oai(
+        path = "/api/collections/import",
+        method = "put",
+        operation_id = "importCollections"
+    )]
     async fn import(&self, ctx: Ctx, body: Json<Value>) -> ApiResult<NoContent> {
         ctx.require_superuser()?;
         let body = Json(super::body_object(body.0)?);
-        let invalid = |m: &str| Error::field("Failed to import collections.", "collections", FieldError::new("validation_collections_import_failure", m));
-        let list = body.0.get("collections").and_then(Value::as_array).ok_or_else(|| invalid("A list of collections is required."))?;
-        let delete_missing = body.0.get("deleteMissing").and_then(Value::as_bool).unwrap_or(false);
+        let invalid = |m: &str| {
+            Error::field(
+                "Failed to import collections.",
+                "collections",
+                FieldError::new("validation_collections_import_failure", m),
+            )
+        };
+        let list = body
+            .0
+            .get("collections")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("A list of collections is required."))?;
+        let delete_missing = body
+            .0
+            .get("deleteMissing")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let mut parsed = Vec::new();
         for item in list {
-            let obj = item.as_object().ok_or_else(|| invalid("Each collection must be an object."))?;
+            let obj = item
+                .as_object()
+                .ok_or_else(|| invalid("Each collection must be an object."))?;
             let existing = obj
                 .get("id")
                 .and_then(Value::as_str)
                 .and_then(|id| ctx.app.registry().find(id))
-                .or_else(|| obj.get("name").and_then(Value::as_str).and_then(|n| ctx.app.registry().find(n)));
+                .or_else(|| {
+                    obj.get("name")
+                        .and_then(Value::as_str)
+                        .and_then(|n| ctx.app.registry().find(n))
+                });
             let c = match existing {
                 Some(e) => {
                     let mut c = (*e).clone();
@@ -213,44 +338,92 @@ impl CollectionsApi {
     }
 
     /// View one collection (superusers).
-    #[oai(path = "/api/collections/:collection", method = "get", operation_id = "viewCollection")]
-    async fn view(&self, ctx: Ctx, collection: Path<String>, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
+    #[oai(
+        path = "/api/collections/:collection",
+        method = "get",
+        operation_id = "viewCollection"
+    )]
+    async fn view(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         ctx.require_superuser()?;
-        let c = ctx.app.registry().find(&collection.0).ok_or_else(Error::not_found)?;
+        let c = ctx
+            .app
+            .registry()
+            .find(&collection.0)
+            .ok_or_else(Error::not_found)?;
         Ok(Json(pick(c.to_json(), fields.0.as_deref())))
     }
 
     /// Update a collection; its table is altered in place, data kept (superusers).
-    #[oai(path = "/api/collections/:collection", method = "patch", operation_id = "updateCollection")]
-    async fn update(&self, ctx: Ctx, collection: Path<String>, body: Json<Value>, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
+    #[oai(
+        path = "/api/collections/:collection",
+        method = "patch",
+        operation_id = "updateCollection"
+    )]
+    async fn update(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        body: Json<Value>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         ctx.require_superuser()?;
-        let existing = ctx.app.registry().find(&collection.0).ok_or_else(Error::not_found)?;
+        let existing = ctx
+            .app
+            .registry()
+            .find(&collection.0)
+            .ok_or_else(Error::not_found)?;
         let mut c = (*existing).clone();
         let body = Json(super::body_object(body.0)?);
         if let Some(t) = body.0.get("type").and_then(Value::as_str) {
             if t != c.kind.as_str() {
-                return Err(ApiError(Error::field("Failed to update collection.", "type", FieldError::new("validation_collection_type_change", "The collection type cannot be changed."))));
+                return Err(ApiError(Error::field(
+                    "Failed to update collection.",
+                    "type",
+                    FieldError::new(
+                        "validation_collection_type_change",
+                        "The collection type cannot be changed.",
+                    ),
+                )));
             }
         }
         apply_input(&mut c, &body.0, false)?;
-        let saved = store::save(&ctx.app, c).await?;
+        let saved = store::update(&ctx.app, c).await?;
         Ok(Json(pick(saved.to_json(), fields.0.as_deref())))
     }
 
     /// Delete a collection and its table (superusers).
-    #[oai(path = "/api/collections/:collection", method = "delete", operation_id = "deleteCollection")]
+    #[oai(
+        path = "/api/collections/:collection",
+        method = "delete",
+        operation_id = "deleteCollection"
+    )]
     async fn delete(&self, ctx: Ctx, collection: Path<String>) -> ApiResult<NoContent> {
         ctx.require_superuser()?;
-        ctx.app.registry().find(&collection.0).ok_or_else(Error::not_found)?;
+        ctx.app
+            .registry()
+            .find(&collection.0)
+            .ok_or_else(Error::not_found)?;
         store::delete(&ctx.app, &collection.0).await?;
         Ok(NoContent::Done)
     }
 
     /// Delete every record of a collection (superusers).
-    #[oai(path = "/api/collections/:collection/truncate", method = "delete", operation_id = "truncateCollection")]
+    #[oai(
+        path = "/api/collections/:collection/truncate",
+        method = "delete",
+        operation_id = "truncateCollection"
+    )]
     async fn truncate(&self, ctx: Ctx, collection: Path<String>) -> ApiResult<NoContent> {
         ctx.require_superuser()?;
-        ctx.app.registry().find(&collection.0).ok_or_else(Error::not_found)?;
+        ctx.app
+            .registry()
+            .find(&collection.0)
+            .ok_or_else(Error::not_found)?;
         store::truncate(&ctx.app, &collection.0).await?;
         Ok(NoContent::Done)
     }

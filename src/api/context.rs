@@ -16,26 +16,43 @@ pub struct Ctx {
 /// The token of an `Authorization` header: raw, or after `Bearer ` (any case).
 pub fn bearer(req: &Request) -> Option<String> {
     let raw = req.headers().get("authorization")?.to_str().ok()?.trim();
-    let token = if raw.len() > 7 && raw[..7].eq_ignore_ascii_case("bearer ") { raw[7..].trim() } else { raw };
+    let token = if raw.len() > 7 && raw[..7].eq_ignore_ascii_case("bearer ") {
+        raw[7..].trim()
+    } else {
+        raw
+    };
     (!token.is_empty()).then(|| token.to_string())
 }
 
 impl<'a> FromRequest<'a> for Ctx {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let app = req.data::<App>().cloned().ok_or_else(|| poem::Error::from_string("app missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
+        let app = req.data::<App>().cloned().ok_or_else(|| {
+            poem::Error::from_string("app missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+        })?;
         let auth = match bearer(req) {
-            Some(t) => verify_token(&app, &t, TokenType::Auth).await.map(|(a, _)| a),
+            Some(t) => verify_token(&app, &t, TokenType::Auth)
+                .await
+                .map(|(a, _)| a),
             None => None,
         };
         let headers: BTreeMap<String, String> = req
             .headers()
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase().replace('-', "_"), v.to_str().ok()?.to_string())))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase().replace('-', "_"),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
             .collect();
         let query: BTreeMap<String, String> = req
             .uri()
             .query()
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
         let info = RequestInfo {
             auth,
@@ -52,7 +69,9 @@ impl<'a> FromRequest<'a> for Ctx {
 impl Ctx {
     pub fn require_superuser(&self) -> Result<(), Error> {
         match &self.info.auth {
-            None => Err(Error::Unauthorized("The request requires valid record authorization token.".into())),
+            None => Err(Error::Unauthorized(
+                "The request requires valid record authorization token.".into(),
+            )),
             Some(_) if !self.info.is_superuser() => Err(Error::superusers_only()),
             Some(_) => Ok(()),
         }

@@ -46,7 +46,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// Capital first letter and a final period, as PocketBase writes messages.
 fn sentence(s: &str) -> String {
     let s = s.trim();
-    let mut out: String = s.chars().take(1).flat_map(char::to_uppercase).chain(s.chars().skip(1)).collect();
+    let mut out: String = s
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(s.chars().skip(1))
+        .collect();
     if !out.is_empty() && !out.ends_with(['.', '!', '?']) {
         out.push('.');
     }
@@ -55,13 +60,20 @@ fn sentence(s: &str) -> String {
 
 pub fn envelope(status: StatusCode, message: &str, data: Value) -> Response {
     let body = json!({"status": status.as_u16(), "message": sentence(message), "data": data});
-    Response::builder().status(status).content_type("application/json").body(body.to_string())
+    Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .body(body.to_string())
 }
 
 impl ApiError {
     pub fn parts(&self) -> (StatusCode, String, Value) {
         match &self.0 {
-            Error::Validation { message, fields } => (StatusCode::BAD_REQUEST, message.clone(), Value::Object(fields.clone())),
+            Error::Validation { message, fields } => (
+                StatusCode::BAD_REQUEST,
+                message.clone(),
+                Value::Object(fields.clone()),
+            ),
             Error::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone(), json!({})),
             Error::Filter(e) => (
                 StatusCode::BAD_REQUEST,
@@ -74,11 +86,19 @@ impl ApiError {
             Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong while processing your request.".into(), json!({}))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong while processing your request.".into(),
+                    json!({}),
+                )
             }
             Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong while processing your request.".into(), json!({}))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong while processing your request.".into(),
+                    json!({}),
+                )
             }
         }
     }
@@ -112,7 +132,10 @@ impl poem::error::ResponseError for ApiError {
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         let content = || {
-            vec![MetaMediaType { content_type: "application/json", schema: MetaSchemaRef::Reference("Error".into()) }]
+            vec![MetaMediaType {
+                content_type: "application/json",
+                schema: MetaSchemaRef::Reference("Error".into()),
+            }]
         };
         let r = |status: u16, description: &'static str| MetaResponse {
             description,
@@ -123,7 +146,10 @@ impl ApiResponse for ApiError {
         };
         MetaResponses {
             responses: vec![
-                r(400, "Invalid input: malformed body, failed validation, bad filter"),
+                r(
+                    400,
+                    "Invalid input: malformed body, failed validation, bad filter",
+                ),
                 r(401, "Missing or invalid auth token"),
                 r(403, "Not allowed for this requester"),
                 r(404, "Not found, or hidden by an API rule"),
@@ -154,7 +180,11 @@ pub fn catch_all(err: poem::Error) -> Response {
         }
         _ => err.to_string(),
     };
-    let status = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { StatusCode::BAD_REQUEST } else { status };
+    let status = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     envelope(status, &message, json!({}))
 }
 
@@ -163,7 +193,10 @@ mod tests {
     use super::*;
     #[test]
     fn sentences() {
-        assert_eq!(sentence("failed to create record"), "Failed to create record.");
+        assert_eq!(
+            sentence("failed to create record"),
+            "Failed to create record."
+        );
         assert_eq!(sentence("Done!"), "Done!");
         assert_eq!(sentence(""), "");
     }

@@ -21,6 +21,10 @@ impl HealthApi {
     /// Health check.
     #[oai(path = "/api/health", method = "get", operation_id = "health")]
     async fn health(&self) -> ApiResult<Json<Health>> {
-        Ok(Json(Health { message: "API is healthy.".into(), code: 200, data: json!({}) }))
+        Ok(Json(Health {
+            message: "API is healthy.".into(),
+            code: 200,
+            data: json!({}),
+        }))
     }
 }

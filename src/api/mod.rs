@@ -10,9 +10,10 @@ pub mod record_auth;
 pub mod records;
 
 use crate::core::App;
-use poem::middleware::{Cors, SizeLimit};
-use poem::{Endpoint, EndpointExt, Route};
+use poem::middleware::Cors;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApi, OpenApiService, Tags as TagsDerive};
+use std::sync::Arc;
 
 pub use context::Ctx;
 pub use error::{ApiError, ApiResult};
@@ -30,18 +31,32 @@ pub enum Tags {
 }
 
 /// A JSON body that must be an object.
-pub fn body_object(v: serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, crate::core::Error> {
+pub fn body_object(
+    v: serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, crate::core::Error> {
     match v {
         serde_json::Value::Object(m) => Ok(m),
-        _ => Err(crate::core::Error::BadRequest("The request body must be a JSON object.".into())),
+        _ => Err(crate::core::Error::BadRequest(
+            "The request body must be a JSON object.".into(),
+        )),
     }
 }
 
 /// The framework's own API groups.
-pub type CoreApi = (health::HealthApi, collections::CollectionsApi, records::RecordsApi, record_auth::RecordAuthApi);
+pub type CoreApi = (
+    health::HealthApi,
+    collections::CollectionsApi,
+    records::RecordsApi,
+    record_auth::RecordAuthApi,
+);
 
 pub fn core_api() -> CoreApi {
-    (health::HealthApi, collections::CollectionsApi, records::RecordsApi, record_auth::RecordAuthApi)
+    (
+        health::HealthApi,
+        collections::CollectionsApi,
+        records::RecordsApi,
+        record_auth::RecordAuthApi,
+    )
 }
 
 /// The whole HTTP application: the core API plus `extra` (an app's own poem-openapi
@@ -49,7 +64,9 @@ pub fn core_api() -> CoreApi {
 /// `/openapi.json`, with Swagger UI at `/docs`.
 pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> impl Endpoint {
     let service = OpenApiService::new((core_api(), extra), "Gather", env!("CARGO_PKG_VERSION"))
-        .description("A self-hosted backend that speaks PocketBase's HTTP API, documented end to end.")
+        .description(
+            "A self-hosted backend that speaks PocketBase's HTTP API, documented end to end.",
+        )
         .server(server_url);
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
@@ -59,9 +76,33 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .catch_all_error(|err| async move { error::catch_all(err) })
-        .with(SizeLimit::new(max_body))
+        .around(move |ep, req| limit_body(ep, req, max_body))
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
+}
+
+/// Refuses bodies over `max` bytes with 413, whether or not they declare a length.
+async fn limit_body<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    max: usize,
+) -> poem::Result<Response> {
+    let too_large = || poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let bytes = req
+        .take_body()
+        .into_bytes_limit(max)
+        .await
+        .map_err(|_| too_large())?;
+    req.set_body(bytes);
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// Serves `app` on `addr` until Ctrl-C / SIGTERM.
@@ -82,7 +123,9 @@ pub async fn serve_on<T: OpenApi + 'static>(
     let std_listener = listener.into_std()?;
     let acceptor = poem::listener::TcpAcceptor::from_std(std_listener)?;
     tracing::info!("serving on http://{local} (API /api/, docs /docs)");
-    poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(ep, stop, None).await
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(ep, stop, None)
+        .await
 }
 
 async fn shutdown_signal() {
@@ -91,7 +134,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -134,13 +134,31 @@ mod tests {
     #[test]
     fn picks() {
         let rec = json!({"id":"a","title":"<p>First post here</p>","views":3,"expand":{"author":{"id":"u","name":"Ann","email":"x"}}});
-        assert_eq!(pick(rec.clone(), Some("id,views")), json!({"id":"a","views":3}));
-        assert_eq!(pick(rec.clone(), Some("id,title:excerpt(5,true)")), json!({"id":"a","title":"First..."}));
-        assert_eq!(pick(rec.clone(), Some("title:excerpt(100)")), json!({"title":"First post here"}));
-        assert_eq!(pick(rec.clone(), Some("id,expand.author.name")), json!({"id":"a","expand":{"author":{"name":"Ann"}}}));
-        assert_eq!(pick(rec.clone(), Some("*,expand.author.id"))["expand"], json!({"author":{"id":"u"}}));
+        assert_eq!(
+            pick(rec.clone(), Some("id,views")),
+            json!({"id":"a","views":3})
+        );
+        assert_eq!(
+            pick(rec.clone(), Some("id,title:excerpt(5,true)")),
+            json!({"id":"a","title":"First..."})
+        );
+        assert_eq!(
+            pick(rec.clone(), Some("title:excerpt(100)")),
+            json!({"title":"First post here"})
+        );
+        assert_eq!(
+            pick(rec.clone(), Some("id,expand.author.name")),
+            json!({"id":"a","expand":{"author":{"name":"Ann"}}})
+        );
+        assert_eq!(
+            pick(rec.clone(), Some("*,expand.author.id"))["expand"],
+            json!({"author":{"id":"u"}})
+        );
         assert_eq!(pick(rec.clone(), Some("")), rec);
         let list = json!({"page":1,"items":[{"id":"a","x":1}]});
-        assert_eq!(pick_items(list, Some("id")), json!({"page":1,"items":[{"id":"a"}]}));
+        assert_eq!(
+            pick_items(list, Some("id")),
+            json!({"page":1,"items":[{"id":"a"}]})
+        );
     }
 }

@@ -26,21 +26,37 @@ struct PasswordLogin {
 }
 
 fn auth_collection(ctx: &Ctx, name: &str) -> Result<Arc<Collection>, Error> {
-    let c = ctx.app.registry().find(name).ok_or_else(|| Error::NotFound("Missing or invalid auth collection context.".into()))?;
+    let c = ctx
+        .app
+        .registry()
+        .find(name)
+        .ok_or_else(|| Error::NotFound("Missing or invalid auth collection context.".into()))?;
     if !c.is_auth() {
-        return Err(Error::NotFound("Missing or invalid auth collection context.".into()));
+        return Err(Error::NotFound(
+            "Missing or invalid auth collection context.".into(),
+        ));
     }
     Ok(c)
 }
 
-async fn auth_response(ctx: &Ctx, c: &Arc<Collection>, id: &str, expand_param: Option<&str>) -> Result<Value, Error> {
-    let row = load_auth_row(&ctx.app, c, id).await?.ok_or_else(Error::not_found)?;
+async fn auth_response(
+    ctx: &Ctx,
+    c: &Arc<Collection>,
+    id: &str,
+    expand_param: Option<&str>,
+) -> Result<Value, Error> {
+    let row = load_auth_row(&ctx.app, c, id)
+        .await?
+        .ok_or_else(Error::not_found)?;
     let (_, key) = record_io::auth_secrets(&row)?;
     let token = auth_token(c, id, &key)?;
     let mut rec = record_io::record_from_row(&row, c, ctx.app.dialect());
     // The record is shown to itself.
     let mut info = ctx.info.clone();
-    info.auth = Some(crate::core::filter::AuthRecord { collection: c.clone(), record: rec.clone() });
+    info.auth = Some(crate::core::filter::AuthRecord {
+        collection: c.clone(),
+        record: rec.clone(),
+    });
     if let Some(e) = expand_param {
         let mut items = vec![rec];
         expand(&ctx.app, c, &mut items, e, &info).await?;
@@ -53,7 +69,11 @@ async fn auth_response(ctx: &Ctx, c: &Arc<Collection>, id: &str, expand_param: O
 #[OpenApi(tag = "Tags::Auth")]
 impl RecordAuthApi {
     /// Log in with an identity (e-mail) and password; returns a token and the record.
-    #[oai(path = "/api/collections/:collection/auth-with-password", method = "post", operation_id = "authWithPassword")]
+    #[oai(
+        path = "/api/collections/:collection/auth-with-password",
+        method = "post",
+        operation_id = "authWithPassword"
+    )]
     async fn auth_with_password(
         &self,
         ctx: Ctx,
@@ -66,7 +86,10 @@ impl RecordAuthApi {
         let fail = || Error::BadRequest("Failed to authenticate.".into());
         let auth = c.auth.clone().unwrap_or_default();
         if !auth.password_auth.enabled {
-            return Err(Error::BadRequest("The collection is not configured to allow password authentication.".into()).into());
+            return Err(Error::BadRequest(
+                "The collection is not configured to allow password authentication.".into(),
+            )
+            .into());
         }
         let fields_to_try: Vec<String> = match &body.identity_field {
             Some(f) if auth.password_auth.identity_fields.contains(f) => vec![f.clone()],
@@ -76,20 +99,38 @@ impl RecordAuthApi {
         let d = ctx.app.dialect();
         let mut found = None;
         for f in fields_to_try.iter().filter(|f| c.field(f).is_some()) {
-            let ph = if d == crate::db::Dialect::Sqlite { "?" } else { "$1" };
-            let sql = format!("SELECT \"id\", \"password\" FROM {} WHERE {} = {ph} LIMIT 1", crate::db::quote(&c.name), crate::db::quote(f));
-            if let Some(row) = ctx.app.db().query_one(d.raw(sql, vec![body.identity.clone().into()])).await? {
+            let ph = if d == crate::db::Dialect::Sqlite {
+                "?"
+            } else {
+                "$1"
+            };
+            let sql = format!(
+                "SELECT \"id\", \"password\" FROM {} WHERE {} = {ph} LIMIT 1",
+                crate::db::quote(&c.name),
+                crate::db::quote(f)
+            );
+            if let Some(row) = ctx
+                .app
+                .db()
+                .query_one(d.raw(sql, vec![body.identity.clone().into()]))
+                .await?
+            {
                 found = Some(row);
                 break;
             }
         }
         // Hash anyway when nobody matched, so timing does not reveal which identities exist.
         let (id, hash) = match found {
-            Some(r) => (r.try_get::<String>("", "id")?, r.try_get::<String>("", "password")?),
+            Some(r) => (
+                r.try_get::<String>("", "id")?,
+                r.try_get::<String>("", "password")?,
+            ),
             None => (String::new(), crate::core::auth::dummy_hash().to_string()),
         };
         let password = body.password.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
         if !ok || id.is_empty() {
             return Err(fail().into());
         }
@@ -98,13 +139,31 @@ impl RecordAuthApi {
     }
 
     /// A fresh token for the authenticated record.
-    #[oai(path = "/api/collections/:collection/auth-refresh", method = "post", operation_id = "authRefresh")]
-    async fn auth_refresh(&self, ctx: Ctx, collection: Path<String>, expand: Query<Option<String>>, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
+    #[oai(
+        path = "/api/collections/:collection/auth-refresh",
+        method = "post",
+        operation_id = "authRefresh"
+    )]
+    async fn auth_refresh(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        expand: Query<Option<String>>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         let c = auth_collection(&ctx, &collection.0)?;
         let Some(auth) = ctx.info.auth.as_ref().filter(|a| a.collection.id == c.id) else {
-            return Err(Error::Unauthorized("The request requires valid record authorization token.".into()).into());
+            return Err(Error::Unauthorized(
+                "The request requires valid record authorization token.".into(),
+            )
+            .into());
         };
-        let id = auth.record.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let id = auth
+            .record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let resp = auth_response(&ctx, &c, &id, expand.0.as_deref()).await?;
         Ok(Json(pick(resp, fields.0.as_deref())))
     }

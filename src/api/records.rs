@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 pub struct RecordsApi;
 
 fn truthy(v: &Option<String>) -> bool {
-    v.as_deref().is_some_and(|s| matches!(s, "1" | "true" | "t" | "yes"))
+    v.as_deref()
+        .is_some_and(|s| matches!(s, "1" | "true" | "t" | "yes"))
 }
 
 /// Non-superusers may not reach other collections or request data from a client filter.
@@ -25,7 +26,9 @@ fn check_client_expr(ctx: &Ctx, s: &Option<String>) -> Result<(), Error> {
     }
     if let Some(s) = s {
         if s.contains("@collection.") || s.contains("@request.") {
-            return Err(Error::Forbidden("Only superusers can filter by @collection and @request.".into()));
+            return Err(Error::Forbidden(
+                "Only superusers can filter by @collection and @request.".into(),
+            ));
         }
     }
     Ok(())
@@ -37,7 +40,11 @@ impl RecordsApi {
     ///
     /// `filter` and `sort` use PocketBase's filter language; `expand` follows relations
     /// (`author`, `author.team`, `comments_via_post`); `fields` picks keys per item.
-    #[oai(path = "/api/collections/:collection/records", method = "get", operation_id = "listRecords")]
+    #[oai(
+        path = "/api/collections/:collection/records",
+        method = "get",
+        operation_id = "listRecords"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -74,15 +81,30 @@ impl RecordsApi {
     }
 
     /// View one record (404 when missing or hidden by the view rule).
-    #[oai(path = "/api/collections/:collection/records/:id", method = "get", operation_id = "viewRecord")]
-    async fn view(&self, ctx: Ctx, collection: Path<String>, id: Path<String>, expand: Query<Option<String>>, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
+    #[oai(
+        path = "/api/collections/:collection/records/:id",
+        method = "get",
+        operation_id = "viewRecord"
+    )]
+    async fn view(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        id: Path<String>,
+        expand: Query<Option<String>>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         let c = ctx.app.collection(&collection.0)?;
         let rec = records::view(&ctx.app, &c, &id.0, &ctx.info, expand.0.as_deref()).await?;
         Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
     }
 
     /// Create a record (checked against the create rule).
-    #[oai(path = "/api/collections/:collection/records", method = "post", operation_id = "createRecord")]
+    #[oai(
+        path = "/api/collections/:collection/records",
+        method = "post",
+        operation_id = "createRecord"
+    )]
     async fn create(
         &self,
         mut ctx: Ctx,
@@ -100,7 +122,11 @@ impl RecordsApi {
     }
 
     /// Update a record; `field+`, `+field` and `field-` append, prepend and remove.
-    #[oai(path = "/api/collections/:collection/records/:id", method = "patch", operation_id = "updateRecord")]
+    #[oai(
+        path = "/api/collections/:collection/records/:id",
+        method = "patch",
+        operation_id = "updateRecord"
+    )]
     async fn update(
         &self,
         mut ctx: Ctx,
@@ -119,8 +145,17 @@ impl RecordsApi {
     }
 
     /// Delete a record; relations pointing to it cascade, block, or are unset.
-    #[oai(path = "/api/collections/:collection/records/:id", method = "delete", operation_id = "deleteRecord")]
-    async fn delete(&self, ctx: Ctx, collection: Path<String>, id: Path<String>) -> ApiResult<NoContent> {
+    #[oai(
+        path = "/api/collections/:collection/records/:id",
+        method = "delete",
+        operation_id = "deleteRecord"
+    )]
+    async fn delete(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        id: Path<String>,
+    ) -> ApiResult<NoContent> {
         let c = ctx.app.collection(&collection.0)?;
         records::delete(&ctx.app, &c, &id.0, &ctx.info).await?;
         Ok(NoContent::Done)
@@ -128,7 +163,12 @@ impl RecordsApi {
 }
 
 /// Expands and hides fields of a record just written, as the response shows it.
-async fn finish(ctx: &Ctx, c: &crate::core::Collection, rec: records::Record, expand: Option<&str>) -> Result<records::Record, Error> {
+async fn finish(
+    ctx: &Ctx,
+    c: &crate::core::Collection,
+    rec: records::Record,
+    expand: Option<&str>,
+) -> Result<records::Record, Error> {
     let mut items = vec![rec];
     if let Some(e) = expand {
         records::expand(&ctx.app, c, &mut items, e, &ctx.info).await?;

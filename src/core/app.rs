@@ -21,7 +21,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { data_dir: PathBuf::from("gather_data"), database_url: None, max_body_size: 32 << 20 }
+        Config {
+            data_dir: PathBuf::from("gather_data"),
+            database_url: None,
+            max_body_size: 32 << 20,
+        }
     }
 }
 
@@ -58,7 +62,14 @@ impl App {
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
         gather_migrations::Migrator::up(&db.read, None).await?;
-        let app = App { inner: Arc::new(Inner { db, config, registry: RwLock::new(Arc::default()), hooks: Hooks::default() }) };
+        let app = App {
+            inner: Arc::new(Inner {
+                db,
+                config,
+                registry: RwLock::new(Arc::default()),
+                hooks: Hooks::default(),
+            }),
+        };
         app.reload_collections().await?;
         super::collections::ensure_system_collections(&app).await?;
         Ok(app)
@@ -82,11 +93,17 @@ impl App {
 
     /// The current snapshot of all collections.
     pub fn registry(&self) -> Arc<Registry> {
-        self.inner.registry.read().map(|r| r.clone()).unwrap_or_default()
+        self.inner
+            .registry
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     pub fn collection(&self, id_or_name: &str) -> Result<Arc<Collection>> {
-        self.registry().find(id_or_name).ok_or_else(|| Error::NotFound("Missing collection context.".into()))
+        self.registry()
+            .find(id_or_name)
+            .ok_or_else(|| Error::NotFound("Missing collection context.".into()))
     }
 
     /// Re-reads the registry from the database (after any schema change).

@@ -40,21 +40,46 @@ pub struct Claims {
 /// The signing key of one record: its `tokenKey` plus its collection's secret, so
 /// rotating either invalidates the record's tokens.
 fn signing_key(token_key: &str, c: &Collection) -> Vec<u8> {
-    let secret = c.auth.as_ref().map(|a| a.token_secret.as_str()).unwrap_or_default();
+    let secret = c
+        .auth
+        .as_ref()
+        .map(|a| a.token_secret.as_str())
+        .unwrap_or_default();
     format!("{token_key}{secret}").into_bytes()
 }
 
 /// Issues a token of `kind` for a record of an auth collection.
-pub fn issue_token(c: &Collection, record_id: &str, token_key: &str, kind: TokenType, duration_secs: u64, refreshable: bool) -> Result<String> {
+pub fn issue_token(
+    c: &Collection,
+    record_id: &str,
+    token_key: &str,
+    kind: TokenType,
+    duration_secs: u64,
+    refreshable: bool,
+) -> Result<String> {
     let exp = jsonwebtoken::get_current_timestamp() + duration_secs;
-    let claims = Claims { id: record_id.to_string(), kind, collection_id: c.id.clone(), refreshable, exp };
-    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&signing_key(token_key, c)))
-        .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+    let claims = Claims {
+        id: record_id.to_string(),
+        kind,
+        collection_id: c.id.clone(),
+        refreshable,
+        exp,
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&signing_key(token_key, c)),
+    )
+    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
 }
 
 /// An auth token for `record` with its collection's configured lifetime.
 pub fn auth_token(c: &Collection, record_id: &str, token_key: &str) -> Result<String> {
-    let duration = c.auth.as_ref().map(|a| a.auth_token.duration).unwrap_or(86_400);
+    let duration = c
+        .auth
+        .as_ref()
+        .map(|a| a.auth_token.duration)
+        .unwrap_or(86_400);
     issue_token(c, record_id, token_key, TokenType::Auth, duration, true)
 }
 
@@ -74,15 +99,34 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
     let mut v = Validation::new(Algorithm::HS256);
     v.leeway = 0;
     v.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
-    let data = decode::<Claims>(token, &DecodingKey::from_secret(&signing_key(&token_key, &c)), &v).ok()?;
+    let data = decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(&signing_key(&token_key, &c)),
+        &v,
+    )
+    .ok()?;
     let record = record_io::record_from_row(&row, &c, app.dialect());
-    Some((AuthRecord { collection: c, record }, data.claims))
+    Some((
+        AuthRecord {
+            collection: c,
+            record,
+        },
+        data.claims,
+    ))
 }
 
 /// The full row (secrets included) of an auth record.
-pub async fn load_auth_row(app: &App, c: &Arc<Collection>, id: &str) -> Result<Option<sea_orm::QueryResult>> {
+pub async fn load_auth_row(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+) -> Result<Option<sea_orm::QueryResult>> {
     let d = app.dialect();
-    let ph = if d == crate::db::Dialect::Sqlite { "?" } else { "$1" };
+    let ph = if d == crate::db::Dialect::Sqlite {
+        "?"
+    } else {
+        "$1"
+    };
     let sql = format!("SELECT * FROM {} WHERE \"id\" = {ph}", quote(&c.name));
     Ok(app.db().query_one(d.raw(sql, vec![id.into()])).await?)
 }
@@ -100,13 +144,18 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// A real hash of nothing in particular, verified when no account matched so that a
 /// failed login takes as long whether or not the identity exists.
 pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password("no account has this password").unwrap_or_default());
+    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        hash_password("no account has this password").unwrap_or_default()
+    });
     &DUMMY
 }
 
 /// Constant-time check of `password` against a stored PHC string.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    !hash.is_empty() && Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    !hash.is_empty()
+        && Argon2::default()
+            .verify_password(password.as_bytes(), hash)
+            .is_ok()
 }
 
 #[cfg(test)]
@@ -128,9 +177,17 @@ mod tests {
         let mut c = Collection::auth("users");
         c.auth.as_mut().unwrap().token_secret = "s".repeat(50);
         let t = auth_token(&c, "abc", "key1").unwrap();
-        let ok = decode::<Claims>(&t, &DecodingKey::from_secret(&signing_key("key1", &c)), &Validation::new(Algorithm::HS256));
+        let ok = decode::<Claims>(
+            &t,
+            &DecodingKey::from_secret(&signing_key("key1", &c)),
+            &Validation::new(Algorithm::HS256),
+        );
         assert_eq!(ok.unwrap().claims.id, "abc");
-        let bad = decode::<Claims>(&t, &DecodingKey::from_secret(&signing_key("key2", &c)), &Validation::new(Algorithm::HS256));
+        let bad = decode::<Claims>(
+            &t,
+            &DecodingKey::from_secret(&signing_key("key2", &c)),
+            &Validation::new(Algorithm::HS256),
+        );
         assert!(bad.is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! Collections: runtime-defined tables with typed fields, indexes and API rules.
 
-use super::fields::{AutodateField, BoolField, EmailField, Field, FieldKind, PasswordField, TextField};
+use super::fields::{
+    AutodateField, BoolField, EmailField, Field, FieldKind, PasswordField, TextField,
+};
 use super::ids::{collection_id, field_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -44,7 +46,10 @@ impl Default for AuthOptions {
         AuthOptions {
             auth_rule: Some(String::new()),
             manage_rule: None,
-            password_auth: PasswordAuth { enabled: true, identity_fields: vec!["email".into()] },
+            password_auth: PasswordAuth {
+                enabled: true,
+                identity_fields: vec!["email".into()],
+            },
             auth_token: TokenConfig { duration: 432_000 },
             token_secret: String::new(),
         }
@@ -85,7 +90,13 @@ pub struct Collection {
 }
 
 /// Field names a collection may not use: they are taken by the record envelope.
-pub const RESERVED_FIELD_NAMES: &[&str] = &["expand", "collectionId", "collectionName", "passwordConfirm", "oldPassword"];
+pub const RESERVED_FIELD_NAMES: &[&str] = &[
+    "expand",
+    "collectionId",
+    "collectionName",
+    "passwordConfirm",
+    "oldPassword",
+];
 
 impl Collection {
     /// A new base collection with the `id`, `created` and `updated` fields.
@@ -151,7 +162,14 @@ impl Collection {
             field.id = field_id(field.kind.type_name(), &field.name);
         }
         // Keep created/updated last, as PocketBase's scaffolds do.
-        let pos = self.fields.iter().position(|f| f.system && matches!(f.kind, FieldKind::Autodate(_))).unwrap_or(self.fields.len());
+        let pos = self
+            .fields
+            .iter()
+            .position(|f| {
+                matches!(f.kind, FieldKind::Autodate(_))
+                    && (f.name == "created" || f.name == "updated")
+            })
+            .unwrap_or(self.fields.len());
         self.fields.insert(pos, field);
     }
 
@@ -173,8 +191,13 @@ impl Collection {
         }
         for (name, on_update) in [("created", false), ("updated", true)] {
             if self.field(name).is_none() {
-                let f = Field::new(name, FieldKind::Autodate(AutodateField { on_create: true, on_update }));
-                let mut f = f.system();
+                let mut f = Field::new(
+                    name,
+                    FieldKind::Autodate(AutodateField {
+                        on_create: true,
+                        on_update,
+                    }),
+                );
                 f.id = field_id("autodate", name);
                 self.fields.push(f);
             }
@@ -183,15 +206,31 @@ impl Collection {
 
     pub(crate) fn ensure_auth_fields(&mut self) {
         let wanted = [
-            Field::new("password", FieldKind::Password(PasswordField { min: 8, ..Default::default() })).system().hidden().required(),
             Field::new(
-                "tokenKey",
-                FieldKind::Text(TextField { min: 30, max: 60, autogenerate_pattern: "[a-zA-Z0-9]{50}".into(), ..Default::default() }),
+                "password",
+                FieldKind::Password(PasswordField {
+                    min: 8,
+                    ..Default::default()
+                }),
             )
             .system()
             .hidden()
             .required(),
-            Field::new("email", FieldKind::Email(EmailField::default())).system().required(),
+            Field::new(
+                "tokenKey",
+                FieldKind::Text(TextField {
+                    min: 30,
+                    max: 60,
+                    autogenerate_pattern: "[a-zA-Z0-9]{50}".into(),
+                    ..Default::default()
+                }),
+            )
+            .system()
+            .hidden()
+            .required(),
+            Field::new("email", FieldKind::Email(EmailField::default()))
+                .system()
+                .required(),
             Field::new("emailVisibility", FieldKind::Bool(BoolField {})).system(),
             Field::new("verified", FieldKind::Bool(BoolField {})).system(),
         ];
@@ -210,7 +249,10 @@ impl Collection {
         m.insert("name".into(), json!(self.name));
         m.insert("type".into(), json!(self.kind.as_str()));
         m.insert("system".into(), json!(self.system));
-        m.insert("fields".into(), serde_json::to_value(&self.fields).unwrap_or(Value::Null));
+        m.insert(
+            "fields".into(),
+            serde_json::to_value(&self.fields).unwrap_or(Value::Null),
+        );
         m.insert("indexes".into(), json!(self.indexes));
         m.insert("listRule".into(), json!(self.list_rule));
         m.insert("viewRule".into(), json!(self.view_rule));
@@ -250,7 +292,11 @@ impl Collection {
         }
         if let Some(a) = options.get("auth") {
             let mut auth: AuthOptions = serde_json::from_value(a.clone()).unwrap_or_default();
-            auth.token_secret = a.get("tokenSecret").and_then(Value::as_str).unwrap_or_default().to_string();
+            auth.token_secret = a
+                .get("tokenSecret")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             self.auth = Some(auth);
         }
     }
@@ -301,7 +347,19 @@ mod tests {
         assert_eq!(names, ["id", "created", "updated"]);
         let a = Collection::auth("users");
         let names: Vec<_> = a.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["id", "password", "tokenKey", "email", "emailVisibility", "verified", "created", "updated"]);
+        assert_eq!(
+            names,
+            [
+                "id",
+                "password",
+                "tokenKey",
+                "email",
+                "emailVisibility",
+                "verified",
+                "created",
+                "updated"
+            ]
+        );
         let j = a.to_json();
         assert_eq!(j["type"], "auth");
         assert!(j.get("tokenSecret").is_none());
@@ -310,7 +368,8 @@ mod tests {
 
     #[test]
     fn new_fields_go_before_timestamps() {
-        let c = Collection::base("p").with_field(Field::new("title", FieldKind::Text(TextField::default())));
+        let c = Collection::base("p")
+            .with_field(Field::new("title", FieldKind::Text(TextField::default())));
         assert_eq!(c.fields[1].name, "title");
         assert!(c.fields[1].id.starts_with("text"));
     }

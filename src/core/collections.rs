@@ -15,13 +15,20 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-static NAME_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"^[A-Za-z0-9_]+$").expect("static regex"));
+static NAME_RE: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"^[A-Za-z0-9_]+$").expect("static regex"));
 
 const COLUMNS: &str = r#""id", "name", "type", "system", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "options", "created", "updated""#;
 
 pub(crate) async fn load_all(app: &App) -> Result<Vec<Collection>> {
     let d = app.dialect();
-    let rows = app.db().query_all(d.raw(format!("SELECT {COLUMNS} FROM \"_collections\" ORDER BY \"created\", \"name\""), vec![])).await?;
+    let rows = app
+        .db()
+        .query_all(d.raw(
+            format!("SELECT {COLUMNS} FROM \"_collections\" ORDER BY \"created\", \"name\""),
+            vec![],
+        ))
+        .await?;
     rows.iter().map(row_to_collection).collect()
 }
 
@@ -33,13 +40,17 @@ fn row_to_collection(row: &sea_orm::QueryResult) -> Result<Collection> {
         "view" => CollectionType::View,
         _ => CollectionType::Base,
     };
-    let parse = |c: &str| -> Result<Value> { serde_json::from_str(&s(c)?).map_err(|e| Error::Internal(format!("corrupt _collections.{c}: {e}"))) };
+    let parse = |c: &str| -> Result<Value> {
+        serde_json::from_str(&s(c)?)
+            .map_err(|e| Error::Internal(format!("corrupt _collections.{c}: {e}")))
+    };
     let mut c = Collection {
         id: s("id")?,
         name: s("name")?,
         kind,
         system: row.try_get::<bool>("", "system")?,
-        fields: serde_json::from_value(parse("fields")?).map_err(|e| Error::Internal(format!("corrupt fields: {e}")))?,
+        fields: serde_json::from_value(parse("fields")?)
+            .map_err(|e| Error::Internal(format!("corrupt fields: {e}")))?,
         indexes: serde_json::from_value(parse("indexes")?).unwrap_or_default(),
         list_rule: o("listRule")?,
         view_rule: o("viewRule")?,
@@ -77,21 +88,57 @@ fn row_values(c: &Collection, d: Dialect) -> Vec<SqlValue> {
 }
 
 fn placeholders(d: Dialect, n: usize) -> String {
-    (1..=n).map(|i| if d == Dialect::Sqlite { "?".to_string() } else { format!("${i}") }).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| {
+            if d == Dialect::Sqlite {
+                "?".to_string()
+            } else {
+                format!("${i}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn exec_all(txn: &DatabaseTransaction, d: Dialect, stmts: &[String]) -> Result<()> {
     for sql in stmts {
-        txn.execute_raw(d.raw(sql.clone(), vec![])).await.map_err(|e| Error::BadRequest(format!("Schema change failed: {e}")))?;
+        txn.execute_raw(d.raw(sql.clone(), vec![]))
+            .await
+            .map_err(|e| Error::BadRequest(format!("Schema change failed: {e}")))?;
     }
     Ok(())
 }
 
-/// Creates `c` (a new collection) or updates the existing one with the same id.
-pub async fn save(app: &App, mut c: Collection) -> Result<Collection> {
+/// Creates a new collection and its table.
+pub async fn create(app: &App, c: Collection) -> Result<Collection> {
+    save(app, c, true).await
+}
+
+/// Updates the collection with `c.id`, altering its table in place.
+pub async fn update(app: &App, c: Collection) -> Result<Collection> {
+    save(app, c, false).await
+}
+
+async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection> {
     let reg = app.registry();
-    let old = reg.find(&c.id).filter(|o| o.id == c.id).map(|o| (*o).clone());
-    let action = if old.is_some() { "update" } else { "create" };
+    let action = if creating { "create" } else { "update" };
+    let old = if creating {
+        if !c.id.is_empty() && reg.find(&c.id).is_some_and(|o| o.id == c.id) {
+            return Err(Error::field(
+                "Failed to create collection.",
+                "id",
+                FieldError::new("validation_not_unique", "The id is already in use."),
+            ));
+        }
+        None
+    } else {
+        Some(
+            reg.find(&c.id)
+                .filter(|o| o.id == c.id)
+                .map(|o| (*o).clone())
+                .ok_or_else(Error::not_found)?,
+        )
+    };
     prepare(&mut c, old.as_ref(), &reg, action)?;
     let now = format_datetime(chrono::Utc::now());
     if old.is_none() {
@@ -114,17 +161,36 @@ pub async fn save(app: &App, mut c: Collection) -> Result<Collection> {
                 }
                 let values = row_values(&c, d);
                 let sql = if is_new {
-                    format!("INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})", placeholders(d, values.len()))
+                    format!(
+                        "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
+                        placeholders(d, values.len())
+                    )
                 } else {
                     let sets: Vec<String> = COLUMNS
                         .split(", ")
                         .enumerate()
                         .skip(1)
-                        .map(|(i, col)| format!("{col} = {}", if d == Dialect::Sqlite { "?".into() } else { format!("${}", i + 1) }))
+                        .map(|(i, col)| {
+                            format!(
+                                "{col} = {}",
+                                if d == Dialect::Sqlite {
+                                    "?".into()
+                                } else {
+                                    format!("${}", i + 1)
+                                }
+                            )
+                        })
                         .collect();
-                    let id_ph = if d == Dialect::Sqlite { "?".to_string() } else { "$1".to_string() };
+                    let id_ph = if d == Dialect::Sqlite {
+                        "?".to_string()
+                    } else {
+                        "$1".to_string()
+                    };
                     // SQLite binds positionally: move the id to the end.
-                    format!("UPDATE \"_collections\" SET {} WHERE \"id\" = {id_ph}", sets.join(", "))
+                    format!(
+                        "UPDATE \"_collections\" SET {} WHERE \"id\" = {id_ph}",
+                        sets.join(", ")
+                    )
                 };
                 let values = if !is_new && d == Dialect::Sqlite {
                     let mut v = values;
@@ -147,11 +213,16 @@ pub async fn save(app: &App, mut c: Collection) -> Result<Collection> {
 pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
     let c = app.collection(id_or_name)?;
     if c.system {
-        return Err(Error::BadRequest("System collections cannot be deleted.".into()));
+        return Err(Error::BadRequest(
+            "System collections cannot be deleted.".into(),
+        ));
     }
     let reg = app.registry();
     if let Some(other) = reg.all().iter().find(|o| {
-        o.id != c.id && o.fields.iter().any(|f| matches!(&f.kind, FieldKind::Relation(r) if r.collection_id == c.id))
+        o.id != c.id
+            && o.fields
+                .iter()
+                .any(|f| matches!(&f.kind, FieldKind::Relation(r) if r.collection_id == c.id))
     }) {
         return Err(Error::BadRequest(format!(
             "The collection is referenced by a relation field of '{}'; remove that field first.",
@@ -166,7 +237,11 @@ pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
             Box::pin(async move {
                 exec_all(txn, d, &ddl).await?;
                 let ph = placeholders(d, 1);
-                txn.execute_raw(d.raw(format!("DELETE FROM \"_collections\" WHERE \"id\" = {ph}"), vec![id.into()])).await?;
+                txn.execute_raw(d.raw(
+                    format!("DELETE FROM \"_collections\" WHERE \"id\" = {ph}"),
+                    vec![id.into()],
+                ))
+                .await?;
                 Ok(())
             })
         }))
@@ -178,14 +253,17 @@ pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
 pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
     let c = app.collection(id_or_name)?;
     if c.is_view() {
-        return Err(Error::BadRequest("View collections cannot be truncated.".into()));
+        return Err(Error::BadRequest(
+            "View collections cannot be truncated.".into(),
+        ));
     }
     let d = app.dialect();
     let table = quote(&c.name);
     app.db()
         .write(Box::new(move |txn| {
             Box::pin(async move {
-                txn.execute_raw(d.raw(format!("DELETE FROM {table}"), vec![])).await?;
+                txn.execute_raw(d.raw(format!("DELETE FROM {table}"), vec![]))
+                    .await?;
                 Ok(())
             })
         }))
@@ -193,42 +271,94 @@ pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
 }
 
 /// Fills ids and defaults and checks everything about a collection before it is saved.
-fn prepare(c: &mut Collection, old: Option<&Collection>, reg: &Registry, action: &str) -> Result<()> {
+fn prepare(
+    c: &mut Collection,
+    old: Option<&Collection>,
+    reg: &Registry,
+    action: &str,
+) -> Result<()> {
     let msg = format!("Failed to {action} collection.");
-    let fail = |key: &str, code: &'static str, text: String| Error::fields(msg.clone(), vec![(key.to_string(), FieldError::new(code, text))]);
+    let fail = |key: &str, code: &'static str, text: String| {
+        Error::fields(
+            msg.clone(),
+            vec![(key.to_string(), FieldError::new(code, text))],
+        )
+    };
 
     if c.id.is_empty() {
         c.id = super::ids::collection_id(c.kind, &c.name);
+        if old.is_none() && reg.find(&c.id).is_some_and(|o| o.id == c.id) {
+            // Same type and name as a collection renamed away: pick a fresh id.
+            c.id = format!("pbc_{}", super::ids::random_from(b"0123456789", 10));
+        }
     }
     if !NAME_RE.is_match(&c.name) || c.name.len() > 55 {
-        return Err(fail("name", "validation_invalid_name", "Use 1-55 letters, digits and underscores.".into()));
+        return Err(fail(
+            "name",
+            "validation_invalid_name",
+            "Use 1-55 letters, digits and underscores.".into(),
+        ));
     }
     if c.name.starts_with('_') && !c.system {
-        return Err(fail("name", "validation_invalid_name", "Names starting with '_' are reserved for system collections.".into()));
+        return Err(fail(
+            "name",
+            "validation_invalid_name",
+            "Names starting with '_' are reserved for system collections.".into(),
+        ));
     }
-    if reg.all().iter().any(|o| o.id != c.id && o.name.eq_ignore_ascii_case(&c.name)) {
-        return Err(fail("name", "validation_collection_name_exists", "Collection name must be unique (case insensitive).".into()));
+    if reg
+        .all()
+        .iter()
+        .any(|o| o.id != c.id && o.name.eq_ignore_ascii_case(&c.name))
+    {
+        return Err(fail(
+            "name",
+            "validation_collection_name_exists",
+            "Collection name must be unique (case insensitive).".into(),
+        ));
     }
     if let Some(o) = old {
         if o.kind != c.kind {
-            return Err(fail("type", "validation_collection_type_change", "The collection type cannot be changed.".into()));
+            return Err(fail(
+                "type",
+                "validation_collection_type_change",
+                "The collection type cannot be changed.".into(),
+            ));
         }
         if o.system && o.name != c.name {
-            return Err(fail("name", "validation_system_collection_name_change", "System collections cannot be renamed.".into()));
+            return Err(fail(
+                "name",
+                "validation_system_collection_name_change",
+                "System collections cannot be renamed.".into(),
+            ));
         }
         for f in o.fields.iter().filter(|f| f.system) {
             match c.fields.iter().find(|n| n.id == f.id) {
                 Some(n) if n.name == f.name => {}
-                _ => return Err(fail("fields", "validation_system_field_change", format!("The system field '{}' cannot be removed or renamed.", f.name))),
+                _ => {
+                    return Err(fail(
+                        "fields",
+                        "validation_system_field_change",
+                        format!(
+                            "The system field '{}' cannot be removed or renamed.",
+                            f.name
+                        ),
+                    ))
+                }
             }
         }
     }
     match c.kind {
         CollectionType::View => {
             let q = c.view_query.trim().trim_end_matches(';').trim().to_string();
-            let starts = q.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("select")) || q.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("with"));
+            let starts = q.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("select"))
+                || q.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("with"));
             if !starts || q.contains(';') {
-                return Err(fail("viewQuery", "validation_invalid_view_query", "The view query must be a single SELECT statement.".into()));
+                return Err(fail(
+                    "viewQuery",
+                    "validation_invalid_view_query",
+                    "The view query must be a single SELECT statement.".into(),
+                ));
             }
             c.view_query = q;
             c.create_rule = None;
@@ -241,7 +371,11 @@ fn prepare(c: &mut Collection, old: Option<&Collection>, reg: &Registry, action:
             c.ensure_timestamps();
             let auth = c.auth.get_or_insert_with(Default::default);
             if auth.token_secret.is_empty() {
-                auth.token_secret = old.and_then(|o| o.auth.as_ref()).map(|a| a.token_secret.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| random_token(50));
+                auth.token_secret = old
+                    .and_then(|o| o.auth.as_ref())
+                    .map(|a| a.token_secret.clone())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| random_token(50));
             }
         }
         CollectionType::Base => {
@@ -268,11 +402,20 @@ fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
             f.id = field_id(f.kind.type_name(), &f.name);
         }
         let problem = if !NAME_RE.is_match(&f.name) || f.name.len() > 100 {
-            Some(("validation_invalid_name", "Use 1-100 letters, digits and underscores.".to_string()))
+            Some((
+                "validation_invalid_name",
+                "Use 1-100 letters, digits and underscores.".to_string(),
+            ))
         } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
-            Some(("validation_reserved_name", format!("'{}' is a reserved name.", f.name)))
+            Some((
+                "validation_reserved_name",
+                format!("'{}' is a reserved name.", f.name),
+            ))
         } else if !seen.insert(f.name.to_lowercase()) {
-            Some(("validation_duplicated_name", format!("Duplicated field name '{}'.", f.name)))
+            Some((
+                "validation_duplicated_name",
+                format!("Duplicated field name '{}'.", f.name),
+            ))
         } else if let Err(e) = f.kind.as_type().check_options() {
             Some(("validation_invalid_options", e))
         } else {
@@ -284,15 +427,32 @@ fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
         }
         if let FieldKind::Relation(rel) = &mut f.kind {
             // Accept the target by name too; store its id.
-            match reg.find(&rel.collection_id).map(|t| t.id.clone()).or_else(|| (rel.collection_id == c.id || rel.collection_id == c.name).then(|| c.id.clone())) {
+            match reg
+                .find(&rel.collection_id)
+                .map(|t| t.id.clone())
+                .or_else(|| {
+                    (rel.collection_id == c.id || rel.collection_id == c.name).then(|| c.id.clone())
+                }) {
                 Some(id) => rel.collection_id = id,
-                None => errors.push((key, FieldError::new("validation_missing_collection", format!("Unknown collection '{}'.", rel.collection_id)))),
+                None => errors.push((
+                    key,
+                    FieldError::new(
+                        "validation_missing_collection",
+                        format!("Unknown collection '{}'.", rel.collection_id),
+                    ),
+                )),
             }
         }
     }
     if let Some(idf) = c.fields.iter().find(|f| f.name == "id") {
         if !matches!(&idf.kind, FieldKind::Text(t) if t.primary_key) {
-            errors.push(("fields".into(), FieldError::new("validation_invalid_id_field", "The id field must be a text primary key.")));
+            errors.push((
+                "fields".into(),
+                FieldError::new(
+                    "validation_invalid_id_field",
+                    "The id field must be a text primary key.",
+                ),
+            ));
         }
     }
     if errors.is_empty() {
@@ -309,13 +469,33 @@ fn normalize_indexes(c: &mut Collection, msg: &str) -> Result<()> {
     for (i, sql) in c.indexes.iter().enumerate() {
         let key = format!("indexes.{i}");
         match IndexDef::parse(sql) {
-            Err(e) => errors.push((key, FieldError::new("validation_invalid_index_expression", e))),
+            Err(e) => errors.push((
+                key,
+                FieldError::new("validation_invalid_index_expression", e),
+            )),
             Ok(def) => {
-                let missing = def.columns.iter().map(|(n, _)| n).chain(def.where_not_empty.iter()).find(|n| c.field(n).is_none());
+                let missing = def
+                    .columns
+                    .iter()
+                    .map(|(n, _)| n)
+                    .chain(def.where_not_empty.iter())
+                    .find(|n| c.field(n).is_none());
                 if let Some(m) = missing {
-                    errors.push((key, FieldError::new("validation_invalid_index_expression", format!("Unknown column '{m}'."))));
+                    errors.push((
+                        key,
+                        FieldError::new(
+                            "validation_invalid_index_expression",
+                            format!("Unknown column '{m}'."),
+                        ),
+                    ));
                 } else if !names.insert(def.name.to_lowercase()) {
-                    errors.push((key, FieldError::new("validation_duplicated_index_name", "Duplicated index name.")));
+                    errors.push((
+                        key,
+                        FieldError::new(
+                            "validation_duplicated_index_name",
+                            "Duplicated index name.",
+                        ),
+                    ));
                 } else {
                     out.push(def.to_sql(&c.name));
                 }
@@ -331,18 +511,36 @@ fn normalize_indexes(c: &mut Collection, msg: &str) -> Result<()> {
 
 fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
     // Compile against a registry that already holds the new definition.
-    let mut all: Vec<Collection> = reg.all().iter().filter(|o| o.id != c.id).map(|o| (**o).clone()).collect();
+    let mut all: Vec<Collection> = reg
+        .all()
+        .iter()
+        .filter(|o| o.id != c.id)
+        .map(|o| (**o).clone())
+        .collect();
     all.push(c.clone());
     let reg = Registry::new(all);
     let req = RequestInfo::default();
     let mut errors = Vec::new();
     for d in [Dialect::Sqlite, Dialect::Postgres] {
         for (key, rule) in c.rules() {
-            let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) else { continue };
-            let scope = Scope { registry: &reg, collection: c, alias: "m", request: &req, dialect: d, now: chrono::Utc::now(), client_filter: false };
+            let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) else {
+                continue;
+            };
+            let scope = Scope {
+                registry: &reg,
+                collection: c,
+                alias: "m",
+                request: &req,
+                dialect: d,
+                now: chrono::Utc::now(),
+                client_filter: false,
+            };
             if let Err(e) = compile_filter(rule, &scope) {
                 if !errors.iter().any(|(k, _): &(String, FieldError)| k == key) {
-                    errors.push((key.to_string(), FieldError::new("validation_invalid_rule", format!("Invalid rule: {e}."))));
+                    errors.push((
+                        key.to_string(),
+                        FieldError::new("validation_invalid_rule", format!("Invalid rule: {e}.")),
+                    ));
                 }
             }
         }
@@ -355,7 +553,11 @@ fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
 }
 
 /// Field definitions of a view, read back from the database's own description of it.
-async fn infer_view_fields(txn: &DatabaseTransaction, d: Dialect, c: &Collection) -> Result<Vec<Field>> {
+async fn infer_view_fields(
+    txn: &DatabaseTransaction,
+    d: Dialect,
+    c: &Collection,
+) -> Result<Vec<Field>> {
     let (sql, name_col, type_col) = match d {
         Dialect::Sqlite => ("SELECT \"name\", \"type\" FROM pragma_table_info(?)".to_string(), "name", "type"),
         Dialect::Postgres => (
@@ -364,11 +566,27 @@ async fn infer_view_fields(txn: &DatabaseTransaction, d: Dialect, c: &Collection
             "type",
         ),
     };
-    let rows = txn.query_all_raw(d.raw(sql, vec![c.name.clone().into()])).await?;
+    let rows = txn
+        .query_all_raw(d.raw(sql, vec![c.name.clone().into()]))
+        .await?;
     let mut fields = Vec::new();
     for r in rows {
         let name: String = r.try_get("", name_col)?;
-        let ty: String = r.try_get::<Option<String>>("", type_col)?.unwrap_or_default().to_lowercase();
+        let mut ty: String = r
+            .try_get::<Option<String>>("", type_col)?
+            .unwrap_or_default()
+            .to_lowercase();
+        if ty.is_empty() && d == Dialect::Sqlite {
+            // Computed columns have no declared type: look at a stored value.
+            let probe = format!(
+                "SELECT typeof({col}) AS t FROM {view} WHERE {col} IS NOT NULL LIMIT 1",
+                col = quote(&name),
+                view = quote(&c.name)
+            );
+            if let Some(row) = txn.query_one_raw(d.raw(probe, vec![])).await? {
+                ty = row.try_get::<String>("", "t").unwrap_or_default();
+            }
+        }
         let kind = if name == "id" {
             fields.push({
                 let mut f = super::collection::id_field();
@@ -380,14 +598,19 @@ async fn infer_view_fields(txn: &DatabaseTransaction, d: Dialect, c: &Collection
                 f
             });
             continue;
+        } else if ty.contains("json") || ty.is_empty() || ty == "blob" {
+            FieldKind::Json(Default::default())
         } else if ty.contains("text") || ty.contains("char") {
             FieldKind::Text(Default::default())
         } else if ty.contains("bool") {
             FieldKind::Bool(Default::default())
-        } else if ["real", "double", "int", "numeric", "float", "decimal"].iter().any(|k| ty.contains(k)) {
+        } else if ["real", "double", "int", "numeric", "float", "decimal"]
+            .iter()
+            .any(|k| ty.contains(k))
+        {
             FieldKind::Number(Default::default())
         } else {
-            FieldKind::Json(Default::default())
+            FieldKind::Text(Default::default())
         };
         let mut f = Field::new(&name, kind);
         f.id = field_id(f.kind.type_name(), &name);
@@ -396,7 +619,13 @@ async fn infer_view_fields(txn: &DatabaseTransaction, d: Dialect, c: &Collection
     if !fields.iter().any(|f| f.name == "id") {
         return Err(Error::fields(
             "Failed to save collection.",
-            vec![("viewQuery".into(), FieldError::new("validation_missing_id", "The view query must return an 'id' column."))],
+            vec![(
+                "viewQuery".into(),
+                FieldError::new(
+                    "validation_missing_id",
+                    "The view query must return an 'id' column.",
+                ),
+            )],
         ));
     }
     let _ = Storage::Text;
@@ -418,14 +647,21 @@ pub(crate) async fn ensure_system_collections(app: &App) -> Result<()> {
     if reg.find("users").is_none() {
         let mut c = Collection::auth("users");
         c.id = "_pb_users_auth_".into();
-        c.add_field(Field::new("name", FieldKind::Text(super::fields::TextField { max: 255, ..Default::default() })));
-        c.indexes = vec!["CREATE UNIQUE INDEX idx_users_email ON users (email) WHERE email != ''".into()];
+        c.add_field(Field::new(
+            "name",
+            FieldKind::Text(super::fields::TextField {
+                max: 255,
+                ..Default::default()
+            }),
+        ));
+        c.indexes =
+            vec!["CREATE UNIQUE INDEX idx_users_email ON users (email) WHERE email != ''".into()];
         c.list_rule = Some("id = @request.auth.id".into());
         c.view_rule = Some("id = @request.auth.id".into());
         c.create_rule = Some(String::new());
         c.update_rule = Some("id = @request.auth.id".into());
         c.delete_rule = Some("id = @request.auth.id".into());
-        save(app, c).await?;
+        create(app, c).await?;
     }
     Ok(())
 }
@@ -442,7 +678,10 @@ async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
         .write(Box::new(move |txn| {
             Box::pin(async move {
                 let values = row_values(&c, d);
-                let sql = format!("INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})", placeholders(d, values.len()));
+                let sql = format!(
+                    "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
+                    placeholders(d, values.len())
+                );
                 txn.execute_raw(d.raw(sql, values)).await?;
                 Ok(())
             })
@@ -454,7 +693,13 @@ async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
 pub(crate) async fn migration_applied(app: &App, name: &str) -> Result<bool> {
     let d = app.dialect();
     let ph = placeholders(d, 1);
-    let row = app.db().query_one(d.raw(format!("SELECT 1 AS x FROM \"_migrations\" WHERE \"name\" = {ph}"), vec![name.into()])).await?;
+    let row = app
+        .db()
+        .query_one(d.raw(
+            format!("SELECT 1 AS x FROM \"_migrations\" WHERE \"name\" = {ph}"),
+            vec![name.into()],
+        ))
+        .await?;
     Ok(row.is_some())
 }
 
@@ -466,7 +711,11 @@ pub(crate) async fn record_migration(app: &App, name: &str) -> Result<()> {
             Box::pin(async move {
                 let ph = placeholders(d, 2);
                 let now = format_datetime(chrono::Utc::now());
-                txn.execute_raw(d.raw(format!("INSERT INTO \"_migrations\" (\"name\", \"applied\") VALUES ({ph})"), vec![name.into(), now.into()])).await?;
+                txn.execute_raw(d.raw(
+                    format!("INSERT INTO \"_migrations\" (\"name\", \"applied\") VALUES ({ph})"),
+                    vec![name.into(), now.into()],
+                ))
+                .await?;
                 Ok(())
             })
         }))
@@ -482,9 +731,12 @@ pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> R
         let reg = app.registry();
         if let Some(existing) = reg.find(&c.id).or_else(|| reg.find(&c.name)) {
             c.id = existing.id.clone();
+        } else if c.id.is_empty() {
+            c.id = super::ids::collection_id(c.kind, &c.name);
         }
         keep.insert(c.id.clone());
-        save(app, c).await.map_err(|e| match e {
+        let exists = reg.find(&c.id).is_some_and(|o| o.id == c.id);
+        save(app, c, !exists).await.map_err(|e| match e {
             Error::Validation { message, fields } => Error::Validation {
                 message: "Failed to import collections.".into(),
                 fields: [("collections".to_string(), json!({"code": "validation_collections_import_failure", "message": message, "data": fields}))]
@@ -495,7 +747,12 @@ pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> R
         })?;
     }
     if delete_missing {
-        for c in app.registry().all().iter().filter(|c| !c.system && !keep.contains(&c.id)) {
+        for c in app
+            .registry()
+            .all()
+            .iter()
+            .filter(|c| !c.system && !keep.contains(&c.id))
+        {
             delete(app, &c.id).await?;
         }
     }

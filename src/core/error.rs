@@ -8,7 +8,10 @@ use serde_json::{Map, Value};
 pub enum Error {
     /// 400 with per-field details in `data`.
     #[error("{message}")]
-    Validation { message: String, fields: Map<String, Value> },
+    Validation {
+        message: String,
+        fields: Map<String, Value>,
+    },
     /// 400 without field details.
     #[error("{0}")]
     BadRequest(String),
@@ -42,12 +45,18 @@ impl Error {
     pub fn field(message: impl Into<String>, name: &str, err: FieldError) -> Self {
         let mut fields = Map::new();
         fields.insert(name.to_string(), err.to_json());
-        Error::Validation { message: message.into(), fields }
+        Error::Validation {
+            message: message.into(),
+            fields,
+        }
     }
     /// A validation error built from several field errors.
     pub fn fields(message: impl Into<String>, errors: Vec<(String, FieldError)>) -> Self {
         let fields = errors.into_iter().map(|(k, e)| (k, e.to_json())).collect();
-        Error::Validation { message: message.into(), fields }
+        Error::Validation {
+            message: message.into(),
+            fields,
+        }
     }
 
     /// True when the database rejected a row as a duplicate of a unique index.

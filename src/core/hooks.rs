@@ -30,7 +30,8 @@ pub struct RecordEvent {
     pub original: Option<Map<String, Value>>,
 }
 
-pub type RecordHook = Arc<dyn Fn(RecordEvent) -> BoxFuture<'static, Result<RecordEvent>> + Send + Sync>;
+pub type RecordHook =
+    Arc<dyn Fn(RecordEvent) -> BoxFuture<'static, Result<RecordEvent>> + Send + Sync>;
 
 struct Entry {
     point: HookPoint,
@@ -53,7 +54,11 @@ impl Hooks {
     {
         let hook: RecordHook = Arc::new(move |ev| Box::pin(hook(ev)));
         if let Ok(mut e) = self.entries.write() {
-            e.push(Entry { point, collection: collection.map(str::to_string), hook });
+            e.push(Entry {
+                point,
+                collection: collection.map(str::to_string),
+                hook,
+            });
         }
     }
 
@@ -62,7 +67,12 @@ impl Hooks {
             .read()
             .map(|e| {
                 e.iter()
-                    .filter(|h| h.point == point && h.collection.as_deref().is_none_or(|c| c == collection.name || c == collection.id))
+                    .filter(|h| {
+                        h.point == point
+                            && h.collection
+                                .as_deref()
+                                .is_none_or(|c| c == collection.name || c == collection.id)
+                    })
                     .map(|h| h.hook.clone())
                     .collect()
             })

@@ -14,17 +14,25 @@ pub fn new_record_id() -> String {
 pub fn random_from(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
     let pick = Uniform::from(0..alphabet.len());
-    (0..len).map(|_| alphabet[pick.sample(&mut rng)] as char).collect()
+    (0..len)
+        .map(|_| alphabet[pick.sample(&mut rng)] as char)
+        .collect()
 }
 
 /// Random letters and digits, for secrets and token keys.
 pub fn random_token(len: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 /// FNV-1a: a stable, dependency-free 32-bit hash for deterministic ids.
 fn fnv1a(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// `pbc_<hash>`, stable for a (type, name) pair so collections created in code keep their ids.
@@ -39,7 +47,11 @@ pub fn field_id(type_name: &str, name: &str) -> String {
 
 /// Is `id` an acceptable record id (client-supplied ids included)?
 pub fn is_valid_record_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -51,8 +63,14 @@ mod tests {
         assert_eq!(id.len(), 15);
         assert!(id.bytes().all(|b| ID_ALPHABET.contains(&b)));
         assert_ne!(new_record_id(), new_record_id());
-        assert_eq!(collection_id(CollectionType::Base, "posts"), collection_id(CollectionType::Base, "posts"));
-        assert_ne!(collection_id(CollectionType::Base, "posts"), collection_id(CollectionType::Auth, "posts"));
+        assert_eq!(
+            collection_id(CollectionType::Base, "posts"),
+            collection_id(CollectionType::Base, "posts")
+        );
+        assert_ne!(
+            collection_id(CollectionType::Base, "posts"),
+            collection_id(CollectionType::Auth, "posts")
+        );
         assert!(is_valid_record_id("abc_1-2"));
         assert!(!is_valid_record_id("a b"));
         assert!(!is_valid_record_id("../x"));

@@ -22,7 +22,11 @@ pub fn to_sql(storage: Storage, v: &Value, d: Dialect) -> SqlValue {
             let empty = v.is_null() && storage == Storage::Json;
             match d {
                 Dialect::Sqlite => SqlValue::String(if empty { None } else { Some(v.to_string()) }),
-                Dialect::Postgres => SqlValue::Json(if empty { None } else { Some(Box::new(v.clone())) }),
+                Dialect::Postgres => SqlValue::Json(if empty {
+                    None
+                } else {
+                    Some(Box::new(v.clone()))
+                }),
             }
         }
     }
@@ -37,7 +41,9 @@ pub fn from_row(row: &QueryResult, f: &Field, d: Dialect) -> Value {
             Ok(Some(s)) => Value::String(s),
             _ => zero(),
         },
-        Storage::Number => read_number(row, col).map(super::fields::number_json_value).unwrap_or_else(zero),
+        Storage::Number => read_number(row, col)
+            .map(super::fields::number_json_value)
+            .unwrap_or_else(zero),
         Storage::Bool => match row.try_get::<Option<bool>>("", col) {
             Ok(Some(b)) => Value::Bool(b),
             _ => match row.try_get::<Option<i64>>("", col) {
@@ -45,7 +51,9 @@ pub fn from_row(row: &QueryResult, f: &Field, d: Dialect) -> Value {
                 _ => zero(),
             },
         },
-        Storage::Json | Storage::JsonArray | Storage::GeoPoint => read_json(row, col, d).unwrap_or_else(zero),
+        Storage::Json | Storage::JsonArray | Storage::GeoPoint => {
+            read_json(row, col, d).unwrap_or_else(zero)
+        }
     }
 }
 
@@ -76,7 +84,10 @@ fn read_json(row: &QueryResult, col: &str, d: Dialect) -> Option<Value> {
     if let Some(n) = read_number(row, col) {
         return Some(super::fields::number_json_value(n));
     }
-    row.try_get::<Option<bool>>("", col).ok().flatten().map(Value::Bool)
+    row.try_get::<Option<bool>>("", col)
+        .ok()
+        .flatten()
+        .map(Value::Bool)
 }
 
 /// A whole record from a row: every readable field plus `collectionId`/`collectionName`.

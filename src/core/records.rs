@@ -46,8 +46,22 @@ pub struct ListResult {
     pub items: Vec<Record>,
 }
 
-fn scope<'a>(app: &App, reg: &'a super::registry::Registry, c: &'a Collection, req: &'a RequestInfo, client: bool) -> Scope<'a> {
-    Scope { registry: reg, collection: c, alias: MAIN, request: req, dialect: app.dialect(), now: chrono::Utc::now(), client_filter: client }
+fn scope<'a>(
+    app: &App,
+    reg: &'a super::registry::Registry,
+    c: &'a Collection,
+    req: &'a RequestInfo,
+    client: bool,
+) -> Scope<'a> {
+    Scope {
+        registry: reg,
+        collection: c,
+        alias: MAIN,
+        request: req,
+        dialect: app.dialect(),
+        now: chrono::Utc::now(),
+        client_filter: client,
+    }
 }
 
 /// What a rule means for this requester: everything, a condition, or nothing.
@@ -56,7 +70,12 @@ enum Access {
     Where(Expr),
 }
 
-fn rule_access(app: &App, c: &Collection, rule: &Option<String>, req: &RequestInfo) -> Result<Access> {
+fn rule_access(
+    app: &App,
+    c: &Collection,
+    rule: &Option<String>,
+    req: &RequestInfo,
+) -> Result<Access> {
     if req.is_superuser() {
         return Ok(Access::All);
     }
@@ -81,7 +100,10 @@ fn select_all(c: &Collection) -> SelectStatement {
 }
 
 fn id_eq(id: &str) -> Expr {
-    in_list(Expr::col((Alias::new(MAIN), Alias::new("id"))), [id.to_string()])
+    in_list(
+        Expr::col((Alias::new(MAIN), Alias::new("id"))),
+        [id.to_string()],
+    )
 }
 
 /// `col IN (values...)` with bound values.
@@ -89,7 +111,12 @@ fn in_list(col: Expr, values: impl IntoIterator<Item = String>) -> Expr {
     sea_orm::sea_query::ExprTrait::is_in(col, values)
 }
 
-pub async fn list(app: &App, c: &Arc<Collection>, req: &RequestInfo, p: &ListParams) -> Result<ListResult> {
+pub async fn list(
+    app: &App,
+    c: &Arc<Collection>,
+    req: &RequestInfo,
+    p: &ListParams,
+) -> Result<ListResult> {
     let per_page = match p.per_page {
         0 => DEFAULT_PER_PAGE,
         n => n.min(MAX_PER_PAGE),
@@ -122,12 +149,16 @@ pub async fn list(app: &App, c: &Arc<Collection>, req: &RequestInfo, p: &ListPar
         (-1, -1)
     } else {
         let mut cq = Query::select();
-        cq.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN)).expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+        cq.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
         for e in conds {
             cq.and_where(e);
         }
         let row = app.db().query_one(d.build(&cq)).await?;
-        let n: i64 = row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0);
+        let n: i64 = row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
         (n, (n + per_page as i64 - 1) / per_page as i64)
     };
     if let Some(e) = p.expand.as_deref() {
@@ -136,12 +167,26 @@ pub async fn list(app: &App, c: &Arc<Collection>, req: &RequestInfo, p: &ListPar
     for it in items.iter_mut() {
         hide_fields(c, it, req);
     }
-    Ok(ListResult { page, per_page, total_items, total_pages, items })
+    Ok(ListResult {
+        page,
+        per_page,
+        total_items,
+        total_pages,
+        items,
+    })
 }
 
 /// One record by id, if the view rule lets the requester see it (404 otherwise).
-pub async fn view(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo, expand_param: Option<&str>) -> Result<Record> {
-    let mut rec = find_visible(app, c, id, &c.view_rule, req).await?.ok_or_else(Error::not_found)?;
+pub async fn view(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    req: &RequestInfo,
+    expand_param: Option<&str>,
+) -> Result<Record> {
+    let mut rec = find_visible(app, c, id, &c.view_rule, req)
+        .await?
+        .ok_or_else(Error::not_found)?;
     if let Some(e) = expand_param {
         let mut items = vec![rec];
         expand(app, c, &mut items, e, req).await?;
@@ -152,7 +197,13 @@ pub async fn view(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo, e
 }
 
 /// Reads a record through `rule` (unhidden); `None` when it is missing or not allowed.
-async fn find_visible(app: &App, c: &Collection, id: &str, rule: &Option<String>, req: &RequestInfo) -> Result<Option<Record>> {
+async fn find_visible(
+    app: &App,
+    c: &Collection,
+    id: &str,
+    rule: &Option<String>,
+    req: &RequestInfo,
+) -> Result<Option<Record>> {
     let access = rule_access(app, c, rule, req)?;
     let mut q = select_all(c);
     q.and_where(id_eq(id));
@@ -170,24 +221,28 @@ pub fn hide_fields(c: &Collection, rec: &mut Record, req: &RequestInfo) {
     let su = req.is_superuser();
     for f in &c.fields {
         if (f.hidden && !su) || f.name == "tokenKey" {
-            rec.remove(&f.name);
+            rec.shift_remove(&f.name);
         }
     }
     if c.is_auth() && !su {
-        let own = req.auth.as_ref().is_some_and(|a| a.collection.id == c.id && rec.get("id") == a.record.get("id"));
+        let own = req
+            .auth
+            .as_ref()
+            .is_some_and(|a| a.collection.id == c.id && rec.get("id") == a.record.get("id"));
         if !own && rec.get("emailVisibility") != Some(&Value::Bool(true)) {
-            rec.remove("email");
+            rec.shift_remove("email");
         }
-    }
-    if let Some(Value::Object(exp)) = rec.get_mut("expand") {
-        let _ = exp;
     }
 }
 
 // ----- writes ----------------------------------------------------------------------------
 
 /// Values sent for one field: a plain set, or `field+` / `+field` / `field-` modifiers.
-fn apply_body(f: &Field, current: &Value, body: &Map<String, Value>) -> Option<std::result::Result<Value, FieldError>> {
+fn apply_body(
+    f: &Field,
+    current: &Value,
+    body: &Map<String, Value>,
+) -> Option<std::result::Result<Value, FieldError>> {
     let name = &f.name;
     let set = body.get(name.as_str());
     let prepend = body.get(&format!("+{name}"));
@@ -208,11 +263,15 @@ fn apply_body(f: &Field, current: &Value, body: &Map<String, Value>) -> Option<s
         let delta = |x: Option<&Value>| -> std::result::Result<f64, FieldError> {
             match x {
                 None => Ok(0.0),
-                Some(x) => f.kind.as_type().prepare(x, false).map(|n| n.as_f64().unwrap_or(0.0)),
+                Some(x) => f
+                    .kind
+                    .as_type()
+                    .prepare(x, false)
+                    .map(|n| n.as_f64().unwrap_or(0.0)),
             }
         };
         return Some(match (delta(append), delta(remove)) {
-            (Ok(a), Ok(r)) => Ok(json!(base + a - r)),
+            (Ok(a), Ok(r)) => Ok(super::fields::number_json_value(base + a - r)),
             (Err(e), _) | (_, Err(e)) => Err(e),
         });
     }
@@ -277,13 +336,22 @@ fn autogenerate(pattern: &str) -> Option<String> {
 }
 
 /// The checked values to write for a create (`existing = None`) or an update.
-fn build_values(c: &Collection, body: &Map<String, Value>, existing: Option<&Record>, req: &RequestInfo, action: &str) -> Result<Record> {
+fn build_values(
+    c: &Collection,
+    body: &Map<String, Value>,
+    existing: Option<&Record>,
+    req: &RequestInfo,
+    action: &str,
+) -> Result<Record> {
     let mut errors: Vec<(String, FieldError)> = Vec::new();
     let mut out = Record::new();
     let su = req.is_superuser();
     let now = format_datetime(chrono::Utc::now());
     for f in &c.fields {
-        let current = existing.and_then(|e| e.get(&f.name)).cloned().unwrap_or_else(|| f.zero());
+        let current = existing
+            .and_then(|e| e.get(&f.name))
+            .cloned()
+            .unwrap_or_else(|| f.zero());
         match &f.kind {
             FieldKind::Autodate(a) => {
                 if (existing.is_none() && a.on_create) || a.on_update {
@@ -293,15 +361,26 @@ fn build_values(c: &Collection, body: &Map<String, Value>, existing: Option<&Rec
             }
             _ if f.name == "id" => {
                 if existing.is_some() {
-                    if body.get("id").is_some_and(|v| v.as_str() != existing.and_then(|e| e.get("id")).and_then(Value::as_str)) {
-                        errors.push(("id".into(), FieldError::new("validation_id_change", "The record id cannot be changed.")));
+                    if body.get("id").is_some_and(|v| {
+                        v.as_str() != existing.and_then(|e| e.get("id")).and_then(Value::as_str)
+                    }) {
+                        errors.push((
+                            "id".into(),
+                            FieldError::new(
+                                "validation_id_change",
+                                "The record id cannot be changed.",
+                            ),
+                        ));
                     }
                     continue;
                 }
                 let id = match body.get("id") {
                     Some(Value::String(s)) if !s.is_empty() => {
                         if !is_valid_record_id(s) {
-                            errors.push(("id".into(), FieldError::new("validation_invalid_format", "Invalid id format.")));
+                            errors.push((
+                                "id".into(),
+                                FieldError::new("validation_invalid_format", "Invalid id format."),
+                            ));
                             continue;
                         }
                         if let Err(e) = f.prepare(&Value::String(s.clone())) {
@@ -319,14 +398,24 @@ fn build_values(c: &Collection, body: &Map<String, Value>, existing: Option<&Rec
                 out.insert("id".into(), Value::String(id));
                 continue;
             }
-            FieldKind::File(_) if body.contains_key(&f.name) || body.contains_key(&format!("{}+", f.name)) || body.contains_key(&format!("+{}", f.name)) => {
+            FieldKind::File(_)
+                if body.contains_key(&f.name)
+                    || body.contains_key(&format!("{}+", f.name))
+                    || body.contains_key(&format!("+{}", f.name)) =>
+            {
                 // Until uploads exist, only keeping or removing stored names is allowed.
                 let requested = apply_body(f, &current, body);
                 if let Some(Ok(v)) = &requested {
                     let kept: HashSet<String> = super::fields::as_string_list_pub(&current);
                     let new: HashSet<String> = super::fields::as_string_list_pub(v);
                     if !new.is_subset(&kept) {
-                        errors.push((f.name.clone(), FieldError::new("validation_invalid_file", "Files can only be uploaded as multipart/form-data.")));
+                        errors.push((
+                            f.name.clone(),
+                            FieldError::new(
+                                "validation_invalid_file",
+                                "Files can only be uploaded as multipart/form-data.",
+                            ),
+                        ));
                         continue;
                     }
                 }
@@ -335,14 +424,26 @@ fn build_values(c: &Collection, body: &Map<String, Value>, existing: Option<&Rec
         }
         if f.name == "tokenKey" && c.is_auth() {
             if existing.is_none() || body.contains_key("password") {
-                out.insert(f.name.clone(), Value::String(random_from(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 50)));
+                out.insert(
+                    f.name.clone(),
+                    Value::String(random_from(
+                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+                        50,
+                    )),
+                );
             }
             continue;
         }
         if c.is_auth() && f.name == "verified" && !su && body.contains_key("verified") {
             let same = existing.is_some_and(|e| e.get("verified") == body.get("verified"));
             if !same {
-                errors.push(("verified".into(), FieldError::new("validation_values_mismatch", "Only superusers can change this field.")));
+                errors.push((
+                    "verified".into(),
+                    FieldError::new(
+                        "validation_values_mismatch",
+                        "Only superusers can change this field.",
+                    ),
+                ));
                 continue;
             }
         }
@@ -374,7 +475,10 @@ fn build_values(c: &Collection, body: &Map<String, Value>, existing: Option<&Rec
     }
     if c.is_auth() && body.contains_key("password") {
         if body.get("passwordConfirm") != body.get("password") {
-            errors.push(("passwordConfirm".into(), FieldError::new("validation_values_mismatch", "Values don't match.")));
+            errors.push((
+                "passwordConfirm".into(),
+                FieldError::new("validation_values_mismatch", "Values don't match."),
+            ));
         }
     }
     if !errors.is_empty() {
@@ -397,30 +501,61 @@ fn hash_passwords(c: &Collection, values: &mut Record) -> Result<()> {
 }
 
 /// Checks that every relation id exists in its target collection (inside the write).
-async fn check_relations(txn: &DatabaseTransaction, d: Dialect, reg: &super::registry::Registry, c: &Collection, values: &Record, action: &str) -> Result<()> {
+async fn check_relations(
+    txn: &DatabaseTransaction,
+    d: Dialect,
+    reg: &super::registry::Registry,
+    c: &Collection,
+    values: &Record,
+    action: &str,
+) -> Result<()> {
     let mut errors = Vec::new();
     for f in &c.fields {
-        let FieldKind::Relation(rel) = &f.kind else { continue };
-        let Some(v) = values.get(&f.name) else { continue };
+        let FieldKind::Relation(rel) = &f.kind else {
+            continue;
+        };
+        let Some(v) = values.get(&f.name) else {
+            continue;
+        };
         let ids: Vec<String> = match v {
             Value::String(s) if !s.is_empty() => vec![s.clone()],
-            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
             _ => vec![],
         };
         if ids.is_empty() {
             continue;
         }
         let Some(target) = reg.find(&rel.collection_id) else {
-            errors.push((f.name.clone(), FieldError::new("validation_missing_rel_records", "Failed to find all relation records with the provided ids.")));
+            errors.push((
+                f.name.clone(),
+                FieldError::new(
+                    "validation_missing_rel_records",
+                    "Failed to find all relation records with the provided ids.",
+                ),
+            ));
             continue;
         };
         let mut q = Query::select();
         q.from(Alias::new(target.name.as_str()))
             .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
             .and_where(in_list(Expr::col(Alias::new("id")), ids.iter().cloned()));
-        let n: i64 = txn.query_one_raw(d.build(&q)).await?.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0);
+        let n: i64 = txn
+            .query_one_raw(d.build(&q))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
         if n as usize != ids.len() {
-            errors.push((f.name.clone(), FieldError::new("validation_missing_rel_records", "Failed to find all relation records with the provided ids.")));
+            errors.push((
+                f.name.clone(),
+                FieldError::new(
+                    "validation_missing_rel_records",
+                    "Failed to find all relation records with the provided ids.",
+                ),
+            ));
         }
     }
     if errors.is_empty() {
@@ -440,28 +575,53 @@ fn unique_error(c: &Collection, err: Error, action: &str) -> Error {
         .indexes
         .iter()
         .filter_map(|s| super::schema::IndexDef::parse(s).ok())
-        .filter(|i| text.contains(&i.name) || i.columns.iter().any(|(col, _)| text.contains(&format!("{}.{}", c.name, col))))
+        .filter(|i| {
+            text.contains(&i.name)
+                || i.columns
+                    .iter()
+                    .any(|(col, _)| text.contains(&format!("{}.{}", c.name, col)))
+        })
         .flat_map(|i| i.columns.into_iter().map(|(col, _)| col))
         .collect();
     if fields.is_empty() && (text.contains(&format!("{}.id", c.name)) || text.contains("_pkey")) {
         fields.push("id".into());
     }
     if fields.is_empty() {
-        return Error::BadRequest(format!("Failed to {action} record: a value must be unique."));
+        return Error::BadRequest(format!(
+            "Failed to {action} record: a value must be unique."
+        ));
     }
     Error::fields(
         format!("Failed to {action} record."),
-        fields.into_iter().map(|f| (f, FieldError::new("validation_not_unique", "Value must be unique."))).collect(),
+        fields
+            .into_iter()
+            .map(|f| {
+                (
+                    f,
+                    FieldError::new("validation_not_unique", "Value must be unique."),
+                )
+            })
+            .collect(),
     )
 }
 
-pub async fn create(app: &App, c: &Arc<Collection>, req: &RequestInfo, body: Map<String, Value>) -> Result<Record> {
+pub async fn create(
+    app: &App,
+    c: &Arc<Collection>,
+    req: &RequestInfo,
+    body: Map<String, Value>,
+) -> Result<Record> {
     if c.is_view() {
         return Err(Error::BadRequest("Unsupported collection type.".into()));
     }
     let access = rule_access(app, c, &c.create_rule, req)?;
     let values = build_values(c, &body, None, req, "create")?;
-    let ev = RecordEvent { app: app.clone(), collection: c.clone(), record: values, original: None };
+    let ev = RecordEvent {
+        app: app.clone(),
+        collection: c.clone(),
+        record: values,
+        original: None,
+    };
     let ev = app.hooks().run(HookPoint::BeforeCreate, ev).await?;
     let mut values = ev.record;
     let mut stored = values.clone();
@@ -470,7 +630,11 @@ pub async fn create(app: &App, c: &Arc<Collection>, req: &RequestInfo, body: Map
     let d = app.dialect();
     let reg = app.registry();
     let cc = c.clone();
-    let id = values.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let id = values
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let rule = match access {
         Access::All => None,
         Access::Where(e) => Some(e),
@@ -492,11 +656,17 @@ pub async fn create(app: &App, c: &Arc<Collection>, req: &RequestInfo, body: Map
                 }
                 q.columns(cols);
                 q.values(vals).map_err(|e| Error::Internal(e.to_string()))?;
-                txn.execute_raw(d.build(&q)).await.map_err(|e| unique_error(&cc, e.into(), "create"))?;
+                txn.execute_raw(d.build(&q))
+                    .await
+                    .map_err(|e| unique_error(&cc, e.into(), "create"))?;
                 if let Some(rule) = rule {
                     // The create rule sees the would-be record; failing it undoes the insert.
                     let mut check = Query::select();
-                    check.from_as(Alias::new(cc.name.as_str()), Alias::new(MAIN)).expr(Expr::cust("1")).and_where(id_eq(&id)).and_where(rule);
+                    check
+                        .from_as(Alias::new(cc.name.as_str()), Alias::new(MAIN))
+                        .expr(Expr::cust("1"))
+                        .and_where(id_eq(&id))
+                        .and_where(rule);
                     if txn.query_one_raw(d.build(&check)).await?.is_none() {
                         return Err(Error::BadRequest("Failed to create record.".into()));
                     }
@@ -507,29 +677,50 @@ pub async fn create(app: &App, c: &Arc<Collection>, req: &RequestInfo, body: Map
         .await;
     result?;
     for f in c.fields.iter().filter(|f| f.is_write_only()) {
-        values.remove(&f.name);
+        values.shift_remove(&f.name);
     }
     let mut rec = Record::new();
     rec.insert("collectionId".into(), json!(c.id));
     rec.insert("collectionName".into(), json!(c.name));
     for f in c.fields.iter().filter(|f| !f.is_write_only()) {
-        rec.insert(f.name.clone(), values.get(&f.name).cloned().unwrap_or_else(|| f.zero()));
+        rec.insert(
+            f.name.clone(),
+            values.get(&f.name).cloned().unwrap_or_else(|| f.zero()),
+        );
     }
-    let ev = RecordEvent { app: app.clone(), collection: c.clone(), record: rec.clone(), original: None };
+    let ev = RecordEvent {
+        app: app.clone(),
+        collection: c.clone(),
+        record: rec.clone(),
+        original: None,
+    };
     app.hooks().run_after(HookPoint::AfterCreate, ev).await;
     Ok(rec)
 }
 
-pub async fn update(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo, body: Map<String, Value>) -> Result<Record> {
+pub async fn update(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    req: &RequestInfo,
+    body: Map<String, Value>,
+) -> Result<Record> {
     if c.is_view() {
         return Err(Error::BadRequest("Unsupported collection type.".into()));
     }
-    let existing = find_visible(app, c, id, &c.update_rule, req).await?.ok_or_else(Error::not_found)?;
+    let existing = find_visible(app, c, id, &c.update_rule, req)
+        .await?
+        .ok_or_else(Error::not_found)?;
     if c.is_auth() && body.contains_key("password") && !req.is_superuser() {
         check_old_password(app, c, id, &body).await?;
     }
     let values = build_values(c, &body, Some(&existing), req, "update")?;
-    let ev = RecordEvent { app: app.clone(), collection: c.clone(), record: values, original: Some(existing.clone()) };
+    let ev = RecordEvent {
+        app: app.clone(),
+        collection: c.clone(),
+        record: values,
+        original: Some(existing.clone()),
+    };
     let ev = app.hooks().run(HookPoint::BeforeUpdate, ev).await?;
     let values = ev.record;
     let mut stored = values.clone();
@@ -556,7 +747,10 @@ pub async fn update(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo,
                     return Ok(());
                 }
                 q.and_where(in_list(Expr::col(Alias::new("id")), [rid.clone()]));
-                let res = txn.execute_raw(d.build(&q)).await.map_err(|e| unique_error(&cc, e.into(), "update"))?;
+                let res = txn
+                    .execute_raw(d.build(&q))
+                    .await
+                    .map_err(|e| unique_error(&cc, e.into(), "update"))?;
                 if res.rows_affected() == 0 {
                     return Err(Error::not_found());
                 }
@@ -570,21 +764,47 @@ pub async fn update(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo,
             rec.insert(k, v);
         }
     }
-    let ev = RecordEvent { app: app.clone(), collection: c.clone(), record: rec.clone(), original: Some(existing) };
+    let ev = RecordEvent {
+        app: app.clone(),
+        collection: c.clone(),
+        record: rec.clone(),
+        original: Some(existing),
+    };
     app.hooks().run_after(HookPoint::AfterUpdate, ev).await;
     Ok(rec)
 }
 
 /// A user changing their own password must also give the old one.
-async fn check_old_password(app: &App, c: &Arc<Collection>, id: &str, body: &Map<String, Value>) -> Result<()> {
-    let old = body.get("oldPassword").and_then(Value::as_str).unwrap_or_default();
+async fn check_old_password(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<()> {
+    let old = body
+        .get("oldPassword")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if old.is_empty() {
-        return Err(Error::field("Failed to update record.", "oldPassword", FieldError::required()));
+        return Err(Error::field(
+            "Failed to update record.",
+            "oldPassword",
+            FieldError::required(),
+        ));
     }
-    let row = super::auth::load_auth_row(app, c, id).await?.ok_or_else(Error::not_found)?;
+    let row = super::auth::load_auth_row(app, c, id)
+        .await?
+        .ok_or_else(Error::not_found)?;
     let (hash, _) = super::record_io::auth_secrets(&row)?;
     if !super::auth::verify_password(old, &hash) {
-        return Err(Error::field("Failed to update record.", "oldPassword", FieldError::new("validation_invalid_old_password", "Missing or invalid old password.")));
+        return Err(Error::field(
+            "Failed to update record.",
+            "oldPassword",
+            FieldError::new(
+                "validation_invalid_old_password",
+                "Missing or invalid old password.",
+            ),
+        ));
     }
     Ok(())
 }
@@ -593,17 +813,31 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
     if c.is_view() {
         return Err(Error::BadRequest("Unsupported collection type.".into()));
     }
-    let existing = find_visible(app, c, id, &c.delete_rule, req).await?.ok_or_else(Error::not_found)?;
-    let ev = RecordEvent { app: app.clone(), collection: c.clone(), record: existing.clone(), original: Some(existing.clone()) };
+    let existing = find_visible(app, c, id, &c.delete_rule, req)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let ev = RecordEvent {
+        app: app.clone(),
+        collection: c.clone(),
+        record: existing.clone(),
+        original: Some(existing.clone()),
+    };
     app.hooks().run(HookPoint::BeforeDelete, ev).await?;
     let d = app.dialect();
     let reg = app.registry();
     let cc = c.clone();
     let rid = id.to_string();
     app.db()
-        .write(Box::new(move |txn| Box::pin(async move { delete_in_tx(txn, d, &reg, &cc, rid, 0).await })))
+        .write(Box::new(move |txn| {
+            Box::pin(async move { delete_in_tx(txn, d, &reg, &cc, rid, 0).await })
+        }))
         .await?;
-    let ev = RecordEvent { app: app.clone(), collection: c.clone(), record: existing.clone(), original: Some(existing) };
+    let ev = RecordEvent {
+        app: app.clone(),
+        collection: c.clone(),
+        record: existing.clone(),
+        original: Some(existing),
+    };
     app.hooks().run_after(HookPoint::AfterDelete, ev).await;
     Ok(())
 }
@@ -623,7 +857,9 @@ fn delete_in_tx<'a>(
         }
         for other in reg.all() {
             for f in &other.fields {
-                let FieldKind::Relation(rel) = &f.kind else { continue };
+                let FieldKind::Relation(rel) = &f.kind else {
+                    continue;
+                };
                 if rel.collection_id != c.id || other.is_view() {
                     continue;
                 }
@@ -635,11 +871,24 @@ fn delete_in_tx<'a>(
                 };
                 let matches = match (rel.is_multi(), d) {
                     (false, _) => format!("{col} = {ph}"),
-                    (true, Dialect::Sqlite) => format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE json_each.value = {ph})"),
-                    (true, Dialect::Postgres) => format!("{col} @> jsonb_build_array(CAST({ph} AS TEXT))"),
+                    (true, Dialect::Sqlite) => format!(
+                        "EXISTS (SELECT 1 FROM json_each({col}) WHERE json_each.value = {ph})"
+                    ),
+                    (true, Dialect::Postgres) => {
+                        format!("{col} @> jsonb_build_array(CAST({ph} AS TEXT))")
+                    }
                 };
-                let rows = txn.query_all_raw(d.raw(format!("SELECT \"id\" FROM {table} WHERE {matches}"), vec![id.clone().into()])).await?;
-                let ids: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String>("", "id").ok()).filter(|x| !(other.id == c.id && *x == id)).collect();
+                let rows = txn
+                    .query_all_raw(d.raw(
+                        format!("SELECT \"id\" FROM {table} WHERE {matches}"),
+                        vec![id.clone().into()],
+                    ))
+                    .await?;
+                let ids: Vec<String> = rows
+                    .iter()
+                    .filter_map(|r| r.try_get::<String>("", "id").ok())
+                    .filter(|x| !(other.id == c.id && *x == id))
+                    .collect();
                 if ids.is_empty() {
                     continue;
                 }
@@ -671,7 +920,11 @@ fn delete_in_tx<'a>(
         }
         let res = txn
             .execute_raw(d.raw(
-                format!("DELETE FROM {} WHERE \"id\" = {}", quote(&c.name), if d == Dialect::Sqlite { "?" } else { "$1" }),
+                format!(
+                    "DELETE FROM {} WHERE \"id\" = {}",
+                    quote(&c.name),
+                    if d == Dialect::Sqlite { "?" } else { "$1" }
+                ),
                 vec![id.into()],
             ))
             .await?;
@@ -699,29 +952,67 @@ fn expand_tree(param: &str) -> HashMap<String, String> {
 
 /// Fills `expand` of each item: one query per relation and level, never one per row.
 /// Relations the requester may not view, and unknown names, are left out silently.
-pub fn expand<'a>(app: &'a App, c: &'a Collection, items: &'a mut [Record], param: &'a str, req: &'a RequestInfo) -> futures::future::BoxFuture<'a, Result<()>> {
+pub fn expand<'a>(
+    app: &'a App,
+    c: &'a Collection,
+    items: &'a mut [Record],
+    param: &'a str,
+    req: &'a RequestInfo,
+) -> futures::future::BoxFuture<'a, Result<()>> {
     Box::pin(expand_level(app, c, items, param, req, 0))
 }
 
-async fn expand_level(app: &App, c: &Collection, items: &mut [Record], param: &str, req: &RequestInfo, depth: usize) -> Result<()> {
+async fn expand_level(
+    app: &App,
+    c: &Collection,
+    items: &mut [Record],
+    param: &str,
+    req: &RequestInfo,
+    depth: usize,
+) -> Result<()> {
     if depth >= MAX_EXPAND_DEPTH || items.is_empty() {
         return Ok(());
     }
     let reg = app.registry();
     for (name, nested) in expand_tree(param) {
         if let Some((back_name, back_field)) = name.split_once("_via_") {
-            let Some(target) = reg.find(back_name) else { continue };
-            let Some(FieldKind::Relation(rel)) = target.field(back_field).map(|f| &f.kind) else { continue };
+            let Some(target) = reg.find(back_name) else {
+                continue;
+            };
+            let Some(FieldKind::Relation(rel)) = target.field(back_field).map(|f| &f.kind) else {
+                continue;
+            };
             if rel.collection_id != c.id {
                 continue;
             }
-            let parent_ids: Vec<String> = items.iter().filter_map(|i| i.get("id").and_then(Value::as_str).map(str::to_string)).collect();
-            let mut related = fetch_related(app, &target, req, RelatedBy::BackRef { field: back_field, multi: rel.is_multi(), parents: &parent_ids }).await?;
+            let parent_ids: Vec<String> = items
+                .iter()
+                .filter_map(|i| i.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            let mut related = fetch_related(
+                app,
+                &target,
+                req,
+                RelatedBy::BackRef {
+                    field: back_field,
+                    multi: rel.is_multi(),
+                    parents: &parent_ids,
+                },
+            )
+            .await?;
             if related.is_empty() {
                 continue;
             }
             if !nested.is_empty() {
-                Box::pin(expand_level(app, &target, &mut related, &nested, req, depth + 1)).await?;
+                Box::pin(expand_level(
+                    app,
+                    &target,
+                    &mut related,
+                    &nested,
+                    req,
+                    depth + 1,
+                ))
+                .await?;
             }
             for item in items.iter_mut() {
                 let pid = item.get("id").cloned().unwrap_or(Value::Null);
@@ -744,14 +1035,22 @@ async fn expand_level(app: &App, c: &Collection, items: &mut [Record], param: &s
             }
             continue;
         }
-        let Some(field) = c.field(&name) else { continue };
-        let FieldKind::Relation(rel) = &field.kind else { continue };
-        let Some(target) = reg.find(&rel.collection_id) else { continue };
+        let Some(field) = c.field(&name) else {
+            continue;
+        };
+        let FieldKind::Relation(rel) = &field.kind else {
+            continue;
+        };
+        let Some(target) = reg.find(&rel.collection_id) else {
+            continue;
+        };
         let mut ids: Vec<String> = Vec::new();
         for it in items.iter() {
             match it.get(&name) {
                 Some(Value::String(s)) if !s.is_empty() => ids.push(s.clone()),
-                Some(Value::Array(a)) => ids.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string))),
+                Some(Value::Array(a)) => {
+                    ids.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
+                }
                 _ => {}
             }
         }
@@ -762,20 +1061,42 @@ async fn expand_level(app: &App, c: &Collection, items: &mut [Record], param: &s
         }
         let mut related = fetch_related(app, &target, req, RelatedBy::Ids(&ids)).await?;
         if !nested.is_empty() {
-            Box::pin(expand_level(app, &target, &mut related, &nested, req, depth + 1)).await?;
+            Box::pin(expand_level(
+                app,
+                &target,
+                &mut related,
+                &nested,
+                req,
+                depth + 1,
+            ))
+            .await?;
         }
         let by_id: HashMap<String, Record> = related
             .into_iter()
             .map(|mut r| {
                 hide_fields(&target, &mut r, req);
-                (r.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), r)
+                (
+                    r.get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    r,
+                )
             })
             .collect();
         for item in items.iter_mut() {
             let value = match item.get(&name) {
                 Some(Value::String(s)) => by_id.get(s).cloned().map(Value::Object),
                 Some(Value::Array(a)) => {
-                    let list: Vec<Value> = a.iter().filter_map(|v| v.as_str().and_then(|s| by_id.get(s)).cloned().map(Value::Object)).collect();
+                    let list: Vec<Value> = a
+                        .iter()
+                        .filter_map(|v| {
+                            v.as_str()
+                                .and_then(|s| by_id.get(s))
+                                .cloned()
+                                .map(Value::Object)
+                        })
+                        .collect();
                     (!list.is_empty()).then_some(Value::Array(list))
                 }
                 _ => None,
@@ -789,7 +1110,9 @@ async fn expand_level(app: &App, c: &Collection, items: &mut [Record], param: &s
 }
 
 fn expand_slot(item: &mut Record) -> &mut Map<String, Value> {
-    let slot = item.entry("expand").or_insert_with(|| Value::Object(Map::new()));
+    let slot = item
+        .entry("expand")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !slot.is_object() {
         *slot = Value::Object(Map::new());
     }
@@ -798,11 +1121,20 @@ fn expand_slot(item: &mut Record) -> &mut Map<String, Value> {
 
 enum RelatedBy<'a> {
     Ids(&'a [String]),
-    BackRef { field: &'a str, multi: bool, parents: &'a [String] },
+    BackRef {
+        field: &'a str,
+        multi: bool,
+        parents: &'a [String],
+    },
 }
 
 /// The records of `target` matching `by`, filtered by its view rule (none if locked).
-async fn fetch_related(app: &App, target: &Collection, req: &RequestInfo, by: RelatedBy<'_>) -> Result<Vec<Record>> {
+async fn fetch_related(
+    app: &App,
+    target: &Collection,
+    req: &RequestInfo,
+    by: RelatedBy<'_>,
+) -> Result<Vec<Record>> {
     let access = match rule_access(app, target, &target.view_rule, req) {
         Ok(a) => a,
         Err(Error::Forbidden(_)) => return Ok(vec![]),
@@ -812,22 +1144,52 @@ async fn fetch_related(app: &App, target: &Collection, req: &RequestInfo, by: Re
     let mut q = select_all(target);
     match by {
         RelatedBy::Ids(ids) => {
-            q.and_where(in_list(Expr::col((Alias::new(MAIN), Alias::new("id"))), ids.iter().cloned()));
+            q.and_where(in_list(
+                Expr::col((Alias::new(MAIN), Alias::new("id"))),
+                ids.iter().cloned(),
+            ));
         }
-        RelatedBy::BackRef { field, multi: false, parents } => {
-            q.and_where(in_list(Expr::col((Alias::new(MAIN), Alias::new(field))), parents.iter().cloned()));
+        RelatedBy::BackRef {
+            field,
+            multi: false,
+            parents,
+        } => {
+            q.and_where(in_list(
+                Expr::col((Alias::new(MAIN), Alias::new(field))),
+                parents.iter().cloned(),
+            ));
         }
-        RelatedBy::BackRef { field, multi: true, parents } => {
+        RelatedBy::BackRef {
+            field,
+            multi: true,
+            parents,
+        } => {
             let col = format!("{}.{}", quote(MAIN), quote(field));
-            let list = parents.iter().map(|_| if d == Dialect::Sqlite { "?".to_string() } else { "$N".to_string() }).collect::<Vec<_>>();
+            let list = parents
+                .iter()
+                .map(|_| {
+                    if d == Dialect::Sqlite {
+                        "?".to_string()
+                    } else {
+                        "$N".to_string()
+                    }
+                })
+                .collect::<Vec<_>>();
             let sql = match d {
-                Dialect::Sqlite => format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE json_each.value IN ({}))", list.join(", ")),
+                Dialect::Sqlite => format!(
+                    "EXISTS (SELECT 1 FROM json_each({col}) WHERE json_each.value IN ({}))",
+                    list.join(", ")
+                ),
                 Dialect::Postgres => {
-                    let numbered: Vec<String> = (1..=parents.len()).map(|i| format!("${i}")).collect();
+                    let numbered: Vec<String> =
+                        (1..=parents.len()).map(|i| format!("${i}")).collect();
                     format!("EXISTS (SELECT 1 FROM jsonb_array_elements_text({col}) AS __v(value) WHERE __v.value IN ({}))", numbered.join(", "))
                 }
             };
-            let values: Vec<SqlValue> = parents.iter().map(|p| SqlValue::String(Some(p.clone()))).collect();
+            let values: Vec<SqlValue> = parents
+                .iter()
+                .map(|p| SqlValue::String(Some(p.clone())))
+                .collect();
             q.and_where(Expr::cust_with_values(sql, values));
         }
     }

@@ -14,9 +14,21 @@ pub struct Registry {
 impl Registry {
     pub fn new(collections: Vec<Collection>) -> Self {
         let all: Vec<Arc<Collection>> = collections.into_iter().map(Arc::new).collect();
-        let by_id = all.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
-        let by_name = all.iter().enumerate().map(|(i, c)| (c.name.to_lowercase(), i)).collect();
-        Registry { all, by_id, by_name }
+        let by_id = all
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let by_name = all
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.to_lowercase(), i))
+            .collect();
+        Registry {
+            all,
+            by_id,
+            by_name,
+        }
     }
 
     /// By id or (case-insensitive) name, as every `{collectionIdOrName}` path segment.

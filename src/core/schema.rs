@@ -23,19 +23,25 @@ static INDEX_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[`"\[]?(\w+)[`"\]]?\s+ON\s+[`"\[]?(\w+)[`"\]]?\s*\((.+?)\)\s*(?:WHERE\s+[`"\[]?(\w+)[`"\]]?\s*!=\s*''\s*)?;?\s*$"#)
         .expect("static regex")
 });
-static INDEX_COL_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)^\s*[`"\[]?(\w+)[`"\]]?\s*(ASC|DESC)?\s*$"#).expect("static regex"));
+static INDEX_COL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)^\s*[`"\[]?(\w+)[`"\]]?\s*(ASC|DESC)?\s*$"#).expect("static regex")
+});
 
 impl IndexDef {
     pub fn parse(sql: &str) -> std::result::Result<IndexDef, String> {
-        let caps = INDEX_RE
-            .captures(sql)
-            .ok_or_else(|| "expected CREATE [UNIQUE] INDEX name ON table (columns) [WHERE column != '']".to_string())?;
+        let caps = INDEX_RE.captures(sql).ok_or_else(|| {
+            "expected CREATE [UNIQUE] INDEX name ON table (columns) [WHERE column != '']"
+                .to_string()
+        })?;
         let columns = caps[4]
             .split(',')
             .map(|c| {
-                let cc = INDEX_COL_RE.captures(c).ok_or_else(|| format!("unsupported index column '{}'", c.trim()))?;
-                let desc = cc.get(2).is_some_and(|m| m.as_str().eq_ignore_ascii_case("desc"));
+                let cc = INDEX_COL_RE
+                    .captures(c)
+                    .ok_or_else(|| format!("unsupported index column '{}'", c.trim()))?;
+                let desc = cc
+                    .get(2)
+                    .is_some_and(|m| m.as_str().eq_ignore_ascii_case("desc"));
                 Ok((cc[1].to_string(), desc))
             })
             .collect::<std::result::Result<Vec<_>, String>>()?;
@@ -49,7 +55,11 @@ impl IndexDef {
 
     /// The canonical SQL for `table` (valid in both dialects).
     pub fn to_sql(&self, table: &str) -> String {
-        let cols: Vec<String> = self.columns.iter().map(|(c, desc)| format!("{}{}", quote(c), if *desc { " DESC" } else { "" })).collect();
+        let cols: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(c, desc)| format!("{}{}", quote(c), if *desc { " DESC" } else { "" }))
+            .collect();
         let mut s = format!(
             "CREATE {}INDEX {} ON {} ({})",
             if self.unique { "UNIQUE " } else { "" },
@@ -74,20 +84,36 @@ fn column_def(f: &Field, d: Dialect) -> String {
 /// Statements creating the table (or view) of a new collection, with its indexes.
 pub fn create_sql(c: &Collection, d: Dialect) -> Vec<String> {
     if c.is_view() {
-        return vec![format!("CREATE VIEW {} AS {}", quote(&c.name), c.view_query)];
+        return vec![format!(
+            "CREATE VIEW {} AS {}",
+            quote(&c.name),
+            c.view_query
+        )];
     }
     let cols: Vec<String> = c.fields.iter().map(|f| column_def(f, d)).collect();
-    let mut out = vec![format!("CREATE TABLE {} ({})", quote(&c.name), cols.join(", "))];
+    let mut out = vec![format!(
+        "CREATE TABLE {} ({})",
+        quote(&c.name),
+        cols.join(", ")
+    )];
     out.extend(indexes_sql(c));
     out
 }
 
 pub fn indexes_sql(c: &Collection) -> Vec<String> {
-    c.indexes.iter().filter_map(|s| IndexDef::parse(s).ok()).map(|i| i.to_sql(&c.name)).collect()
+    c.indexes
+        .iter()
+        .filter_map(|s| IndexDef::parse(s).ok())
+        .map(|i| i.to_sql(&c.name))
+        .collect()
 }
 
 pub fn drop_indexes_sql(c: &Collection) -> Vec<String> {
-    c.indexes.iter().filter_map(|s| IndexDef::parse(s).ok()).map(|i| format!("DROP INDEX IF EXISTS {}", quote(&i.name))).collect()
+    c.indexes
+        .iter()
+        .filter_map(|s| IndexDef::parse(s).ok())
+        .map(|i| format!("DROP INDEX IF EXISTS {}", quote(&i.name)))
+        .collect()
 }
 
 pub fn drop_sql(c: &Collection) -> Vec<String> {
@@ -109,30 +135,56 @@ pub fn alter_sql(old: &Collection, new: &Collection, d: Dialect) -> Result<Vec<S
     let mut out = drop_indexes_sql(old);
     let table = quote(&new.name);
     if old.name != new.name {
-        out.push(format!("ALTER TABLE {} RENAME TO {}", quote(&old.name), table));
+        out.push(format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(&old.name),
+            table
+        ));
     }
     let old_by_id: HashMap<&str, &Field> = old.fields.iter().map(|f| (f.id.as_str(), f)).collect();
     let new_ids: Vec<&str> = new.fields.iter().map(|f| f.id.as_str()).collect();
     for f in &old.fields {
         if !new_ids.contains(&f.id.as_str()) {
-            out.push(format!("ALTER TABLE {table} DROP COLUMN {}", quote(&f.name)));
+            out.push(format!(
+                "ALTER TABLE {table} DROP COLUMN {}",
+                quote(&f.name)
+            ));
         }
     }
     for f in &new.fields {
         match old_by_id.get(f.id.as_str()) {
-            None => out.push(format!("ALTER TABLE {table} ADD COLUMN {}", column_def(f, d))),
+            None => out.push(format!(
+                "ALTER TABLE {table} ADD COLUMN {}",
+                column_def(f, d)
+            )),
             Some(prev) => {
                 if prev.kind.type_name() != f.kind.type_name() {
                     return Err(Error::fields(
                         "Failed to update collection.",
-                        vec![("fields".into(), super::fields::FieldError::new("validation_field_type_change", format!("The type of field '{}' cannot be changed.", prev.name)))],
+                        vec![(
+                            "fields".into(),
+                            super::fields::FieldError::new(
+                                "validation_field_type_change",
+                                format!("The type of field '{}' cannot be changed.", prev.name),
+                            ),
+                        )],
                     ));
                 }
                 if prev.name != f.name {
-                    out.push(format!("ALTER TABLE {table} RENAME COLUMN {} TO {}", quote(&prev.name), quote(&f.name)));
+                    out.push(format!(
+                        "ALTER TABLE {table} RENAME COLUMN {} TO {}",
+                        quote(&prev.name),
+                        quote(&f.name)
+                    ));
                 }
                 if prev.storage() != f.storage() {
-                    out.extend(convert_storage(&table, &f.name, prev.storage(), f.storage(), d));
+                    out.extend(convert_storage(
+                        &table,
+                        &f.name,
+                        prev.storage(),
+                        f.storage(),
+                        d,
+                    ));
                 }
             }
         }
@@ -172,9 +224,15 @@ mod tests {
 
     #[test]
     fn index_parsing() {
-        let i = IndexDef::parse("CREATE UNIQUE INDEX `idx_slug` ON `posts` (`slug`, views DESC) WHERE slug != ''").unwrap();
+        let i = IndexDef::parse(
+            "CREATE UNIQUE INDEX `idx_slug` ON `posts` (`slug`, views DESC) WHERE slug != ''",
+        )
+        .unwrap();
         assert!(i.unique);
-        assert_eq!(i.columns, vec![("slug".into(), false), ("views".into(), true)]);
+        assert_eq!(
+            i.columns,
+            vec![("slug".into(), false), ("views".into(), true)]
+        );
         assert_eq!(
             i.to_sql("articles"),
             r#"CREATE UNIQUE INDEX "idx_slug" ON "articles" ("slug", "views" DESC) WHERE "slug" != ''"#
@@ -188,17 +246,30 @@ mod tests {
     fn alter_keeps_columns_by_id() {
         let old = Collection::base("posts")
             .with_field(Field::new("title", FieldKind::Text(TextField::default())))
-            .with_field(Field::new("views", FieldKind::Number(NumberField::default())));
+            .with_field(Field::new(
+                "views",
+                FieldKind::Number(NumberField::default()),
+            ));
         let mut new = old.clone();
         new.name = "articles".into();
         new.fields[1].name = "headline".into();
         new.fields.retain(|f| f.name != "views");
-        new.add_field(Field::new("tags", FieldKind::Select(SelectField { values: vec!["a".into()], max_select: 3 })));
+        new.add_field(Field::new(
+            "tags",
+            FieldKind::Select(SelectField {
+                values: vec!["a".into()],
+                max_select: 3,
+            }),
+        ));
         let sql = alter_sql(&old, &new, Dialect::Sqlite).unwrap();
         assert_eq!(sql[0], r#"ALTER TABLE "posts" RENAME TO "articles""#);
         assert!(sql.contains(&r#"ALTER TABLE "articles" DROP COLUMN "views""#.to_string()));
-        assert!(sql.contains(&r#"ALTER TABLE "articles" RENAME COLUMN "title" TO "headline""#.to_string()));
-        assert!(sql.contains(&r#"ALTER TABLE "articles" ADD COLUMN "tags" JSON NOT NULL DEFAULT '[]'"#.to_string()));
+        assert!(sql.contains(
+            &r#"ALTER TABLE "articles" RENAME COLUMN "title" TO "headline""#.to_string()
+        ));
+        assert!(sql.contains(
+            &r#"ALTER TABLE "articles" ADD COLUMN "tags" JSON NOT NULL DEFAULT '[]'"#.to_string()
+        ));
         let mut changed = old.clone();
         changed.fields[1].kind = FieldKind::Number(NumberField::default());
         assert!(alter_sql(&old, &changed, Dialect::Sqlite).is_err());

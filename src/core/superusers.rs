@@ -12,7 +12,14 @@ pub fn system_request(app: &App) -> Result<RequestInfo> {
     let c = app.collection(SUPERUSERS)?;
     let mut record = Map::new();
     record.insert("id".into(), json!(""));
-    Ok(RequestInfo { auth: Some(AuthRecord { collection: c, record }), context: "system".into(), ..Default::default() })
+    Ok(RequestInfo {
+        auth: Some(AuthRecord {
+            collection: c,
+            record,
+        }),
+        context: "system".into(),
+        ..Default::default()
+    })
 }
 
 async fn find_id(app: &App, email: &str) -> Result<Option<String>> {
@@ -20,12 +27,20 @@ async fn find_id(app: &App, email: &str) -> Result<Option<String>> {
     let req = system_request(app)?;
     let params = records::ListParams {
         per_page: 1,
-        filter: Some(format!("email = {}", serde_json::to_string(email).unwrap_or_default())),
+        filter: Some(format!(
+            "email = {}",
+            serde_json::to_string(email).unwrap_or_default()
+        )),
         skip_total: true,
         ..Default::default()
     };
     let found = records::list(app, &c, &req, &params).await?;
-    Ok(found.items.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_string))
+    Ok(found
+        .items
+        .first()
+        .and_then(|r| r.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_string))
 }
 
 pub async fn upsert(app: &App, email: &str, password: &str) -> Result<()> {
@@ -47,6 +62,8 @@ pub async fn upsert(app: &App, email: &str, password: &str) -> Result<()> {
 pub async fn delete(app: &App, email: &str) -> Result<()> {
     let c = app.collection(SUPERUSERS)?;
     let req = system_request(app)?;
-    let id = find_id(app, email).await?.ok_or_else(|| Error::NotFound(format!("No superuser with e-mail {email}.")))?;
+    let id = find_id(app, email)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("No superuser with e-mail {email}.")))?;
     records::delete(app, &c, &id, &req).await
 }

@@ -6,7 +6,10 @@ mod writer;
 pub use writer::{WriteFn, Writer};
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement, Value,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -72,7 +75,8 @@ impl Db {
     }
 
     async fn connect_sqlite(dir: &Path) -> Result<Db, DbErr> {
-        std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
         let url = format!("sqlite://{}?mode=rwc", dir.join("data.db").display());
         let opts = |max: u32| {
             let mut o = ConnectOptions::new(url.clone());
@@ -98,21 +102,36 @@ impl Db {
         // The writer connection is opened first so WAL mode is set before readers attach.
         let write_conn = Database::connect(opts(1)).await?;
         let read = Database::connect(opts(num_readers())).await?;
-        Ok(Db { dialect: Dialect::Sqlite, read, writer: Writer::start(vec![write_conn]) })
+        Ok(Db {
+            dialect: Dialect::Sqlite,
+            read,
+            writer: Writer::start(vec![write_conn]),
+        })
     }
 
     async fn connect_postgres(url: &str) -> Result<Db, DbErr> {
-        let mut o = ConnectOptions::new(url.to_string());
-        o.max_connections(16).min_connections(1).sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
-        let read = Database::connect(o).await?;
+        // No statement cache: a cached plan fails once a schema change alters a column's
+        // type ("cached plan must not change result type"), and tables change at runtime.
+        let opts = |max: u32| {
+            let mut o = ConnectOptions::new(url.to_string());
+            o.max_connections(max)
+                .min_connections(1)
+                .sqlx_logging(false)
+                .acquire_timeout(Duration::from_secs(30))
+                .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0));
+            o
+        };
+        let read = Database::connect(opts(16)).await?;
         // Several writer tasks: PostgreSQL handles concurrent writers; each still group-commits.
         let mut writers = Vec::new();
         for _ in 0..4 {
-            let mut w = ConnectOptions::new(url.to_string());
-            w.max_connections(1).min_connections(1).sqlx_logging(false);
-            writers.push(Database::connect(w).await?);
+            writers.push(Database::connect(opts(1)).await?);
         }
-        Ok(Db { dialect: Dialect::Postgres, read, writer: Writer::start(writers) })
+        Ok(Db {
+            dialect: Dialect::Postgres,
+            read,
+            writer: Writer::start(writers),
+        })
     }
 
     pub async fn close(self) {
@@ -134,7 +153,10 @@ impl Db {
 }
 
 fn num_readers() -> u32 {
-    std::thread::available_parallelism().map(|n| n.get() as u32 * 2).unwrap_or(4).clamp(2, 16)
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32 * 2)
+        .unwrap_or(4)
+        .clamp(2, 16)
 }
 
 #[cfg(test)]

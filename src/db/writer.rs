@@ -11,7 +11,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// The work of one write request, run inside the writer's transaction.
-pub type WriteFn<T> = Box<dyn for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, Error>> + Send>;
+pub type WriteFn<T> =
+    Box<dyn for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, Error>> + Send>;
 
 /// Sent after the commit: the commit's outcome decides what the caller hears.
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -44,7 +45,8 @@ impl Writer {
         let job: Job = Box::new(move |txn| {
             async move {
                 let outcome = AssertUnwindSafe(f(txn)).catch_unwind().await;
-                let outcome = outcome.unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
+                let outcome =
+                    outcome.unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
                 let ok = outcome.is_ok();
                 let reply: Reply = Box::new(move |commit| {
                     let answer = match (outcome, commit) {
@@ -58,8 +60,12 @@ impl Writer {
             }
             .boxed()
         });
-        self.queue.send(job).await.map_err(|_| Error::Internal("the writer has stopped".into()))?;
-        rx.await.map_err(|_| Error::Internal("the writer dropped a request".into()))?
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| Error::Internal("the writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| Error::Internal("the writer dropped a request".into()))?
     }
 }
 
@@ -113,7 +119,11 @@ async fn commit_group(conn: &DatabaseConnection, group: Vec<Job>) {
                 }
             };
             let (ok, reply) = job(&sp).await;
-            let released = if ok { sp.commit().await } else { sp.rollback().await };
+            let released = if ok {
+                sp.commit().await
+            } else {
+                sp.rollback().await
+            };
             match (ok, released) {
                 (true, Err(e)) => reply(Err(e.to_string())),
                 _ => replies.push(reply),

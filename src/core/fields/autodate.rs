@@ -21,7 +21,10 @@ impl FieldType for AutodateField {
     /// Client input is ignored by the record layer; this only normalises server values.
     fn prepare(&self, input: &Value, _required: bool) -> Result<Value, FieldError> {
         match input {
-            Value::String(_) | Value::Null => Ok(input.as_str().map(|s| Value::String(s.to_string())).unwrap_or_else(|| self.zero())),
+            Value::String(_) | Value::Null => Ok(input
+                .as_str()
+                .map(|s| Value::String(s.to_string()))
+                .unwrap_or_else(|| self.zero())),
             _ => Err(FieldError::invalid_type("a date string")),
         }
     }

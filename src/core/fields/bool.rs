@@ -44,7 +44,13 @@ mod tests {
         let f = BoolField {};
         assert_eq!(f.prepare(&json!("true"), false).unwrap(), json!(true));
         assert_eq!(f.prepare(&json!(0), false).unwrap(), json!(false));
-        assert_eq!(f.prepare(&json!("yes"), false).unwrap_err().code, "validation_invalid_type");
-        assert_eq!(f.prepare(&json!(false), true).unwrap_err().code, "validation_required");
+        assert_eq!(
+            f.prepare(&json!("yes"), false).unwrap_err().code,
+            "validation_invalid_type"
+        );
+        assert_eq!(
+            f.prepare(&json!(false), true).unwrap_err().code,
+            "validation_required"
+        );
     }
 }

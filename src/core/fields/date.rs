@@ -17,12 +17,19 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     let no_z = s.strip_suffix('Z').unwrap_or(s);
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(no_z, fmt) {
             return Some(t.and_utc());
         }
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -42,17 +49,28 @@ impl FieldType for DateField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let s = as_text(input)?;
         if s.trim().is_empty() {
-            return if required { Err(FieldError::required()) } else { Ok(Value::String(String::new())) };
+            return if required {
+                Err(FieldError::required())
+            } else {
+                Ok(Value::String(String::new()))
+            };
         }
-        let t = parse_datetime(&s).ok_or_else(|| FieldError::new("validation_invalid_date", "Must be a valid date."))?;
+        let t = parse_datetime(&s)
+            .ok_or_else(|| FieldError::new("validation_invalid_date", "Must be a valid date."))?;
         if let Some(min) = parse_datetime(&self.min) {
             if t < min {
-                return Err(FieldError::new("validation_min_date_constraint", format!("Must be no earlier than {}.", format_datetime(min))));
+                return Err(FieldError::new(
+                    "validation_min_date_constraint",
+                    format!("Must be no earlier than {}.", format_datetime(min)),
+                ));
             }
         }
         if let Some(max) = parse_datetime(&self.max) {
             if t > max {
-                return Err(FieldError::new("validation_max_date_constraint", format!("Must be no later than {}.", format_datetime(max))));
+                return Err(FieldError::new(
+                    "validation_max_date_constraint",
+                    format!("Must be no later than {}.", format_datetime(max)),
+                ));
             }
         }
         Ok(Value::String(format_datetime(t)))
@@ -74,13 +92,41 @@ mod tests {
     #[test]
     fn formats_and_bounds() {
         let f = DateField::default();
-        assert_eq!(f.prepare(&json!("2024-01-02 03:04:05.000Z"), false).unwrap(), json!("2024-01-02 03:04:05.000Z"));
-        assert_eq!(f.prepare(&json!("2024-01-02T03:04:05+02:00"), false).unwrap(), json!("2024-01-02 01:04:05.000Z"));
-        assert_eq!(f.prepare(&json!("2024-01-02"), false).unwrap(), json!("2024-01-02 00:00:00.000Z"));
-        assert_eq!(f.prepare(&json!("yesterday"), false).unwrap_err().code, "validation_invalid_date");
-        let b = DateField { min: "2024-01-01".into(), max: "2024-12-31".into() };
-        assert_eq!(b.prepare(&json!("2023-06-01"), false).unwrap_err().code, "validation_min_date_constraint");
-        assert_eq!(b.prepare(&json!("2025-06-01"), false).unwrap_err().code, "validation_max_date_constraint");
-        assert!(DateField { min: "x".into(), max: String::new() }.check_options().is_err());
+        assert_eq!(
+            f.prepare(&json!("2024-01-02 03:04:05.000Z"), false)
+                .unwrap(),
+            json!("2024-01-02 03:04:05.000Z")
+        );
+        assert_eq!(
+            f.prepare(&json!("2024-01-02T03:04:05+02:00"), false)
+                .unwrap(),
+            json!("2024-01-02 01:04:05.000Z")
+        );
+        assert_eq!(
+            f.prepare(&json!("2024-01-02"), false).unwrap(),
+            json!("2024-01-02 00:00:00.000Z")
+        );
+        assert_eq!(
+            f.prepare(&json!("yesterday"), false).unwrap_err().code,
+            "validation_invalid_date"
+        );
+        let b = DateField {
+            min: "2024-01-01".into(),
+            max: "2024-12-31".into(),
+        };
+        assert_eq!(
+            b.prepare(&json!("2023-06-01"), false).unwrap_err().code,
+            "validation_min_date_constraint"
+        );
+        assert_eq!(
+            b.prepare(&json!("2025-06-01"), false).unwrap_err().code,
+            "validation_max_date_constraint"
+        );
+        assert!(DateField {
+            min: "x".into(),
+            max: String::new()
+        }
+        .check_options()
+        .is_err());
     }
 }

@@ -26,10 +26,17 @@ impl FieldType for EditorField {
         if s.is_empty() && required {
             return Err(FieldError::required());
         }
-        let max = if self.max_size == 0 { DEFAULT_MAX_SIZE } else { self.max_size };
+        let max = if self.max_size == 0 {
+            DEFAULT_MAX_SIZE
+        } else {
+            self.max_size
+        };
         if s.len() > max {
-            return Err(FieldError::new("validation_content_size_limit", format!("The maximum allowed content size is {max} bytes."))
-                .with_params(json!({"maxSize": max})));
+            return Err(FieldError::new(
+                "validation_content_size_limit",
+                format!("The maximum allowed content size is {max} bytes."),
+            )
+            .with_params(json!({"maxSize": max})));
         }
         Ok(Value::String(s))
     }
@@ -40,9 +47,18 @@ mod tests {
     use super::*;
     #[test]
     fn size_limit() {
-        let f = EditorField { max_size: 4, convert_urls: false };
+        let f = EditorField {
+            max_size: 4,
+            convert_urls: false,
+        };
         assert_eq!(f.prepare(&json!("<p>"), false).unwrap(), json!("<p>"));
-        assert_eq!(f.prepare(&json!("<p>x</p>"), false).unwrap_err().code, "validation_content_size_limit");
-        assert_eq!(f.prepare(&json!(""), true).unwrap_err().code, "validation_required");
+        assert_eq!(
+            f.prepare(&json!("<p>x</p>"), false).unwrap_err().code,
+            "validation_content_size_limit"
+        );
+        assert_eq!(
+            f.prepare(&json!(""), true).unwrap_err().code,
+            "validation_required"
+        );
     }
 }

@@ -31,13 +31,25 @@ impl FieldType for EmailField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let s = as_text(input)?.trim().to_string();
         if s.is_empty() {
-            return if required { Err(FieldError::required()) } else { Ok(Value::String(s)) };
+            return if required {
+                Err(FieldError::required())
+            } else {
+                Ok(Value::String(s))
+            };
         }
         if !is_email(&s) {
-            return Err(FieldError::new("validation_is_email", "Must be a valid email address."));
+            return Err(FieldError::new(
+                "validation_is_email",
+                "Must be a valid email address.",
+            ));
         }
         let domain = s.rsplit('@').next().unwrap_or_default();
-        check_domain(domain, &self.only_domains, &self.except_domains, "validation_email_domain_not_allowed")?;
+        check_domain(
+            domain,
+            &self.only_domains,
+            &self.except_domains,
+            "validation_email_domain_not_allowed",
+        )?;
         Ok(Value::String(s))
     }
 }
@@ -51,12 +63,25 @@ mod tests {
         let f = EmailField::default();
         assert!(f.prepare(&json!("a@b.co"), false).is_ok());
         for bad in ["a", "a@b", "@b.co", "a b@c.co"] {
-            assert_eq!(f.prepare(&json!(bad), false).unwrap_err().code, "validation_is_email", "{bad}");
+            assert_eq!(
+                f.prepare(&json!(bad), false).unwrap_err().code,
+                "validation_is_email",
+                "{bad}"
+            );
         }
-        let only = EmailField { only_domains: vec!["x.org".into()], except_domains: vec![] };
+        let only = EmailField {
+            only_domains: vec!["x.org".into()],
+            except_domains: vec![],
+        };
         assert!(only.prepare(&json!("a@x.org"), false).is_ok());
-        assert_eq!(only.prepare(&json!("a@y.org"), false).unwrap_err().code, "validation_email_domain_not_allowed");
-        let except = EmailField { only_domains: vec![], except_domains: vec!["y.org".into()] };
+        assert_eq!(
+            only.prepare(&json!("a@y.org"), false).unwrap_err().code,
+            "validation_email_domain_not_allowed"
+        );
+        let except = EmailField {
+            only_domains: vec![],
+            except_domains: vec!["y.org".into()],
+        };
         assert!(except.prepare(&json!("a@Y.org"), false).is_err());
     }
 }

@@ -40,7 +40,11 @@ impl FieldType for FileField {
         let items = as_string_list(input)?;
         let max = self.max_select.max(1);
         if items.len() > max {
-            return Err(FieldError::new("validation_too_many_values", format!("Select no more than {max}.")).with_params(json!({"maxSelect": max})));
+            return Err(FieldError::new(
+                "validation_too_many_values",
+                format!("Select no more than {max}."),
+            )
+            .with_params(json!({"maxSelect": max})));
         }
         single_or_multi(items, self.is_multi(), required)
     }

@@ -20,14 +20,19 @@ impl FieldType for GeoPointField {
             Value::Object(o) => {
                 let get = |k: &str| match o.get(k) {
                     None | Some(Value::Null) => Ok(0.0),
-                    Some(v) => v.as_f64().ok_or_else(|| FieldError::invalid_type("an object {lon, lat} of numbers")),
+                    Some(v) => v
+                        .as_f64()
+                        .ok_or_else(|| FieldError::invalid_type("an object {lon, lat} of numbers")),
                 };
                 (get("lon")?, get("lat")?)
             }
             _ => return Err(FieldError::invalid_type("an object {lon, lat}")),
         };
         if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-            return Err(FieldError::new("validation_invalid_geo_point", "Longitude must be within -180..180 and latitude within -90..90."));
+            return Err(FieldError::new(
+                "validation_invalid_geo_point",
+                "Longitude must be within -180..180 and latitude within -90..90.",
+            ));
         }
         if required && lon == 0.0 && lat == 0.0 {
             return Err(FieldError::required());
@@ -42,9 +47,24 @@ mod tests {
     #[test]
     fn ranges() {
         let f = GeoPointField {};
-        assert_eq!(f.prepare(&json!({"lon": 23.3, "lat": 42.7}), false).unwrap(), json!({"lon": 23.3, "lat": 42.7}));
-        assert_eq!(f.prepare(&json!({"lon": 200, "lat": 0}), false).unwrap_err().code, "validation_invalid_geo_point");
-        assert_eq!(f.prepare(&json!("x"), false).unwrap_err().code, "validation_invalid_type");
-        assert_eq!(f.prepare(&json!(null), true).unwrap_err().code, "validation_required");
+        assert_eq!(
+            f.prepare(&json!({"lon": 23.3, "lat": 42.7}), false)
+                .unwrap(),
+            json!({"lon": 23.3, "lat": 42.7})
+        );
+        assert_eq!(
+            f.prepare(&json!({"lon": 200, "lat": 0}), false)
+                .unwrap_err()
+                .code,
+            "validation_invalid_geo_point"
+        );
+        assert_eq!(
+            f.prepare(&json!("x"), false).unwrap_err().code,
+            "validation_invalid_type"
+        );
+        assert_eq!(
+            f.prepare(&json!(null), true).unwrap_err().code,
+            "validation_required"
+        );
     }
 }

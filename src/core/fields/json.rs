@@ -31,10 +31,17 @@ impl FieldType for JsonField {
             return Err(FieldError::required());
         }
         let size = serde_json::to_string(input).map(|s| s.len()).unwrap_or(0);
-        let max = if self.max_size == 0 { DEFAULT_MAX_SIZE } else { self.max_size };
+        let max = if self.max_size == 0 {
+            DEFAULT_MAX_SIZE
+        } else {
+            self.max_size
+        };
         if size > max {
-            return Err(FieldError::new("validation_json_size_limit", format!("The maximum allowed JSON size is {max} bytes."))
-                .with_params(json!({"maxSize": max})));
+            return Err(FieldError::new(
+                "validation_json_size_limit",
+                format!("The maximum allowed JSON size is {max} bytes."),
+            )
+            .with_params(json!({"maxSize": max})));
         }
         Ok(input.clone())
     }
@@ -46,8 +53,19 @@ mod tests {
     #[test]
     fn values_and_limit() {
         let f = JsonField { max_size: 10 };
-        assert_eq!(f.prepare(&json!({"k":[1]}), false).unwrap(), json!({"k":[1]}));
-        assert_eq!(f.prepare(&json!({"k":"0123456789"}), false).unwrap_err().code, "validation_json_size_limit");
-        assert_eq!(f.prepare(&json!(null), true).unwrap_err().code, "validation_required");
+        assert_eq!(
+            f.prepare(&json!({"k":[1]}), false).unwrap(),
+            json!({"k":[1]})
+        );
+        assert_eq!(
+            f.prepare(&json!({"k":"0123456789"}), false)
+                .unwrap_err()
+                .code,
+            "validation_json_size_limit"
+        );
+        assert_eq!(
+            f.prepare(&json!(null), true).unwrap_err().code,
+            "validation_required"
+        );
     }
 }

@@ -19,12 +19,12 @@ mod url;
 pub use autodate::AutodateField;
 pub use bool::BoolField;
 pub use date::{format_datetime, parse_datetime, DateField};
-pub use number::number_json as number_json_value;
 pub use editor::EditorField;
 pub use email::EmailField;
 pub use file::FileField;
 pub use geo_point::GeoPointField;
 pub use json::JsonField;
+pub use number::number_json as number_json_value;
 pub use number::NumberField;
 pub use password::PasswordField;
 pub use relation::RelationField;
@@ -104,7 +104,9 @@ impl Storage {
             (Storage::JsonArray, Dialect::Sqlite) => "JSON NOT NULL DEFAULT '[]'",
             (Storage::JsonArray, Dialect::Postgres) => "JSONB NOT NULL DEFAULT '[]'",
             (Storage::GeoPoint, Dialect::Sqlite) => r#"JSON NOT NULL DEFAULT '{"lon":0,"lat":0}'"#,
-            (Storage::GeoPoint, Dialect::Postgres) => r#"JSONB NOT NULL DEFAULT '{"lon":0,"lat":0}'"#,
+            (Storage::GeoPoint, Dialect::Postgres) => {
+                r#"JSONB NOT NULL DEFAULT '{"lon":0,"lat":0}'"#
+            }
         }
     }
 }
@@ -119,7 +121,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        FieldError { code, message: message.into(), params: None }
+        FieldError {
+            code,
+            message: message.into(),
+            params: None,
+        }
     }
     pub fn with_params(mut self, params: Value) -> Self {
         self.params = Some(params);
@@ -197,7 +203,15 @@ impl FieldKind {
 
 impl Field {
     pub fn new(name: &str, kind: FieldKind) -> Self {
-        Field { id: String::new(), name: name.to_string(), system: false, hidden: false, presentable: false, required: false, kind }
+        Field {
+            id: String::new(),
+            name: name.to_string(),
+            system: false,
+            hidden: false,
+            presentable: false,
+            required: false,
+            kind,
+        }
     }
     pub fn required(mut self) -> Self {
         self.required = true;
@@ -264,7 +278,11 @@ pub(crate) fn as_string_list(input: &Value) -> Result<Vec<String>, FieldError> {
 }
 
 /// Shared helper: the canonical form of a single-or-multi value, after its items were checked.
-pub(crate) fn single_or_multi(items: Vec<String>, multi: bool, required: bool) -> Result<Value, FieldError> {
+pub(crate) fn single_or_multi(
+    items: Vec<String>,
+    multi: bool,
+    required: bool,
+) -> Result<Value, FieldError> {
     if required && items.is_empty() {
         return Err(FieldError::required());
     }
@@ -276,7 +294,12 @@ pub(crate) fn single_or_multi(items: Vec<String>, multi: bool, required: bool) -
 }
 
 /// Shared helper for email/url: the host must (not) be in the allow/deny lists.
-pub(crate) fn check_domain(host: &str, only: &[String], except: &[String], code: &'static str) -> Result<(), FieldError> {
+pub(crate) fn check_domain(
+    host: &str,
+    only: &[String],
+    except: &[String],
+    code: &'static str,
+) -> Result<(), FieldError> {
     let host = host.to_ascii_lowercase();
     if !only.is_empty() && !only.iter().any(|d| d.eq_ignore_ascii_case(&host)) {
         return Err(FieldError::new(code, "Domain is not allowed."));
@@ -306,7 +329,10 @@ mod tests {
 
     #[test]
     fn string_lists_dedupe_and_drop_empty() {
-        assert_eq!(as_string_list(&json!(["a", "", "b", "a"])).unwrap(), vec!["a", "b"]);
+        assert_eq!(
+            as_string_list(&json!(["a", "", "b", "a"])).unwrap(),
+            vec!["a", "b"]
+        );
         assert_eq!(as_string_list(&json!("a")).unwrap(), vec!["a"]);
         assert!(as_string_list(&json!({"a":1})).is_err());
     }

@@ -17,7 +17,9 @@ pub fn number_json(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         json!(n as i64)
     } else {
-        serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -32,10 +34,17 @@ impl FieldType for NumberField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let n = match input {
             Value::Null => 0.0,
-            Value::Number(n) => n.as_f64().ok_or_else(|| FieldError::invalid_type("a number"))?,
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| FieldError::invalid_type("a number"))?,
             Value::String(s) if s.trim().is_empty() => 0.0,
-            Value::String(s) => s.trim().parse::<f64>().map_err(|_| FieldError::invalid_type("a number"))?,
-            Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err(FieldError::invalid_type("a number")),
+            Value::String(s) => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| FieldError::invalid_type("a number"))?,
+            Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+                return Err(FieldError::invalid_type("a number"))
+            }
         };
         if !n.is_finite() {
             return Err(FieldError::invalid_type("a finite number"));
@@ -44,18 +53,27 @@ impl FieldType for NumberField {
             return Err(FieldError::required());
         }
         if self.only_int && n.fract() != 0.0 {
-            return Err(FieldError::new("validation_only_int_constraint", "Decimal numbers are not allowed."));
+            return Err(FieldError::new(
+                "validation_only_int_constraint",
+                "Decimal numbers are not allowed.",
+            ));
         }
         if let Some(min) = self.min {
             if n < min {
-                return Err(FieldError::new("validation_min_number_constraint", format!("Must be larger than {min}."))
-                    .with_params(json!({"min": min})));
+                return Err(FieldError::new(
+                    "validation_min_number_constraint",
+                    format!("Must be larger than {min}."),
+                )
+                .with_params(json!({"min": min})));
             }
         }
         if let Some(max) = self.max {
             if n > max {
-                return Err(FieldError::new("validation_max_number_constraint", format!("Must be less than {max}."))
-                    .with_params(json!({"max": max})));
+                return Err(FieldError::new(
+                    "validation_max_number_constraint",
+                    format!("Must be less than {max}."),
+                )
+                .with_params(json!({"max": max})));
             }
         }
         Ok(number_json(n))
@@ -73,17 +91,42 @@ mod tests {
     use super::*;
     #[test]
     fn conversion_and_bounds() {
-        let f = NumberField { min: Some(-1.0), max: Some(10.0), only_int: false };
+        let f = NumberField {
+            min: Some(-1.0),
+            max: Some(10.0),
+            only_int: false,
+        };
         assert_eq!(f.prepare(&json!(2.5), false).unwrap(), json!(2.5));
         assert_eq!(f.prepare(&json!("3"), false).unwrap(), json!(3));
         assert_eq!(f.prepare(&json!(null), false).unwrap(), json!(0));
-        assert_eq!(f.prepare(&json!("abc"), false).unwrap_err().code, "validation_invalid_type");
-        assert_eq!(f.prepare(&json!(true), false).unwrap_err().code, "validation_invalid_type");
-        assert_eq!(f.prepare(&json!(11), false).unwrap_err().code, "validation_max_number_constraint");
-        assert_eq!(f.prepare(&json!(-2), false).unwrap_err().code, "validation_min_number_constraint");
-        assert_eq!(f.prepare(&json!(0), true).unwrap_err().code, "validation_required");
-        let i = NumberField { only_int: true, ..Default::default() };
-        assert_eq!(i.prepare(&json!(1.5), false).unwrap_err().code, "validation_only_int_constraint");
+        assert_eq!(
+            f.prepare(&json!("abc"), false).unwrap_err().code,
+            "validation_invalid_type"
+        );
+        assert_eq!(
+            f.prepare(&json!(true), false).unwrap_err().code,
+            "validation_invalid_type"
+        );
+        assert_eq!(
+            f.prepare(&json!(11), false).unwrap_err().code,
+            "validation_max_number_constraint"
+        );
+        assert_eq!(
+            f.prepare(&json!(-2), false).unwrap_err().code,
+            "validation_min_number_constraint"
+        );
+        assert_eq!(
+            f.prepare(&json!(0), true).unwrap_err().code,
+            "validation_required"
+        );
+        let i = NumberField {
+            only_int: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            i.prepare(&json!(1.5), false).unwrap_err().code,
+            "validation_only_int_constraint"
+        );
         assert_eq!(number_json(10.0), json!(10));
     }
 }

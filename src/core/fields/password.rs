@@ -25,22 +25,37 @@ impl FieldType for PasswordField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let s = as_text(input)?;
         if s.is_empty() {
-            return if required { Err(FieldError::required()) } else { Ok(Value::String(s)) };
+            return if required {
+                Err(FieldError::required())
+            } else {
+                Ok(Value::String(s))
+            };
         }
         let len = s.chars().count();
         if self.min > 0 && len < self.min {
-            return Err(FieldError::new("validation_min_text_constraint", format!("Must be at least {} character(s).", self.min))
-                .with_params(json!({"min": self.min})));
+            return Err(FieldError::new(
+                "validation_min_text_constraint",
+                format!("Must be at least {} character(s).", self.min),
+            )
+            .with_params(json!({"min": self.min})));
         }
         let max = if self.max == 0 { 71 } else { self.max };
         if len > max {
-            return Err(FieldError::new("validation_max_text_constraint", format!("Must be no more than {max} character(s)."))
-                .with_params(json!({"max": max})));
+            return Err(FieldError::new(
+                "validation_max_text_constraint",
+                format!("Must be no more than {max} character(s)."),
+            )
+            .with_params(json!({"max": max})));
         }
         if !self.pattern.is_empty() {
-            let re = regex::Regex::new(&self.pattern).map_err(|_| FieldError::new("validation_invalid_format", "Invalid value format."))?;
+            let re = regex::Regex::new(&self.pattern).map_err(|_| {
+                FieldError::new("validation_invalid_format", "Invalid value format.")
+            })?;
             if !re.is_match(&s) {
-                return Err(FieldError::new("validation_invalid_format", "Invalid value format."));
+                return Err(FieldError::new(
+                    "validation_invalid_format",
+                    "Invalid value format.",
+                ));
             }
         }
         Ok(Value::String(s))
@@ -52,9 +67,18 @@ mod tests {
     use super::*;
     #[test]
     fn lengths() {
-        let f = PasswordField { min: 8, ..Default::default() };
-        assert_eq!(f.prepare(&json!("short"), false).unwrap_err().code, "validation_min_text_constraint");
+        let f = PasswordField {
+            min: 8,
+            ..Default::default()
+        };
+        assert_eq!(
+            f.prepare(&json!("short"), false).unwrap_err().code,
+            "validation_min_text_constraint"
+        );
         assert!(f.prepare(&json!("long enough"), false).is_ok());
-        assert_eq!(f.prepare(&json!("x".repeat(72)), false).unwrap_err().code, "validation_max_text_constraint");
+        assert_eq!(
+            f.prepare(&json!("x".repeat(72)), false).unwrap_err().code,
+            "validation_max_text_constraint"
+        );
     }
 }

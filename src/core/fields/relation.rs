@@ -37,12 +37,18 @@ impl FieldType for RelationField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let items = as_string_list(input)?;
         if self.max_select > 0 && items.len() > self.max_select {
-            return Err(FieldError::new("validation_too_many_values", format!("Select no more than {}.", self.max_select))
-                .with_params(json!({"maxSelect": self.max_select})));
+            return Err(FieldError::new(
+                "validation_too_many_values",
+                format!("Select no more than {}.", self.max_select),
+            )
+            .with_params(json!({"maxSelect": self.max_select})));
         }
         if !items.is_empty() && items.len() < self.min_select {
-            return Err(FieldError::new("validation_not_enough_values", format!("Select at least {}.", self.min_select))
-                .with_params(json!({"minSelect": self.min_select})));
+            return Err(FieldError::new(
+                "validation_not_enough_values",
+                format!("Select at least {}.", self.min_select),
+            )
+            .with_params(json!({"minSelect": self.min_select})));
         }
         single_or_multi(items, self.is_multi(), required)
     }
@@ -62,13 +68,34 @@ mod tests {
     use super::*;
     #[test]
     fn counts() {
-        let single = RelationField { collection_id: "c".into(), max_select: 1, ..Default::default() };
+        let single = RelationField {
+            collection_id: "c".into(),
+            max_select: 1,
+            ..Default::default()
+        };
         assert_eq!(single.prepare(&json!("abc"), false).unwrap(), json!("abc"));
-        assert_eq!(single.prepare(&json!(["a", "b"]), false).unwrap_err().code, "validation_too_many_values");
-        let multi = RelationField { collection_id: "c".into(), min_select: 2, max_select: 0, ..Default::default() };
-        assert_eq!(multi.prepare(&json!(["a"]), false).unwrap_err().code, "validation_not_enough_values");
-        assert_eq!(multi.prepare(&json!(["a", "b", "c"]), false).unwrap(), json!(["a", "b", "c"]));
-        assert_eq!(multi.prepare(&json!([]), true).unwrap_err().code, "validation_required");
+        assert_eq!(
+            single.prepare(&json!(["a", "b"]), false).unwrap_err().code,
+            "validation_too_many_values"
+        );
+        let multi = RelationField {
+            collection_id: "c".into(),
+            min_select: 2,
+            max_select: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            multi.prepare(&json!(["a"]), false).unwrap_err().code,
+            "validation_not_enough_values"
+        );
+        assert_eq!(
+            multi.prepare(&json!(["a", "b", "c"]), false).unwrap(),
+            json!(["a", "b", "c"])
+        );
+        assert_eq!(
+            multi.prepare(&json!([]), true).unwrap_err().code,
+            "validation_required"
+        );
         assert!(RelationField::default().check_options().is_err());
     }
 }

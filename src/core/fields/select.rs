@@ -35,11 +35,19 @@ impl FieldType for SelectField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let items = as_string_list(input)?;
         if let Some(bad) = items.iter().find(|v| !self.values.contains(v)) {
-            return Err(FieldError::new("validation_invalid_value", format!("Invalid value {bad}.")).with_params(json!({"value": bad})));
+            return Err(FieldError::new(
+                "validation_invalid_value",
+                format!("Invalid value {bad}."),
+            )
+            .with_params(json!({"value": bad})));
         }
         let max = self.max_select.max(1);
         if items.len() > max {
-            return Err(FieldError::new("validation_too_many_values", format!("Select no more than {max}.")).with_params(json!({"maxSelect": max})));
+            return Err(FieldError::new(
+                "validation_too_many_values",
+                format!("Select no more than {max}."),
+            )
+            .with_params(json!({"maxSelect": max})));
         }
         single_or_multi(items, self.is_multi(), required)
     }
@@ -56,14 +64,32 @@ mod tests {
     use super::*;
     #[test]
     fn single_and_multi() {
-        let single = SelectField { values: vec!["a".into(), "b".into()], max_select: 1 };
+        let single = SelectField {
+            values: vec!["a".into(), "b".into()],
+            max_select: 1,
+        };
         assert_eq!(single.prepare(&json!("a"), false).unwrap(), json!("a"));
-        assert_eq!(single.prepare(&json!("z"), false).unwrap_err().code, "validation_invalid_value");
-        assert_eq!(single.prepare(&json!(["a", "b"]), false).unwrap_err().code, "validation_too_many_values");
-        let multi = SelectField { values: vec!["a".into(), "b".into(), "c".into()], max_select: 2 };
-        assert_eq!(multi.prepare(&json!(["a", "b"]), false).unwrap(), json!(["a", "b"]));
+        assert_eq!(
+            single.prepare(&json!("z"), false).unwrap_err().code,
+            "validation_invalid_value"
+        );
+        assert_eq!(
+            single.prepare(&json!(["a", "b"]), false).unwrap_err().code,
+            "validation_too_many_values"
+        );
+        let multi = SelectField {
+            values: vec!["a".into(), "b".into(), "c".into()],
+            max_select: 2,
+        };
+        assert_eq!(
+            multi.prepare(&json!(["a", "b"]), false).unwrap(),
+            json!(["a", "b"])
+        );
         assert_eq!(multi.prepare(&json!("a"), false).unwrap(), json!(["a"]));
-        assert_eq!(multi.prepare(&json!([]), true).unwrap_err().code, "validation_required");
+        assert_eq!(
+            multi.prepare(&json!([]), true).unwrap_err().code,
+            "validation_required"
+        );
         assert!(SelectField::default().check_options().is_err());
     }
 }

@@ -27,22 +27,41 @@ impl FieldType for TextField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let s = as_text(input)?;
         if s.is_empty() {
-            return if required { Err(FieldError::required()) } else { Ok(Value::String(s)) };
+            return if required {
+                Err(FieldError::required())
+            } else {
+                Ok(Value::String(s))
+            };
         }
         let len = s.chars().count();
         if self.min > 0 && len < self.min {
-            return Err(FieldError::new("validation_min_text_constraint", format!("Must be at least {} character(s).", self.min))
-                .with_params(json!({"min": self.min})));
+            return Err(FieldError::new(
+                "validation_min_text_constraint",
+                format!("Must be at least {} character(s).", self.min),
+            )
+            .with_params(json!({"min": self.min})));
         }
-        let max = if self.max == 0 { DEFAULT_MAX_TEXT } else { self.max };
+        let max = if self.max == 0 {
+            DEFAULT_MAX_TEXT
+        } else {
+            self.max
+        };
         if len > max {
-            return Err(FieldError::new("validation_max_text_constraint", format!("Must be no more than {max} character(s)."))
-                .with_params(json!({"max": max})));
+            return Err(FieldError::new(
+                "validation_max_text_constraint",
+                format!("Must be no more than {max} character(s)."),
+            )
+            .with_params(json!({"max": max})));
         }
         if !self.pattern.is_empty() {
-            let re = regex::Regex::new(&self.pattern).map_err(|_| FieldError::new("validation_invalid_format", "Invalid value format."))?;
+            let re = regex::Regex::new(&self.pattern).map_err(|_| {
+                FieldError::new("validation_invalid_format", "Invalid value format.")
+            })?;
             if !re.is_match(&s) {
-                return Err(FieldError::new("validation_invalid_format", "Invalid value format."));
+                return Err(FieldError::new(
+                    "validation_invalid_format",
+                    "Invalid value format.",
+                ));
             }
         }
         Ok(Value::String(s))
@@ -63,21 +82,52 @@ mod tests {
     use super::*;
 
     fn f(min: usize, max: usize, pattern: &str) -> TextField {
-        TextField { min, max, pattern: pattern.into(), ..Default::default() }
+        TextField {
+            min,
+            max,
+            pattern: pattern.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn bounds_and_pattern() {
-        assert_eq!(f(0, 0, "").prepare(&json!("hi"), false).unwrap(), json!("hi"));
+        assert_eq!(
+            f(0, 0, "").prepare(&json!("hi"), false).unwrap(),
+            json!("hi")
+        );
         assert_eq!(f(0, 0, "").prepare(&json!(null), false).unwrap(), json!(""));
-        assert_eq!(f(0, 0, "").prepare(&json!(""), true).unwrap_err().code, "validation_required");
-        assert_eq!(f(3, 0, "").prepare(&json!("ab"), false).unwrap_err().code, "validation_min_text_constraint");
-        assert_eq!(f(0, 2, "").prepare(&json!("abc"), false).unwrap_err().code, "validation_max_text_constraint");
-        assert_eq!(f(0, 2, "").prepare(&json!("é✓"), false).unwrap(), json!("é✓"));
-        assert_eq!(f(0, 0, "^[a-z]+$").prepare(&json!("Ab"), false).unwrap_err().code, "validation_invalid_format");
-        assert!(f(0, 0, "").prepare(&json!("x".repeat(5001)), false).is_err());
+        assert_eq!(
+            f(0, 0, "").prepare(&json!(""), true).unwrap_err().code,
+            "validation_required"
+        );
+        assert_eq!(
+            f(3, 0, "").prepare(&json!("ab"), false).unwrap_err().code,
+            "validation_min_text_constraint"
+        );
+        assert_eq!(
+            f(0, 2, "").prepare(&json!("abc"), false).unwrap_err().code,
+            "validation_max_text_constraint"
+        );
+        assert_eq!(
+            f(0, 2, "").prepare(&json!("é✓"), false).unwrap(),
+            json!("é✓")
+        );
+        assert_eq!(
+            f(0, 0, "^[a-z]+$")
+                .prepare(&json!("Ab"), false)
+                .unwrap_err()
+                .code,
+            "validation_invalid_format"
+        );
+        assert!(f(0, 0, "")
+            .prepare(&json!("x".repeat(5001)), false)
+            .is_err());
         assert_eq!(f(0, 0, "").prepare(&json!(12), false).unwrap(), json!("12"));
-        assert_eq!(f(0, 0, "").prepare(&json!([1]), false).unwrap_err().code, "validation_invalid_type");
+        assert_eq!(
+            f(0, 0, "").prepare(&json!([1]), false).unwrap_err().code,
+            "validation_invalid_type"
+        );
         assert!(f(5, 2, "").check_options().is_err());
         assert!(f(0, 0, "(").check_options().is_err());
     }

@@ -21,7 +21,11 @@ impl FieldType for UrlField {
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let s = as_text(input)?.trim().to_string();
         if s.is_empty() {
-            return if required { Err(FieldError::required()) } else { Ok(Value::String(s)) };
+            return if required {
+                Err(FieldError::required())
+            } else {
+                Ok(Value::String(s))
+            };
         }
         let invalid = || FieldError::new("validation_is_url", "Must be a valid url.");
         let parsed = ::url::Url::parse(&s).map_err(|_| invalid())?;
@@ -29,7 +33,12 @@ impl FieldType for UrlField {
             return Err(invalid());
         }
         let host = parsed.host_str().ok_or_else(invalid)?;
-        check_domain(host, &self.only_domains, &self.except_domains, "validation_url_domain_not_allowed")?;
+        check_domain(
+            host,
+            &self.only_domains,
+            &self.except_domains,
+            "validation_url_domain_not_allowed",
+        )?;
         Ok(Value::String(s))
     }
 }
@@ -41,11 +50,30 @@ mod tests {
     #[test]
     fn urls() {
         let f = UrlField::default();
-        assert!(f.prepare(&json!("https://example.com/a?b=1"), false).is_ok());
-        for bad in ["example.com", "ftp://x.org", "http://", "javascript:alert(1)"] {
-            assert_eq!(f.prepare(&json!(bad), false).unwrap_err().code, "validation_is_url", "{bad}");
+        assert!(f
+            .prepare(&json!("https://example.com/a?b=1"), false)
+            .is_ok());
+        for bad in [
+            "example.com",
+            "ftp://x.org",
+            "http://",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(
+                f.prepare(&json!(bad), false).unwrap_err().code,
+                "validation_is_url",
+                "{bad}"
+            );
         }
-        let only = UrlField { only_domains: vec!["a.org".into()], except_domains: vec![] };
-        assert_eq!(only.prepare(&json!("http://b.org"), false).unwrap_err().code, "validation_url_domain_not_allowed");
+        let only = UrlField {
+            only_domains: vec!["a.org".into()],
+            except_domains: vec![],
+        };
+        assert_eq!(
+            only.prepare(&json!("http://b.org"), false)
+                .unwrap_err()
+                .code,
+            "validation_url_domain_not_allowed"
+        );
     }
 }

@@ -47,10 +47,15 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     pub fn is_superuser(&self) -> bool {
-        self.auth.as_ref().is_some_and(|a| a.collection.name == crate::core::SUPERUSERS)
+        self.auth
+            .as_ref()
+            .is_some_and(|a| a.collection.name == crate::core::SUPERUSERS)
     }
     pub fn auth_id(&self) -> Option<&str> {
-        self.auth.as_ref().and_then(|a| a.record.get("id")).and_then(Value::as_str)
+        self.auth
+            .as_ref()
+            .and_then(|a| a.record.get("id"))
+            .and_then(Value::as_str)
     }
 }
 
@@ -89,11 +94,16 @@ pub fn compile_filter(filter: &str, scope: &Scope) -> Result<Compiled, FilterErr
 }
 
 /// Compiles a `sort` parameter (`-created,title,@random`) into ORDER BY terms.
-pub fn compile_sort(sort: &str, scope: &Scope) -> Result<Vec<(String, sea_query::Order)>, FilterError> {
+pub fn compile_sort(
+    sort: &str,
+    scope: &Scope,
+) -> Result<Vec<(String, sea_query::Order)>, FilterError> {
     let mut out = Vec::new();
     for raw in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if out.len() >= MAX_SORT_TERMS {
-            return Err(FilterError::resolve(format!("at most {MAX_SORT_TERMS} sort fields")));
+            return Err(FilterError::resolve(format!(
+                "at most {MAX_SORT_TERMS} sort fields"
+            )));
         }
         let (order, name) = match raw.strip_prefix('-') {
             Some(n) => (sea_query::Order::Desc, n),
@@ -130,10 +140,16 @@ struct Frag {
 
 impl Frag {
     fn raw(sql: impl Into<String>) -> Frag {
-        Frag { sql: sql.into(), params: vec![] }
+        Frag {
+            sql: sql.into(),
+            params: vec![],
+        }
     }
     fn param(v: SqlValue) -> Frag {
-        Frag { sql: MARK.to_string(), params: vec![v] }
+        Frag {
+            sql: MARK.to_string(),
+            params: vec![v],
+        }
     }
     fn push(&mut self, s: &str) -> &mut Self {
         self.sql.push_str(s);
@@ -179,7 +195,10 @@ impl Frag {
                 sql.push(ch);
             }
         }
-        Compiled { sql, values: self.params }
+        Compiled {
+            sql,
+            values: self.params,
+        }
     }
 }
 
@@ -257,7 +276,13 @@ struct SqlTerm {
 
 impl SqlTerm {
     fn new(frag: Frag, kind: Kind, nullable: bool) -> SqlTerm {
-        SqlTerm { frag, kind, nullable, multi: false, json_number: None }
+        SqlTerm {
+            frag,
+            kind,
+            nullable,
+            multi: false,
+            json_number: None,
+        }
     }
 }
 
@@ -277,14 +302,28 @@ struct Compiler<'s, 'a> {
     join_aliases: HashMap<String, String>,
 }
 
-fn compile_expr_root(expr: &Expr, scope: &Scope, counter: &mut usize, depth: usize) -> Result<Frag, FilterError> {
-    let mut c = Compiler { scope, counter, depth, joins: vec![], join_aliases: HashMap::new() };
+fn compile_expr_root(
+    expr: &Expr,
+    scope: &Scope,
+    counter: &mut usize,
+    depth: usize,
+) -> Result<Frag, FilterError> {
+    let mut c = Compiler {
+        scope,
+        counter,
+        depth,
+        joins: vec![],
+        join_aliases: HashMap::new(),
+    };
     let cond = c.expr(expr)?;
     if c.joins.is_empty() {
         return Ok(cond);
     }
     let d = c.alias("d");
-    let mut out = Frag::raw(format!("EXISTS (SELECT 1 FROM (SELECT 1) AS {} ", quote(&d)));
+    let mut out = Frag::raw(format!(
+        "EXISTS (SELECT 1 FROM (SELECT 1) AS {} ",
+        quote(&d)
+    ));
     for j in &c.joins {
         out.append(j).push(" ");
     }
@@ -305,7 +344,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
     fn expr(&mut self, e: &Expr) -> Result<Frag, FilterError> {
         match e {
             Expr::And(parts) | Expr::Or(parts) => {
-                let sep = if matches!(e, Expr::And(_)) { " AND " } else { " OR " };
+                let sep = if matches!(e, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 let mut out = Frag::raw("(");
                 for (i, p) in parts.iter().enumerate() {
                     if i > 0 {
@@ -331,13 +374,24 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
         // "Every value matches": no value of a private copy of the join chain fails.
         let mut chain = Vec::new();
-        let l2 = if is_multi(&left) { self.operand(&c.left, JoinKind::Inner, &mut chain)? } else { left.clone() };
-        let r2 = if is_multi(&right) { self.operand(&c.right, JoinKind::Inner, &mut chain)? } else { right.clone() };
+        let l2 = if is_multi(&left) {
+            self.operand(&c.left, JoinKind::Inner, &mut chain)?
+        } else {
+            left.clone()
+        };
+        let r2 = if is_multi(&right) {
+            self.operand(&c.right, JoinKind::Inner, &mut chain)?
+        } else {
+            right.clone()
+        };
         let cond = self.compare(&l2, c.sign.op, false, &r2)?;
         let d = self.alias("d");
         let mut out = Frag::raw("(");
         out.append(&shared);
-        out.push(&format!(" AND NOT EXISTS (SELECT 1 FROM (SELECT 1) AS {} ", quote(&d)));
+        out.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM (SELECT 1) AS {} ",
+            quote(&d)
+        ));
         for j in &chain {
             out.append(j).push(" ");
         }
@@ -347,7 +401,12 @@ impl<'s, 'a> Compiler<'s, 'a> {
 
     // ----- operands -------------------------------------------------------------------
 
-    fn operand(&mut self, op: &Operand, jk: JoinKind, chain: &mut Vec<Frag>) -> Result<Term, FilterError> {
+    fn operand(
+        &mut self,
+        op: &Operand,
+        jk: JoinKind,
+        chain: &mut Vec<Frag>,
+    ) -> Result<Term, FilterError> {
         match op {
             Operand::Text(s) => Ok(Term::Lit(Lit::Text(s.clone()))),
             Operand::Number(n) => Ok(Term::Lit(Lit::Number(*n))),
@@ -356,7 +415,12 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
     }
 
-    fn identifier(&mut self, ident: &str, jk: JoinKind, chain: &mut Vec<Frag>) -> Result<Term, FilterError> {
+    fn identifier(
+        &mut self,
+        ident: &str,
+        jk: JoinKind,
+        chain: &mut Vec<Frag>,
+    ) -> Result<Term, FilterError> {
         let (path, modifier) = split_modifier(ident)?;
         if let Some(rest) = path.strip_prefix("@request.") {
             return self.request_value(rest, modifier);
@@ -364,7 +428,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
         if let Some(rest) = path.strip_prefix("@collection.") {
             let mut parts = rest.splitn(2, '.');
             let head = parts.next().unwrap_or_default();
-            let field_path = parts.next().ok_or_else(|| FilterError::resolve(format!("missing field in '{ident}'")))?;
+            let field_path = parts
+                .next()
+                .ok_or_else(|| FilterError::resolve(format!("missing field in '{ident}'")))?;
             let name = head.split(':').next().unwrap_or(head);
             let target = self
                 .scope
@@ -373,7 +439,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 .ok_or_else(|| FilterError::resolve(format!("unknown collection '{name}'")))?;
             let key = format!("@collection.{head}");
             let alias = self.join(jk, chain, &key, |_, a| {
-                Ok(Frag::raw(format!("{} {} ON TRUE", quote(&target.name), quote(a))))
+                Ok(Frag::raw(format!(
+                    "{} {} ON TRUE",
+                    quote(&target.name),
+                    quote(a)
+                )))
             })?;
             let segs: Vec<&str> = field_path.split('.').collect();
             let mut t = self.path(&target, &alias, &segs, modifier, jk, chain)?;
@@ -385,7 +455,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
         if path.starts_with('@') {
             if modifier.is_some() {
-                return Err(FilterError::resolve(format!("modifiers are not allowed on '{path}'")));
+                return Err(FilterError::resolve(format!(
+                    "modifiers are not allowed on '{path}'"
+                )));
             }
             return match macros::eval(path, self.scope.now) {
                 Some(MacroValue::Text(s)) => Ok(Term::Lit(Lit::Text(s))),
@@ -422,7 +494,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
         let alias = self.alias("j");
         let body = build(self, &alias)?;
-        let mut j = Frag::raw(if jk == JoinKind::Left { "LEFT JOIN " } else { "JOIN " });
+        let mut j = Frag::raw(if jk == JoinKind::Left {
+            "LEFT JOIN "
+        } else {
+            "JOIN "
+        });
         j.append(&body);
         match jk {
             JoinKind::Left => {
@@ -435,16 +511,25 @@ impl<'s, 'a> Compiler<'s, 'a> {
     }
 
     /// `ON` condition restricting a joined collection to what its list rule lets the requester see.
-    fn target_rule(&mut self, target: &Collection, alias: &str) -> Result<Option<Frag>, FilterError> {
+    fn target_rule(
+        &mut self,
+        target: &Collection,
+        alias: &str,
+    ) -> Result<Option<Frag>, FilterError> {
         if self.scope.request.is_superuser() {
             return Ok(None);
         }
         match &target.list_rule {
-            None => Err(FilterError::resolve(format!("the collection '{}' can only be queried by superusers", target.name))),
+            None => Err(FilterError::resolve(format!(
+                "the collection '{}' can only be queried by superusers",
+                target.name
+            ))),
             Some(r) if r.trim().is_empty() => Ok(None),
             Some(r) => {
                 if self.depth >= MAX_RULE_DEPTH {
-                    return Err(FilterError::resolve("API rules reference each other too deeply"));
+                    return Err(FilterError::resolve(
+                        "API rules reference each other too deeply",
+                    ));
                 }
                 let expr = parse(r)?;
                 let scope = Scope {
@@ -476,14 +561,24 @@ impl<'s, 'a> Compiler<'s, 'a> {
         let rest = &segs[1..];
         let d = self.dialect();
         if let Some((back_coll, back_field)) = name.split_once("_via_") {
-            return self.back_relation(coll, alias, back_coll, back_field, rest, modifier, jk, chain);
+            return self.back_relation(
+                coll, alias, back_coll, back_field, rest, modifier, jk, chain,
+            );
         }
         let field = coll
             .field(name)
-            .ok_or_else(|| FilterError::resolve(format!("unknown field '{name}' in collection '{}'", coll.name)))?
+            .ok_or_else(|| {
+                FilterError::resolve(format!(
+                    "unknown field '{name}' in collection '{}'",
+                    coll.name
+                ))
+            })?
             .clone();
         if field.hidden && self.scope.client_filter && !self.scope.request.is_superuser() {
-            return Err(FilterError::resolve(format!("unknown field '{name}' in collection '{}'", coll.name)));
+            return Err(FilterError::resolve(format!(
+                "unknown field '{name}' in collection '{}'",
+                coll.name
+            )));
         }
         let col = format!("{}.{}", quote(alias), quote(&field.name));
         match (&field.kind, rest.is_empty()) {
@@ -492,7 +587,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
                     .scope
                     .registry
                     .find(&rel.collection_id)
-                    .ok_or_else(|| FilterError::resolve(format!("missing relation target of '{name}'")))?;
+                    .ok_or_else(|| {
+                        FilterError::resolve(format!("missing relation target of '{name}'"))
+                    })?;
                 let multi = rel.is_multi();
                 let value_expr = if multi {
                     let key = format!("{alias}.{name}[]");
@@ -504,13 +601,23 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 let key = format!("{alias}.{name}");
                 let tname = target.name.clone();
                 let t_alias = self.join(jk, chain, &key, |c, a| {
-                    let mut on = Frag::raw(format!("{} {} ON {}.\"id\" = {}", quote(&tname), quote(a), quote(a), value_expr));
+                    let mut on = Frag::raw(format!(
+                        "{} {} ON {}.\"id\" = {}",
+                        quote(&tname),
+                        quote(a),
+                        quote(a),
+                        value_expr
+                    ));
                     if let Some(rule) = c.target_rule(&target, a)? {
                         on.push(" AND ").append(&rule);
                     }
                     Ok(on)
                 })?;
-                let target = self.scope.registry.find(&rel.collection_id).ok_or_else(|| FilterError::resolve("relation target vanished"))?;
+                let target = self
+                    .scope
+                    .registry
+                    .find(&rel.collection_id)
+                    .ok_or_else(|| FilterError::resolve("relation target vanished"))?;
                 let mut t = self.path(&target, &t_alias, rest, modifier, jk, chain)?;
                 if let Term::Sql(s) = &mut t {
                     s.nullable = true;
@@ -518,7 +625,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 }
                 Ok(t)
             }
-            (FieldKind::Json(_), _) | (FieldKind::GeoPoint(_), _) if !rest.is_empty() => self.json_path(&field, &col, rest, modifier),
+            (FieldKind::Json(_), _) | (FieldKind::GeoPoint(_), _) if !rest.is_empty() => {
+                self.json_path(&field, &col, rest, modifier)
+            }
             (_, false) => Err(FilterError::resolve(format!("'{name}' has no sub-fields"))),
             (_, true) => self.column(&field, &col, alias, modifier, jk, chain),
         }
@@ -554,29 +663,52 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 t.multi = true;
                 Ok(Term::Sql(t))
             }
-            (_, Some("each") | Some("length")) => Err(FilterError::resolve(format!("':{}' needs a multi-valued field", modifier.unwrap_or_default()))),
-            (_, Some("lower")) => Ok(Term::Sql(SqlTerm::new(Frag::raw(format!("LOWER({})", text_cast(d, col))), Kind::Text, false))),
+            (_, Some("each") | Some("length")) => Err(FilterError::resolve(format!(
+                "':{}' needs a multi-valued field",
+                modifier.unwrap_or_default()
+            ))),
+            (_, Some("lower")) => Ok(Term::Sql(SqlTerm::new(
+                Frag::raw(format!("LOWER({})", text_cast(d, col))),
+                Kind::Text,
+                false,
+            ))),
             (_, Some(m)) => Err(FilterError::resolve(format!("unknown modifier ':{m}'"))),
             (Storage::Text, None) => Ok(Term::Sql(SqlTerm::new(Frag::raw(col), Kind::Text, false))),
-            (Storage::Number, None) => Ok(Term::Sql(SqlTerm::new(Frag::raw(col), Kind::Number, false))),
-            (Storage::Bool, None) => Ok(Term::Sql(SqlTerm::new(Frag::raw(col), Kind::Bool, false))),
-            (Storage::Json | Storage::GeoPoint, None) => {
-                // Compared as its JSON text.
-                let f = match d {
-                    Dialect::Sqlite => col.to_string(),
-                    Dialect::Postgres => format!("CAST({col} AS TEXT)"),
-                };
-                Ok(Term::Sql(SqlTerm::new(Frag::raw(f), Kind::Text, true)))
+            (Storage::Number, None) => {
+                Ok(Term::Sql(SqlTerm::new(Frag::raw(col), Kind::Number, false)))
             }
+            (Storage::Bool, None) => Ok(Term::Sql(SqlTerm::new(Frag::raw(col), Kind::Bool, false))),
+            (Storage::Json | Storage::GeoPoint, None) => Ok(Term::Sql(match d {
+                // SQLite compares the stored value as it is (views hold plain SQL values).
+                Dialect::Sqlite => SqlTerm::new(Frag::raw(col), Kind::Json, true),
+                Dialect::Postgres => {
+                    let mut t =
+                        SqlTerm::new(Frag::raw(format!("CAST({col} AS TEXT)")), Kind::Json, true);
+                    t.json_number = Some(Frag::raw(format!(
+                        "(CASE WHEN jsonb_typeof({col}) = 'number' THEN CAST({col} #>> '{{}}' AS DOUBLE PRECISION) END)"
+                    )));
+                    t
+                }
+            })),
         }
     }
 
-    fn json_path(&mut self, field: &Field, col: &str, rest: &[&str], modifier: Option<&str>) -> Result<Term, FilterError> {
+    fn json_path(
+        &mut self,
+        field: &Field,
+        col: &str,
+        rest: &[&str],
+        modifier: Option<&str>,
+    ) -> Result<Term, FilterError> {
         if modifier.is_some_and(|m| m != "lower") {
-            return Err(FilterError::resolve("only ':lower' is allowed on JSON paths"));
+            return Err(FilterError::resolve(
+                "only ':lower' is allowed on JSON paths",
+            ));
         }
         let d = self.dialect();
-        if matches!(field.kind, FieldKind::GeoPoint(_)) && !(rest.len() == 1 && matches!(rest[0], "lon" | "lat")) {
+        if matches!(field.kind, FieldKind::GeoPoint(_))
+            && !(rest.len() == 1 && matches!(rest[0], "lon" | "lat"))
+        {
             return Err(FilterError::resolve("a geoPoint has only 'lon' and 'lat'"));
         }
         let mut term = match d {
@@ -594,7 +726,13 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 SqlTerm::new(f, Kind::Json, true)
             }
             Dialect::Postgres => {
-                let p = format!("{{{}}}", rest.iter().map(|s| format!("\"{}\"", s.replace('"', ""))).collect::<Vec<_>>().join(","));
+                let p = format!(
+                    "{{{}}}",
+                    rest.iter()
+                        .map(|s| format!("\"{}\"", s.replace('"', "")))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
                 let param = Frag::param(SqlValue::String(Some(p)));
                 let text = Frag::fill(&format!("({col} #>> CAST({{}} AS TEXT[]))"), &[&param]);
                 let num = Frag::fill(
@@ -614,7 +752,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
             term.kind = Kind::Number;
         }
         if modifier == Some("lower") {
-            term = SqlTerm::new(Frag::fill(&format!("LOWER({})", text_cast(d, "{}")), &[&term.frag]), Kind::Text, true);
+            term = SqlTerm::new(
+                Frag::fill(&format!("LOWER({})", text_cast(d, "{}")), &[&term.frag]),
+                Kind::Text,
+                true,
+            );
         }
         Ok(Term::Sql(term))
     }
@@ -637,24 +779,37 @@ impl<'s, 'a> Compiler<'s, 'a> {
             .registry
             .find(back_coll)
             .ok_or_else(|| FilterError::resolve(format!("unknown collection '{back_coll}'")))?;
-        let Some(FieldKind::Relation(rel)) = target.field(back_field).map(|f| f.kind.clone()) else {
-            return Err(FilterError::resolve(format!("'{back_field}' is not a relation field of '{back_coll}'")));
+        let Some(FieldKind::Relation(rel)) = target.field(back_field).map(|f| f.kind.clone())
+        else {
+            return Err(FilterError::resolve(format!(
+                "'{back_field}' is not a relation field of '{back_coll}'"
+            )));
         };
         if rel.collection_id != coll.id {
-            return Err(FilterError::resolve(format!("'{back_coll}.{back_field}' does not point to '{}'", coll.name)));
+            return Err(FilterError::resolve(format!(
+                "'{back_coll}.{back_field}' does not point to '{}'",
+                coll.name
+            )));
         }
         let link = |a: &str| {
             let fk = format!("{}.{}", quote(a), quote(back_field));
             let id = format!("{}.\"id\"", quote(alias));
             match (rel.is_multi(), d) {
                 (false, _) => format!("{fk} = {id}"),
-                (true, Dialect::Sqlite) => format!("EXISTS (SELECT 1 FROM json_each({fk}) WHERE json_each.value = {id})"),
+                (true, Dialect::Sqlite) => {
+                    format!("EXISTS (SELECT 1 FROM json_each({fk}) WHERE json_each.value = {id})")
+                }
                 (true, Dialect::Postgres) => format!("{fk} @> jsonb_build_array({id})"),
             }
         };
         if rest.is_empty() && modifier == Some("length") {
             let a = self.alias("c");
-            let mut f = Frag::raw(format!("(SELECT COUNT(*) FROM {} {} WHERE {}", quote(&target.name), quote(&a), link(&a)));
+            let mut f = Frag::raw(format!(
+                "(SELECT COUNT(*) FROM {} {} WHERE {}",
+                quote(&target.name),
+                quote(&a),
+                link(&a)
+            ));
             if let Some(rule) = self.target_rule(&target, &a)? {
                 f.push(" AND ").append(&rule);
             }
@@ -671,7 +826,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
             }
             Ok(on)
         })?;
-        let segs: Vec<&str> = if rest.is_empty() { vec!["id"] } else { rest.to_vec() };
+        let segs: Vec<&str> = if rest.is_empty() {
+            vec!["id"]
+        } else {
+            rest.to_vec()
+        };
         let mut t = self.path(&target, &t_alias, &segs, modifier, jk, chain)?;
         if let Term::Sql(s) = &mut t {
             s.multi = true;
@@ -684,7 +843,8 @@ impl<'s, 'a> Compiler<'s, 'a> {
     fn request_value(&mut self, rest: &str, modifier: Option<&str>) -> Result<Term, FilterError> {
         let req = self.scope.request;
         let (head, tail) = rest.split_once('.').unwrap_or((rest, ""));
-        let lit = |v: Option<&str>| Term::Lit(v.map(|s| Lit::Text(s.to_string())).unwrap_or(Lit::Null));
+        let lit =
+            |v: Option<&str>| Term::Lit(v.map(|s| Lit::Text(s.to_string())).unwrap_or(Lit::Null));
         let term = match head {
             "method" if tail.is_empty() => lit(Some(&req.method)),
             "context" if tail.is_empty() => lit(Some(&req.context)),
@@ -702,7 +862,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
             }
             "auth" if !tail.is_empty() => return self.auth_value(tail, modifier),
             "body" if !tail.is_empty() => return self.body_value(tail, modifier),
-            _ => return Err(FilterError::resolve(format!("unknown identifier '@request.{rest}'"))),
+            _ => {
+                return Err(FilterError::resolve(format!(
+                    "unknown identifier '@request.{rest}'"
+                )))
+            }
         };
         apply_lit_modifier(term, modifier)
     }
@@ -716,8 +880,18 @@ impl<'s, 'a> Compiler<'s, 'a> {
         };
         let segs: Vec<&str> = path.split('.').collect();
         match segs[0] {
-            "collectionId" if segs.len() == 1 => return apply_lit_modifier(Term::Lit(Lit::Text(auth.collection.id.clone())), modifier),
-            "collectionName" if segs.len() == 1 => return apply_lit_modifier(Term::Lit(Lit::Text(auth.collection.name.clone())), modifier),
+            "collectionId" if segs.len() == 1 => {
+                return apply_lit_modifier(
+                    Term::Lit(Lit::Text(auth.collection.id.clone())),
+                    modifier,
+                )
+            }
+            "collectionName" if segs.len() == 1 => {
+                return apply_lit_modifier(
+                    Term::Lit(Lit::Text(auth.collection.name.clone())),
+                    modifier,
+                )
+            }
             _ => {}
         }
         if segs.len() == 1 {
@@ -726,11 +900,21 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
         // Deeper paths go through the auth record's relations in SQL.
         let coll = auth.collection.clone();
-        let id = auth.record.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let id = auth
+            .record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let key = "@request.auth".to_string();
         let mut chain = Vec::new();
         let a = self.join(JoinKind::Left, &mut chain, &key, |_, a| {
-            let mut f = Frag::raw(format!("{} {} ON {}.\"id\" = ", quote(&coll.name), quote(a), quote(a)));
+            let mut f = Frag::raw(format!(
+                "{} {} ON {}.\"id\" = ",
+                quote(&coll.name),
+                quote(a),
+                quote(a)
+            ));
             f.append(&Frag::param(SqlValue::String(Some(id))));
             Ok(f)
         })?;
@@ -770,19 +954,28 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 };
                 let new = json_to_term(v);
                 let coll = self.scope.collection;
-                let field = coll.field(segs[0]).ok_or_else(|| FilterError::resolve(format!("unknown field '{}'", segs[0])))?.clone();
+                let field = coll
+                    .field(segs[0])
+                    .ok_or_else(|| FilterError::resolve(format!("unknown field '{}'", segs[0])))?
+                    .clone();
                 let col = format!("{}.{}", quote(self.scope.alias), quote(&field.name));
                 let alias = self.scope.alias.to_string();
-                let stored = self.column(&field, &col, &alias, None, JoinKind::Left, &mut Vec::new())?;
-                self.compare(&new, Op::Neq, false, &stored).map(|f| {
-                    Term::Sql(SqlTerm::new(f, Kind::Bool, false))
-                })
+                let stored =
+                    self.column(&field, &col, &alias, None, JoinKind::Left, &mut Vec::new())?;
+                self.compare(&new, Op::Neq, false, &stored)
+                    .map(|f| Term::Sql(SqlTerm::new(f, Kind::Bool, false)))
             }
             m => apply_lit_modifier(cur.map(json_to_term).unwrap_or(Term::Lit(Lit::Null)), m),
         }
     }
 
-    fn function(&mut self, name: &str, args: &[Operand], jk: JoinKind, chain: &mut Vec<Frag>) -> Result<Term, FilterError> {
+    fn function(
+        &mut self,
+        name: &str,
+        args: &[Operand],
+        jk: JoinKind,
+        chain: &mut Vec<Frag>,
+    ) -> Result<Term, FilterError> {
         match name {
             "geoDistance" => {
                 if args.len() != 4 {
@@ -810,12 +1003,21 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
     }
 
-    fn strftime(&mut self, args: &[Operand], jk: JoinKind, chain: &mut Vec<Frag>) -> Result<Term, FilterError> {
+    fn strftime(
+        &mut self,
+        args: &[Operand],
+        jk: JoinKind,
+        chain: &mut Vec<Frag>,
+    ) -> Result<Term, FilterError> {
         let Some(Operand::Text(format)) = args.first() else {
-            return Err(FilterError::resolve("strftime() needs a text format as its first argument"));
+            return Err(FilterError::resolve(
+                "strftime() needs a text format as its first argument",
+            ));
         };
         if args.len() > 10 {
-            return Err(FilterError::resolve("strftime() takes at most 10 arguments"));
+            return Err(FilterError::resolve(
+                "strftime() takes at most 10 arguments",
+            ));
         }
         let time = match args.get(1) {
             Some(a) => self.operand(a, jk, chain)?,
@@ -826,7 +1028,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
         let f = match self.dialect() {
             Dialect::Sqlite => {
                 let mut f = Frag::raw("COALESCE(strftime(");
-                f.append(&Frag::param(SqlValue::String(Some(format.clone())))).push(", ").append(&time);
+                f.append(&Frag::param(SqlValue::String(Some(format.clone()))))
+                    .push(", ")
+                    .append(&time);
                 for m in &args[2..] {
                     let t = self.operand(m, jk, chain)?;
                     let tf = self.as_text_frag(t);
@@ -837,7 +1041,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
             }
             Dialect::Postgres => {
                 if args.len() > 2 {
-                    return Err(FilterError::resolve("strftime() modifiers are not supported on PostgreSQL"));
+                    return Err(FilterError::resolve(
+                        "strftime() modifiers are not supported on PostgreSQL",
+                    ));
                 }
                 let pg_format = strftime_to_pg(format)?;
                 let ts = Frag::fill(
@@ -846,7 +1052,8 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 );
                 let mut f = Frag::raw("COALESCE(to_char(");
                 f.append(&ts).push(" AT TIME ZONE 'UTC', ");
-                f.append(&Frag::param(SqlValue::String(Some(pg_format)))).push("), '')");
+                f.append(&Frag::param(SqlValue::String(Some(pg_format))))
+                    .push("), '')");
                 f
             }
         };
@@ -874,7 +1081,9 @@ impl<'s, 'a> Compiler<'s, 'a> {
         match t {
             Term::Lit(Lit::Null) => Frag::raw("NULL"),
             Term::Lit(l) => Frag::param(SqlValue::String(Some(l.as_text()))),
-            Term::List(items) => Frag::param(SqlValue::String(Some(items.first().map(Lit::as_text).unwrap_or_default()))),
+            Term::List(items) => Frag::param(SqlValue::String(Some(
+                items.first().map(Lit::as_text).unwrap_or_default(),
+            ))),
             Term::Sql(s) if s.kind == Kind::Text => s.frag,
             Term::Sql(s) => Frag::fill(&text_cast(self.dialect(), "{}"), &[&s.frag]),
         }
@@ -897,12 +1106,20 @@ impl<'s, 'a> Compiler<'s, 'a> {
             (Term::Sql(_), Term::List(items)) | (Term::List(items), Term::Sql(_)) => {
                 if items.is_empty() {
                     let null = Term::Lit(Lit::Null);
-                    return if matches!(l, Term::List(_)) { self.compare(&null, op, any, r) } else { self.compare(l, op, any, &null) };
+                    return if matches!(l, Term::List(_)) {
+                        self.compare(&null, op, any, r)
+                    } else {
+                        self.compare(l, op, any, &null)
+                    };
                 }
                 let mut parts = Vec::new();
                 for it in items {
                     let one = Term::Lit(it.clone());
-                    let f = if matches!(l, Term::List(_)) { self.compare(&one, op, any, r)? } else { self.compare(l, op, any, &one)? };
+                    let f = if matches!(l, Term::List(_)) {
+                        self.compare(&one, op, any, r)?
+                    } else {
+                        self.compare(l, op, any, &one)?
+                    };
                     parts.push(f);
                 }
                 let sep = if any { " OR " } else { " AND " };
@@ -926,23 +1143,49 @@ impl<'s, 'a> Compiler<'s, 'a> {
         let (col, val, kind): (Frag, Option<Frag>, Kind) = match (s.kind, lit) {
             (_, Lit::Null) => (s.frag.clone(), None, s.kind),
             (Kind::Number, l) => match l.as_number() {
-                Some(n) => (s.frag.clone(), Some(Frag::param(SqlValue::Double(Some(n)))), Kind::Number),
-                None => (Frag::fill(&text_cast(d, "{}"), &[&s.frag]), Some(text_param(l.as_text())), Kind::Text),
+                Some(n) => (
+                    s.frag.clone(),
+                    Some(Frag::param(SqlValue::Double(Some(n)))),
+                    Kind::Number,
+                ),
+                None => (
+                    Frag::fill(&text_cast(d, "{}"), &[&s.frag]),
+                    Some(text_param(l.as_text())),
+                    Kind::Text,
+                ),
             },
             (Kind::Bool, l) => match bool_of(l) {
-                Some(b) => (s.frag.clone(), Some(Frag::param(SqlValue::Bool(Some(b)))), Kind::Bool),
-                None => (Frag::fill(&text_cast(d, "{}"), &[&s.frag]), Some(text_param(l.as_text())), Kind::Text),
+                Some(b) => (
+                    s.frag.clone(),
+                    Some(Frag::param(SqlValue::Bool(Some(b)))),
+                    Kind::Bool,
+                ),
+                None => (
+                    Frag::fill(&text_cast(d, "{}"), &[&s.frag]),
+                    Some(text_param(l.as_text())),
+                    Kind::Text,
+                ),
             },
             (Kind::Text, l) => (s.frag.clone(), Some(text_param(l.as_text())), Kind::Text),
             (Kind::Json, l) => match (d, l) {
-                (Dialect::Sqlite, Lit::Number(n)) => (s.frag.clone(), Some(Frag::param(SqlValue::Double(Some(*n)))), Kind::Json),
-                (Dialect::Sqlite, Lit::Bool(b)) => (s.frag.clone(), Some(Frag::param(SqlValue::Int(Some(*b as i32)))), Kind::Json),
+                (Dialect::Sqlite, Lit::Number(n)) => (
+                    s.frag.clone(),
+                    Some(Frag::param(SqlValue::Double(Some(*n)))),
+                    Kind::Json,
+                ),
+                (Dialect::Sqlite, Lit::Bool(b)) => (
+                    s.frag.clone(),
+                    Some(Frag::param(SqlValue::Int(Some(*b as i32)))),
+                    Kind::Json,
+                ),
                 (Dialect::Postgres, Lit::Number(n)) => (
                     s.json_number.clone().unwrap_or_else(|| s.frag.clone()),
                     Some(Frag::param(SqlValue::Double(Some(*n)))),
                     Kind::Number,
                 ),
-                (Dialect::Postgres, Lit::Bool(b)) => (s.frag.clone(), Some(text_param(b.to_string())), Kind::Text),
+                (Dialect::Postgres, Lit::Bool(b)) => {
+                    (s.frag.clone(), Some(text_param(b.to_string())), Kind::Text)
+                }
                 (_, l) => (s.frag.clone(), Some(text_param(l.as_text())), Kind::Text),
             },
         };
@@ -959,7 +1202,11 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 _ => Frag::constant(false),
             };
         };
-        let (a, b, an, bn) = if lit_on_left { (val, col, false, nullable) } else { (col, val, nullable, false) };
+        let (a, b, an, bn) = if lit_on_left {
+            (val, col, false, nullable)
+        } else {
+            (col, val, nullable, false)
+        };
         self.render(&a, an, op, &b, bn, kind, lit_on_left.then_some(lit))
     }
 
@@ -970,17 +1217,36 @@ impl<'s, 'a> Compiler<'s, 'a> {
         } else if d == Dialect::Sqlite && (l.kind == Kind::Json || r.kind == Kind::Json) {
             (l.frag.clone(), r.frag.clone(), Kind::Json)
         } else {
-            (Frag::fill(&text_cast(d, "{}"), &[&l.frag]), Frag::fill(&text_cast(d, "{}"), &[&r.frag]), Kind::Text)
+            (
+                Frag::fill(&text_cast(d, "{}"), &[&l.frag]),
+                Frag::fill(&text_cast(d, "{}"), &[&r.frag]),
+                Kind::Text,
+            )
         };
         self.render(&a, l.nullable, op, &b, r.nullable, kind, None)
     }
 
     /// Renders `a <op> b` with PocketBase's null handling.
     #[allow(clippy::too_many_arguments)]
-    fn render(&self, a: &Frag, an: bool, op: Op, b: &Frag, bn: bool, kind: Kind, left_lit: Option<&Lit>) -> Frag {
+    fn render(
+        &self,
+        a: &Frag,
+        an: bool,
+        op: Op,
+        b: &Frag,
+        bn: bool,
+        kind: Kind,
+        left_lit: Option<&Lit>,
+    ) -> Frag {
         let d = self.dialect();
         let text_like = matches!(kind, Kind::Text | Kind::Json);
-        let coalesce = |f: &Frag, n: bool| if n && text_like { Frag::fill("COALESCE({}, '')", &[f]) } else { f.clone() };
+        let coalesce = |f: &Frag, n: bool| {
+            if n && text_like {
+                Frag::fill("COALESCE({}, '')", &[f])
+            } else {
+                f.clone()
+            }
+        };
         match op {
             Op::Eq | Op::Neq => {
                 let (ca, cb) = (coalesce(a, an), coalesce(b, bn));
@@ -1003,11 +1269,15 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 let subject = coalesce(&Frag::fill(&text_cast(d, "{}"), &[a]), an);
                 // A literal pattern is matched as a substring unless it has its own `%`.
                 let pattern = match (left_lit, b.params.as_slice()) {
-                    (None, [SqlValue::String(Some(s))]) if b.sql == MARK.to_string() => Frag::param(SqlValue::String(Some(like_pattern(s)))),
+                    (None, [SqlValue::String(Some(s))]) if b.sql == MARK.to_string() => {
+                        Frag::param(SqlValue::String(Some(like_pattern(s))))
+                    }
                     _ => Frag::fill(&format!("('%' || {} || '%')", text_cast(d, "{}")), &[b]),
                 };
                 let like = match d {
-                    Dialect::Sqlite => Frag::fill("({} LIKE {} ESCAPE '\\')", &[&subject, &pattern]),
+                    Dialect::Sqlite => {
+                        Frag::fill("({} LIKE {} ESCAPE '\\')", &[&subject, &pattern])
+                    }
                     Dialect::Postgres => Frag::fill("({} ILIKE {})", &[&subject, &pattern]),
                 };
                 if op == Op::Like {
@@ -1034,7 +1304,10 @@ fn text_cast(d: Dialect, expr: &str) -> String {
 fn json_each(d: Dialect, col: &str, alias: &str) -> Frag {
     match d {
         Dialect::Sqlite => Frag::raw(format!("json_each({col}) {} ON TRUE", quote(alias))),
-        Dialect::Postgres => Frag::raw(format!("LATERAL jsonb_array_elements_text({col}) AS {}(\"value\") ON TRUE", quote(alias))),
+        Dialect::Postgres => Frag::raw(format!(
+            "LATERAL jsonb_array_elements_text({col}) AS {}(\"value\") ON TRUE",
+            quote(alias)
+        )),
     }
 }
 
@@ -1056,7 +1329,10 @@ fn like_pattern(s: &str) -> String {
     if s.contains('%') {
         return s.to_string();
     }
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -1075,7 +1351,16 @@ fn apply_lit_modifier(t: Term, modifier: Option<&str>) -> Result<Term, FilterErr
             other => other,
         })),
         (Some("lower"), Term::List(items)) => Ok(Term::List(
-            items.into_iter().map(|l| if let Lit::Text(s) = l { Lit::Text(s.to_lowercase()) } else { l }).collect(),
+            items
+                .into_iter()
+                .map(|l| {
+                    if let Lit::Text(s) = l {
+                        Lit::Text(s.to_lowercase())
+                    } else {
+                        l
+                    }
+                })
+                .collect(),
         )),
         (Some("isset"), Term::Lit(l)) => Ok(Term::Lit(Lit::Bool(l != Lit::Null))),
         (Some("length"), Term::List(items)) => Ok(Term::Lit(Lit::Number(items.len() as f64))),
@@ -1083,7 +1368,9 @@ fn apply_lit_modifier(t: Term, modifier: Option<&str>) -> Result<Term, FilterErr
         (Some("each"), Term::Lit(l)) => Ok(Term::List(vec![l])),
         (Some(m), t) => match t {
             Term::Sql(_) => Ok(t),
-            _ => Err(FilterError::resolve(format!("modifier ':{m}' is not allowed here"))),
+            _ => Err(FilterError::resolve(format!(
+                "modifier ':{m}' is not allowed here"
+            ))),
         },
     }
 }
@@ -1095,13 +1382,25 @@ fn split_modifier(ident: &str) -> Result<(&str, Option<&str>), FilterError> {
     let head_len = ident.len() - last.len();
     let (path, modifier) = match last.split_once(':') {
         Some((name, m)) if !m.contains(':') => (&ident[..head_len + name.len()], Some(m)),
-        Some(_) => return Err(FilterError::resolve(format!("invalid modifier in '{ident}'"))),
+        Some(_) => {
+            return Err(FilterError::resolve(format!(
+                "invalid modifier in '{ident}'"
+            )))
+        }
         None => (ident, None),
     };
-    let alias_ok = |i: usize, seg: &str| i == 1 && ident.starts_with("@collection.") && seg.matches(':').count() == 1;
+    let alias_ok = |i: usize, seg: &str| {
+        i == 1 && ident.starts_with("@collection.") && seg.matches(':').count() == 1
+    };
     let head = &ident[..head_len];
-    if head.split('.').enumerate().any(|(i, seg)| seg.contains(':') && !alias_ok(i, seg)) {
-        return Err(FilterError::resolve(format!("invalid modifier in '{ident}'")));
+    if head
+        .split('.')
+        .enumerate()
+        .any(|(i, seg)| seg.contains(':') && !alias_ok(i, seg))
+    {
+        return Err(FilterError::resolve(format!(
+            "invalid modifier in '{ident}'"
+        )));
     }
     Ok((path, modifier))
 }
@@ -1117,7 +1416,9 @@ fn eval_literals(l: &Term, op: Op, any: bool, r: &Term) -> bool {
     let lists = matches!(l, Term::List(_)) || matches!(r, Term::List(_));
     let ls = if ls.is_empty() { vec![Lit::Null] } else { ls };
     let rs = if rs.is_empty() { vec![Lit::Null] } else { rs };
-    let mut results = ls.iter().flat_map(|a| rs.iter().map(move |b| eval_pair(a, op, b)));
+    let mut results = ls
+        .iter()
+        .flat_map(|a| rs.iter().map(move |b| eval_pair(a, op, b)));
     if any && lists {
         results.any(|x| x)
     } else {
@@ -1128,13 +1429,16 @@ fn eval_literals(l: &Term, op: Op, any: bool, r: &Term) -> bool {
 fn eval_pair(a: &Lit, op: Op, b: &Lit) -> bool {
     use std::cmp::Ordering;
     let text_eq = |a: &Lit, b: &Lit| match (a.as_number(), b.as_number(), a, b) {
-        (Some(x), Some(y), Lit::Number(_) | Lit::Bool(_), _) | (Some(x), Some(y), _, Lit::Number(_) | Lit::Bool(_)) => x == y,
+        (Some(x), Some(y), Lit::Number(_) | Lit::Bool(_), _)
+        | (Some(x), Some(y), _, Lit::Number(_) | Lit::Bool(_)) => x == y,
         _ => a.as_text() == b.as_text(),
     };
     let ord = || -> Option<Ordering> {
         match (a.as_number(), b.as_number(), a, b) {
             (_, _, Lit::Null, _) | (_, _, _, Lit::Null) => None,
-            (Some(x), Some(y), Lit::Number(_), _) | (Some(x), Some(y), _, Lit::Number(_)) => x.partial_cmp(&y),
+            (Some(x), Some(y), Lit::Number(_), _) | (Some(x), Some(y), _, Lit::Number(_)) => {
+                x.partial_cmp(&y)
+            }
             _ => Some(a.as_text().cmp(&b.as_text())),
         }
     };
@@ -1148,7 +1452,11 @@ fn eval_pair(a: &Lit, op: Op, b: &Lit) -> bool {
         Op::Like | Op::NotLike => {
             let hay = a.as_text().to_lowercase();
             let pat = b.as_text().to_lowercase();
-            let m = if pat.contains('%') { like_match(&hay, &pat) } else { hay.contains(&pat) };
+            let m = if pat.contains('%') {
+                like_match(&hay, &pat)
+            } else {
+                hay.contains(&pat)
+            };
             (op == Op::Like) == m
         }
     }
@@ -1191,7 +1499,9 @@ fn strftime_to_pg(format: &str) -> Result<String, FilterError> {
             }
             continue;
         }
-        let spec = chars.next().ok_or_else(|| FilterError::resolve("strftime(): dangling '%'"))?;
+        let spec = chars
+            .next()
+            .ok_or_else(|| FilterError::resolve("strftime(): dangling '%'"))?;
         out.push_str(match spec {
             'Y' => "YYYY",
             'm' => "MM",
@@ -1202,7 +1512,11 @@ fn strftime_to_pg(format: &str) -> Result<String, FilterError> {
             'j' => "DDD",
             'f' => "SS.MS",
             '%' => "%",
-            other => return Err(FilterError::resolve(format!("strftime(): '%{other}' is not supported on PostgreSQL"))),
+            other => {
+                return Err(FilterError::resolve(format!(
+                    "strftime(): '%{other}' is not supported on PostgreSQL"
+                )))
+            }
         });
     }
     Ok(out)

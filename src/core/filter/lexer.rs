@@ -71,9 +71,16 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, FilterError> {
             }
             b'&' | b'|' => {
                 if bytes.get(i + 1) != Some(&c) {
-                    return Err(FilterError::at(start, format!("unexpected '{}'", c as char)));
+                    return Err(FilterError::at(
+                        start,
+                        format!("unexpected '{}'", c as char),
+                    ));
                 }
-                let kind = if c == b'&' { TokenKind::And } else { TokenKind::Or };
+                let kind = if c == b'&' {
+                    TokenKind::And
+                } else {
+                    TokenKind::Or
+                };
                 out.push(tok(kind, start, i + 2));
                 i += 2;
             }
@@ -101,17 +108,26 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, FilterError> {
                 }
                 let ident = &src[i..j];
                 if ident.ends_with('.') || ident.ends_with(':') {
-                    return Err(FilterError::at(j - 1, format!("identifier '{ident}' may not end with '.' or ':'")));
+                    return Err(FilterError::at(
+                        j - 1,
+                        format!("identifier '{ident}' may not end with '.' or ':'"),
+                    ));
                 }
                 if matches!(ident, "@" | "_" | "#") {
-                    return Err(FilterError::at(start, format!("invalid identifier '{ident}'")));
+                    return Err(FilterError::at(
+                        start,
+                        format!("invalid identifier '{ident}'"),
+                    ));
                 }
                 out.push(tok(TokenKind::Ident(ident.to_string()), start, j));
                 i = j;
             }
             _ => {
                 let ch = src[i..].chars().next().unwrap_or('?');
-                return Err(FilterError::at(start, format!("unexpected character '{ch}'")));
+                return Err(FilterError::at(
+                    start,
+                    format!("unexpected character '{ch}'"),
+                ));
             }
         }
     }
@@ -211,18 +227,39 @@ mod tests {
     fn signs() {
         let all = ["=", "!=", ">", ">=", "<", "<=", "~", "!~"];
         for s in all {
-            assert!(matches!(kinds(s)[0], TokenKind::Sign(Sign { any: false, .. })), "{s}");
+            assert!(
+                matches!(kinds(s)[0], TokenKind::Sign(Sign { any: false, .. })),
+                "{s}"
+            );
             let q = format!("?{s}");
-            assert!(matches!(kinds(&q)[0], TokenKind::Sign(Sign { any: true, .. })), "{q}");
+            assert!(
+                matches!(kinds(&q)[0], TokenKind::Sign(Sign { any: true, .. })),
+                "{q}"
+            );
         }
-        assert_eq!(kinds(">=")[0], TokenKind::Sign(Sign { op: Op::Gte, any: false }));
-        assert_eq!(kinds("?!~")[0], TokenKind::Sign(Sign { op: Op::NotLike, any: true }));
+        assert_eq!(
+            kinds(">=")[0],
+            TokenKind::Sign(Sign {
+                op: Op::Gte,
+                any: false
+            })
+        );
+        assert_eq!(
+            kinds("?!~")[0],
+            TokenKind::Sign(Sign {
+                op: Op::NotLike,
+                any: true
+            })
+        );
     }
 
     #[test]
     fn texts_and_escapes() {
         assert_eq!(kinds(r#"'it\'s'"#), vec![TokenKind::Text("it's".into())]);
-        assert_eq!(kinds(r#""say \"hi\"""#), vec![TokenKind::Text("say \"hi\"".into())]);
+        assert_eq!(
+            kinds(r#""say \"hi\"""#),
+            vec![TokenKind::Text("say \"hi\"".into())]
+        );
         assert_eq!(kinds(r#"'a\b'"#), vec![TokenKind::Text("a\\b".into())]);
         assert_eq!(kinds(r#"'a\"b'"#), vec![TokenKind::Text("a\\\"b".into())]);
         assert_eq!(kinds("'é ✓'"), vec![TokenKind::Text("é ✓".into())]);
@@ -256,6 +293,6 @@ mod tests {
     #[test]
     fn error_positions() {
         let e = tokenize("title = 'x' && $").unwrap_err();
-        assert_eq!(e.position, 15);
+        assert_eq!(e.position, Some(15));
     }
 }

@@ -11,7 +11,8 @@ pub enum MacroValue {
 
 pub fn eval(name: &str, now: DateTime<Utc>) -> Option<MacroValue> {
     use MacroValue::*;
-    let day_start = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default());
+    let day_start =
+        |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default());
     let today = now.date_naive();
     let month_start = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or(today);
     let next_month = if now.month() == 12 {

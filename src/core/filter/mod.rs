@@ -10,19 +10,36 @@ pub use lexer::{Op, Sign};
 pub use parser::{parse, Comparison, Expr, Operand};
 
 /// A filter that does not parse or resolve, with the byte position of the problem.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message} (at position {position})")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FilterError {
-    pub position: usize,
+    /// Byte offset in the filter text, for syntax errors.
+    pub position: Option<usize>,
     pub message: String,
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.position {
+            Some(p) => write!(f, "{} (at position {p})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
 }
 
 impl FilterError {
     pub fn at(position: usize, message: impl Into<String>) -> Self {
-        FilterError { position, message: message.into() }
+        FilterError {
+            position: Some(position),
+            message: message.into(),
+        }
     }
-    /// An error found after parsing, where the position is not known.
+    /// An error found after parsing (unknown field, bad modifier, ...).
     pub fn resolve(message: impl Into<String>) -> Self {
-        FilterError { position: 0, message: message.into() }
+        FilterError {
+            position: None,
+            message: message.into(),
+        }
     }
 }
+
+impl std::error::Error for FilterError {}

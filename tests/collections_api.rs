@@ -1,0 +1,494 @@
+//! The collections API: lifecycle with data kept across schema changes, indexes,
+//! views, import, truncate and the errors around them.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn field<'a>(c: &'a Value, name: &str) -> &'a Value {
+    c["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|x| x["name"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+#[tokio::test]
+async fn lifecycle_keeps_data_across_schema_changes() {
+    let s = start().await;
+    let c = s
+        .create_collection(json!({
+            "name": "posts", "type": "base", "listRule": "", "viewRule": "",
+            "fields": [
+                {"name": "title", "type": "text", "required": true},
+                {"name": "views", "type": "number"},
+                {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 1}
+            ]
+        }))
+        .await;
+    assert_eq!(c["type"], "base");
+    assert!(c["id"].as_str().unwrap().starts_with("pbc_"));
+    let names: Vec<&str> = c["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["id", "title", "views", "tags", "created", "updated"]
+    );
+
+    let r1 = s
+        .create_record("posts", json!({"title": "First", "views": 7, "tags": "a"}))
+        .await;
+    s.create_record("posts", json!({"title": "Second", "views": 1}))
+        .await;
+
+    // Add a field, rename one (same id), remove one, switch tags to multiple values.
+    let mut fields = c["fields"].as_array().unwrap().clone();
+    for f in fields.iter_mut() {
+        if f["name"] == "title" {
+            f["name"] = json!("headline");
+        }
+        if f["name"] == "tags" {
+            f["maxSelect"] = json!(3);
+        }
+    }
+    fields.retain(|f| f["name"] != "views");
+    fields.push(json!({"name": "body", "type": "editor"}));
+    let (st, updated) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/posts",
+            Some(json!({"name": "articles", "fields": fields})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{updated}");
+    assert_eq!(updated["name"], "articles");
+    assert_eq!(field(&updated, "headline")["id"], field(&c, "title")["id"]);
+    assert!(field(&updated, "views").is_null());
+
+    let (st, rec) = s
+        .su(
+            Method::GET,
+            &format!(
+                "/api/collections/articles/records/{}",
+                r1["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{rec}");
+    assert_eq!(rec["headline"], "First");
+    assert_eq!(rec["tags"], json!(["a"]));
+    assert_eq!(rec["body"], "");
+    assert!(rec.get("views").is_none());
+    assert_eq!(rec["collectionName"], "articles");
+
+    // And back to a single value: the last item is kept.
+    let mut fields = updated["fields"].as_array().unwrap().clone();
+    for f in fields.iter_mut() {
+        if f["name"] == "tags" {
+            f["maxSelect"] = json!(1);
+        }
+    }
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/articles",
+            Some(json!({"fields": fields})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, rec) = s
+        .su(
+            Method::GET,
+            &format!(
+                "/api/collections/articles/records/{}",
+                r1["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{rec}");
+    assert_eq!(rec["tags"], "a", "{rec}");
+
+    // The old name is gone; the id still works.
+    let (st, _) = s.su(Method::GET, "/api/collections/posts", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, by_id) = s
+        .su(
+            Method::GET,
+            &format!("/api/collections/{}", c["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(by_id["name"], "articles");
+
+    let (st, list) = s
+        .su(
+            Method::GET,
+            "/api/collections?filter=name%3D'articles'",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    assert_eq!(list["totalItems"], 1);
+
+    let (st, _) = s
+        .su(Method::DELETE, "/api/collections/articles", None)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s
+        .su(Method::GET, "/api/collections/articles/records", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn unique_indexes_and_index_changes() {
+    let s = start().await;
+    s.create_collection(json!({
+        "name": "tags", "listRule": "", "fields": [{"name": "slug", "type": "text"}],
+        "indexes": ["CREATE UNIQUE INDEX idx_tags_slug ON tags (slug)"]
+    }))
+    .await;
+    s.create_record("tags", json!({"slug": "rust"})).await;
+    let (st, err) = s
+        .su(
+            Method::POST,
+            "/api/collections/tags/records",
+            Some(json!({"slug": "rust"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["data"]["slug"]["code"], "validation_not_unique");
+
+    // Dropping the index allows duplicates.
+    let (st, c) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/tags",
+            Some(json!({"indexes": []})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    s.create_record("tags", json!({"slug": "rust"})).await;
+    // Re-adding it over duplicates fails and changes nothing.
+    let (st, err) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/tags",
+            Some(json!({"indexes": ["CREATE UNIQUE INDEX idx_tags_slug ON tags (slug)"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    let (_, c) = s.su(Method::GET, "/api/collections/tags", None).await;
+    assert_eq!(c["indexes"], json!([]));
+
+    let (st, err) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/tags",
+            Some(json!({"indexes": ["CREATE INDEX x ON tags (nope)"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["data"]["indexes.0"]["code"],
+        "validation_invalid_index_expression"
+    );
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/tags",
+            Some(json!({"indexes": ["DROP TABLE tags"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn validation_errors() {
+    let s = start().await;
+    s.create_collection(json!({"name": "things"})).await;
+    let cases = [
+        (
+            json!({"name": "things"}),
+            "name",
+            "validation_collection_name_exists",
+        ),
+        (
+            json!({"name": "THINGS"}),
+            "name",
+            "validation_collection_name_exists",
+        ),
+        (
+            json!({"name": "bad name"}),
+            "name",
+            "validation_invalid_name",
+        ),
+        (
+            json!({"name": "_private"}),
+            "name",
+            "validation_invalid_name",
+        ),
+        (
+            json!({"name": "x", "listRule": "nope ="}),
+            "listRule",
+            "validation_invalid_rule",
+        ),
+        (
+            json!({"name": "x", "viewRule": "missing = 1"}),
+            "viewRule",
+            "validation_invalid_rule",
+        ),
+        (
+            json!({"name": "x", "type": "weird"}),
+            "type",
+            "validation_invalid_value",
+        ),
+        (
+            json!({"name": "x", "fields": [{"name": "a", "type": "text"}, {"name": "A", "type": "bool"}]}),
+            "fields.1",
+            "validation_duplicated_name",
+        ),
+        (
+            json!({"name": "x", "fields": [{"name": "expand", "type": "text"}]}),
+            "fields.0",
+            "validation_reserved_name",
+        ),
+        (
+            json!({"name": "x", "fields": [{"name": "r", "type": "relation", "collectionId": "nowhere"}]}),
+            "fields.0",
+            "validation_missing_collection",
+        ),
+        (
+            json!({"name": "x", "fields": [{"name": "s", "type": "select", "values": []}]}),
+            "fields.0",
+            "validation_invalid_options",
+        ),
+    ];
+    for (body, key, code) in cases {
+        let (st, err) = s
+            .su(Method::POST, "/api/collections", Some(body.clone()))
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {err}");
+        // Keys of field errors are positions in the saved list, where `id` comes first.
+        let key = if key.starts_with("fields.") {
+            format!("fields.{}", key[7..].parse::<usize>().unwrap() + 1)
+        } else {
+            key.to_string()
+        };
+        assert_eq!(err["data"][&key]["code"], code, "{body}: {err}");
+        assert_eq!(err["status"], 400);
+    }
+    let (st, err) = s
+        .su(
+            Method::POST,
+            "/api/collections",
+            Some(json!({"name": "x", "fields": [{"name": "a", "type": "nope"}]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+
+    // Type changes and system collections.
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/things",
+            Some(json!({"type": "auth"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s
+        .su(Method::DELETE, "/api/collections/_superusers", None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, err) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/users",
+            Some(json!({"fields": [{"name": "id", "type": "text", "primaryKey": true}]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    let (st, _) = s.su(Method::GET, "/api/collections/nope", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Changing a field's type is refused.
+    let (_, c) = s.su(Method::GET, "/api/collections/things", None).await;
+    let mut fields = c["fields"].as_array().unwrap().clone();
+    fields.push(json!({"name": "n", "type": "number"}));
+    let (st, c) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/things",
+            Some(json!({"fields": fields})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut fields = c["fields"].as_array().unwrap().clone();
+    for f in fields.iter_mut() {
+        if f["name"] == "n" {
+            f["type"] = json!("text");
+        }
+    }
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/things",
+            Some(json!({"fields": fields})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn only_superusers_manage_collections() {
+    let s = start().await;
+    let (_, user) = s.user("u@example.com").await;
+    for (m, p) in [
+        (Method::GET, "/api/collections"),
+        (Method::POST, "/api/collections"),
+        (Method::GET, "/api/collections/users"),
+        (Method::DELETE, "/api/collections/users"),
+    ] {
+        let (st, body) = s.call(m.clone(), p, None, Some(json!({"name": "x"}))).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{m} {p}: {body}");
+        let (st, body) = s
+            .call(m.clone(), p, Some(&user), Some(json!({"name": "x"})))
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{m} {p}: {body}");
+        assert_eq!(body["message"], "Only superusers can perform this action.");
+    }
+}
+
+#[tokio::test]
+async fn views_import_and_truncate() {
+    let s = start().await;
+    let (st, _) = s
+        .su(
+            Method::PUT,
+            "/api/collections/import",
+            Some(json!({"collections": [
+                {"name": "authors", "listRule": "", "fields": [{"name": "name", "type": "text"}]},
+                {"name": "books", "listRule": "", "fields": [{"name": "title", "type": "text"}, {"name": "pages", "type": "number"}, {"name": "author", "type": "relation", "collectionId": "authors", "maxSelect": 1}]}
+            ]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let a = s.create_record("authors", json!({"name": "Ann"})).await;
+    for (t, p) in [("A", 100), ("B", 250), ("C", 50)] {
+        s.create_record("books", json!({"title": t, "pages": p, "author": a["id"]}))
+            .await;
+    }
+    let v = s
+        .create_collection(json!({
+            "name": "author_pages", "type": "view", "listRule": "", "viewRule": "",
+            "viewQuery": "SELECT authors.id AS id, authors.name AS name, SUM(books.pages) AS total FROM authors JOIN books ON books.author = authors.id GROUP BY authors.id, authors.name"
+        }))
+        .await;
+    let names: Vec<&str> = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "name", "total"]);
+    let (st, list) = s
+        .list("author_pages", &[("filter", "total > 300")], None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    assert_eq!(list["items"][0]["name"], "Ann");
+    assert_eq!(list["items"][0]["total"], 400);
+    let (st, err) = s
+        .su(
+            Method::POST,
+            "/api/collections/author_pages/records",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["message"], "Unsupported collection type.");
+    let (st, _) = s
+        .su(
+            Method::POST,
+            "/api/collections",
+            Some(json!({"name": "bad_view", "type": "view", "viewQuery": "DELETE FROM books"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s.su(Method::POST, "/api/collections", Some(json!({"name": "bad_view", "type": "view", "viewQuery": "SELECT name FROM authors"}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    let (st, _) = s
+        .su(Method::DELETE, "/api/collections/books/truncate", None)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, list) = s.list("books", &[], None).await;
+    assert_eq!(list["totalItems"], 0);
+
+    // A collection referenced by a relation cannot be deleted first.
+    let (st, _) = s.su(Method::DELETE, "/api/collections/authors", None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    // Import with deleteMissing removes the others (the view first, then books).
+    let (st, _) = s
+        .su(Method::DELETE, "/api/collections/author_pages", None)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, body) = s.su(Method::PUT, "/api/collections/import", Some(json!({"collections": [{"name": "authors", "listRule": "", "fields": [{"name": "name", "type": "text"}]}, {"name": "notes"}], "deleteMissing": true}))).await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+    let (_, all) = s
+        .su(Method::GET, "/api/collections?perPage=100", None)
+        .await;
+    let mut names: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    // `users` is not a system collection, so it goes too, as in PocketBase.
+    assert_eq!(names, ["_superusers", "authors", "notes"]);
+    let (st, err) = s
+        .su(
+            Method::PUT,
+            "/api/collections/import",
+            Some(json!({"collections": "nope"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["data"]["collections"]["code"],
+        "validation_collections_import_failure"
+    );
+}
+
+#[tokio::test]
+async fn scaffolds_and_auth_collections() {
+    let s = start().await;
+    let (st, sc) = s
+        .su(Method::GET, "/api/collections/meta/scaffolds", None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(sc["auth"]["type"], "auth");
+    assert!(sc["auth"].get("tokenSecret").is_none());
+    let c = s.create_collection(json!({"name": "members", "type": "auth", "listRule": "", "fields": [{"name": "nick", "type": "text"}]})).await;
+    for f in [
+        "id",
+        "password",
+        "tokenKey",
+        "email",
+        "emailVisibility",
+        "verified",
+        "nick",
+    ] {
+        assert!(!field(&c, f).is_null(), "{f} missing: {c}");
+    }
+    assert_eq!(c["passwordAuth"]["enabled"], true);
+    assert_eq!(c["authToken"]["duration"], 432000);
+}

@@ -1,0 +1,255 @@
+//! Boots a real server on a random port, on SQLite (a temp dir) or on PostgreSQL (a
+//! fresh database per server) depending on `GATHER_TEST_DB`.
+#![allow(dead_code)]
+
+use gather::core::{App, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::oneshot;
+
+pub const SU_EMAIL: &str = "admin@example.com";
+pub const SU_PASSWORD: &str = "admin-password-123";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn engine() -> String {
+    std::env::var("GATHER_TEST_DB").unwrap_or_else(|_| "sqlite".into())
+}
+
+pub fn is_postgres() -> bool {
+    engine() == "postgres"
+}
+
+pub struct Server {
+    pub base: String,
+    pub app: App,
+    pub http: reqwest::Client,
+    pub su_token: String,
+    dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A unique name for this test run's databases and directories.
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+async fn fresh_postgres() -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let admin = std::env::var("GATHER_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = unique("gather_t");
+    let conn = Database::connect(format!("{admin}/test"))
+        .await
+        .expect("connect to PostgreSQL test database");
+    conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    let _ = conn.close().await;
+    format!("{admin}/{name}")
+}
+
+pub async fn start() -> Server {
+    start_with(|_| async {}, ()).await
+}
+
+/// Starts a server with an app's own routes; `setup` may run code migrations and
+/// register hooks before it serves.
+pub async fn start_with<F, Fut, T>(setup: F, extra: T) -> Server
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+    T: poem_openapi::OpenApi + Send + 'static,
+{
+    let dir = std::env::temp_dir().join(unique("gather_test"));
+    let database_url = if is_postgres() {
+        Some(fresh_postgres().await)
+    } else {
+        None
+    };
+    let config = Config {
+        data_dir: dir.clone(),
+        database_url,
+        max_body_size: 1 << 20,
+    };
+    let app = App::open(config).await.expect("open app");
+    setup(app.clone()).await;
+    gather::core::superusers::upsert(&app, SU_EMAIL, SU_PASSWORD)
+        .await
+        .expect("create superuser");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = oneshot::channel::<()>();
+    let served = app.clone();
+    tokio::spawn(async move {
+        let _ = gather::api::serve_on(served, extra, listener, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    let http = reqwest::Client::new();
+    let mut server = Server {
+        base,
+        app,
+        http,
+        su_token: String::new(),
+        dir,
+        stop: Some(tx),
+    };
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/collections/_superusers/auth-with-password",
+            None,
+            Some(json!({"identity": SU_EMAIL, "password": SU_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "superuser login: {body}");
+    server.su_token = body["token"].as_str().expect("token").to_string();
+    server
+}
+
+impl Server {
+    /// Any request; returns the status and the JSON body (`null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.header("Authorization", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn su(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let t = self.su_token.clone();
+        self.call(method, path, Some(&t), body).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// Creates a collection as superuser and asserts success.
+    pub async fn create_collection(&self, def: Value) -> Value {
+        let (s, b) = self.su(Method::POST, "/api/collections", Some(def)).await;
+        assert_eq!(s, StatusCode::OK, "create collection: {b}");
+        b
+    }
+
+    /// Creates a record as superuser and asserts success.
+    pub async fn create_record(&self, collection: &str, body: Value) -> Value {
+        let (s, b) = self
+            .su(
+                Method::POST,
+                &format!("/api/collections/{collection}/records"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "create record: {b}");
+        b
+    }
+
+    /// Creates a user and returns (id, token).
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let rec = self.create_record("users", json!({"email": email, "password": "password123", "passwordConfirm": "password123", "name": email})).await;
+        let (s, b) = self
+            .call(
+                Method::POST,
+                "/api/collections/users/auth-with-password",
+                None,
+                Some(json!({"identity": email, "password": "password123"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "user login: {b}");
+        (
+            rec["id"].as_str().unwrap_or_default().to_string(),
+            b["token"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// Lists with a query string built from pairs; returns (status, body).
+    pub async fn list(
+        &self,
+        collection: &str,
+        params: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let q = url_encode(params);
+        self.get(&format!("/api/collections/{collection}/records?{q}"), token)
+            .await
+    }
+}
+
+pub fn url_encode(params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                k,
+                v.bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    })
+                    .collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The ids of a list response's items.
+pub fn ids(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The values of one field over a list response's items.
+pub fn column(body: &Value, field: &str) -> Vec<Value> {
+    body["items"]
+        .as_array()
+        .map(|a| a.iter().map(|i| i[field].clone()).collect())
+        .unwrap_or_default()
+}
