@@ -1,0 +1,606 @@
+//! The records API: every list parameter, CRUD, field modifiers, validation,
+//! relations (expand, cascade) and the exact PocketBase shapes.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// posts → users (author), comments → posts (post, cascade) and users.
+async fn blog(s: &Server) -> (String, Vec<Value>) {
+    s.create_collection(json!({
+        "name": "posts", "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
+        "fields": [
+            {"name": "title", "type": "text", "required": true, "max": 100},
+            {"name": "body", "type": "editor"},
+            {"name": "views", "type": "number"},
+            {"name": "published", "type": "bool"},
+            {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+            {"name": "kind", "type": "select", "values": ["news", "blog"], "maxSelect": 1},
+            {"name": "author", "type": "relation", "collectionId": "users", "maxSelect": 1},
+            {"name": "meta", "type": "json"},
+            {"name": "loc", "type": "geoPoint"},
+            {"name": "site", "type": "url"},
+            {"name": "contact", "type": "email"},
+            {"name": "pubDate", "type": "date"}
+        ]
+    }))
+    .await;
+    s.create_collection(json!({
+        "name": "comments", "listRule": "", "viewRule": "",
+        "fields": [
+            {"name": "text", "type": "text"},
+            {"name": "post", "type": "relation", "collectionId": "posts", "maxSelect": 1, "cascadeDelete": true},
+            {"name": "user", "type": "relation", "collectionId": "users", "maxSelect": 1}
+        ]
+    }))
+    .await;
+    let (uid, _) = s.user("author@example.com").await;
+    let mut posts = Vec::new();
+    for (i, (title, views, tags, published)) in [
+        ("First post", 10, json!(["a", "b"]), true),
+        ("Second", 0, json!([]), false),
+        ("Third", 5, json!(["c"]), true),
+        ("Fourth", 16, json!(["a"]), false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = s
+            .create_record(
+                "posts",
+                json!({"title": title, "views": views, "tags": tags, "published": published, "author": if i % 2 == 0 { json!(uid) } else { json!("") },
+                       "meta": {"k": [1, 2, i]}, "loc": {"lon": 23.3 + i as f64, "lat": 42.7}, "body": format!("<p>Body of {title}</p>"),
+                       "pubDate": format!("2024-01-0{} 10:00:00.000Z", i + 1)}),
+            )
+            .await;
+        posts.push(p);
+    }
+    for (t, p) in [("c1", 0), ("c2", 0), ("c3", 2)] {
+        s.create_record(
+            "comments",
+            json!({"text": t, "post": posts[p]["id"], "user": uid}),
+        )
+        .await;
+    }
+    (uid, posts)
+}
+
+#[tokio::test]
+async fn record_shapes_match_pocketbase() {
+    let s = start().await;
+    let (uid, posts) = blog(&s).await;
+    let first = &posts[0];
+    assert_eq!(first["collectionName"], "posts");
+    assert!(first["collectionId"].as_str().unwrap().starts_with("pbc_"));
+    assert_eq!(first["id"].as_str().unwrap().len(), 15);
+    assert_eq!(first["views"], 10);
+    assert_eq!(first["tags"], json!(["a", "b"]));
+    assert_eq!(first["author"], json!(uid));
+    assert_eq!(first["loc"], json!({"lon": 23.3, "lat": 42.7}));
+    assert_eq!(first["pubDate"], "2024-01-01 10:00:00.000Z");
+    let created = first["created"].as_str().unwrap();
+    assert_eq!(created.len(), 24, "{created}");
+    assert!(created.ends_with('Z') && created.as_bytes()[10] == b' ');
+    // Zero values of an empty record.
+    let (st, p) = s
+        .su(
+            Method::POST,
+            "/api/collections/posts/records",
+            Some(json!({"title": "Empty"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(p["views"], 0);
+    assert_eq!(p["published"], false);
+    assert_eq!(p["tags"], json!([]));
+    assert_eq!(p["kind"], "");
+    assert_eq!(p["author"], "");
+    assert_eq!(p["meta"], Value::Null);
+    assert_eq!(p["loc"], json!({"lon": 0, "lat": 0}));
+    assert_eq!(p["pubDate"], "");
+    // The same through a read.
+    let (_, again) = s
+        .get(
+            &format!(
+                "/api/collections/posts/records/{}",
+                p["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(again, p);
+    // Collections are reachable by id too.
+    let (st, by_id) = s
+        .get(
+            &format!(
+                "/api/collections/{}/records/{}",
+                first["collectionId"].as_str().unwrap(),
+                first["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(by_id["title"], "First post");
+}
+
+#[tokio::test]
+async fn list_parameters() {
+    let s = start().await;
+    let (_, posts) = blog(&s).await;
+    // Envelope and paging.
+    let (st, l) = s
+        .list(
+            "posts",
+            &[("page", "2"), ("perPage", "1"), ("sort", "title")],
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        (
+            l["page"].clone(),
+            l["perPage"].clone(),
+            l["totalItems"].clone(),
+            l["totalPages"].clone()
+        ),
+        (json!(2), json!(1), json!(4), json!(4))
+    );
+    assert_eq!(column(&l, "title"), [json!("Fourth")]);
+    let (_, l) = s.list("posts", &[("perPage", "5000")], None).await;
+    assert_eq!(l["perPage"], 1000);
+    let (_, l) = s
+        .list("posts", &[("perPage", "0"), ("page", "0")], None)
+        .await;
+    assert_eq!(
+        (l["perPage"].clone(), l["page"].clone()),
+        (json!(30), json!(1))
+    );
+    let (_, l) = s.list("posts", &[("skipTotal", "1")], None).await;
+    assert_eq!(
+        (l["totalItems"].clone(), l["totalPages"].clone()),
+        (json!(-1), json!(-1))
+    );
+    assert_eq!(l["items"].as_array().unwrap().len(), 4);
+
+    // Sorting: several fields, descending, random.
+    let (_, l) = s.list("posts", &[("sort", "-views")], None).await;
+    assert_eq!(
+        column(&l, "views"),
+        [json!(16), json!(10), json!(5), json!(0)]
+    );
+    let (_, l) = s.list("posts", &[("sort", "published,-views")], None).await;
+    assert_eq!(
+        column(&l, "title"),
+        [
+            json!("Fourth"),
+            json!("Second"),
+            json!("First post"),
+            json!("Third")
+        ]
+    );
+    let (st, l) = s.list("posts", &[("sort", "@random,+title")], None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(l["items"].as_array().unwrap().len(), 4);
+    let (st, _) = s.list("posts", &[("sort", "nope")], None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    // Filters over every kind of field.
+    let cases: &[(&str, &[&str])] = &[
+        ("views > 3 && title ~ 'ir'", &["First post", "Third"]),
+        (
+            "views > 5 || title = 'Second' && views > 100",
+            &["First post", "Fourth"],
+        ),
+        (
+            "(views > 5 || title = 'Second') && published = false",
+            &["Second", "Fourth"],
+        ),
+        ("title:lower = 'first post'", &["First post"]),
+        ("title ~ 'Fir%'", &["First post"]),
+        ("title !~ 'o'", &["Third"]),
+        ("tags:length = 2 && tags:each ?= 'b'", &["First post"]),
+        ("tags ?= 'a'", &["First post", "Fourth"]),
+        ("tags = 'a'", &["Fourth"]),
+        (
+            "tags ?!= 'zz'",
+            &["First post", "Second", "Third", "Fourth"],
+        ),
+        ("tags:length = 0", &["Second"]),
+        ("meta.k.1 = 2", &["First post", "Second", "Third", "Fourth"]),
+        ("meta.k.2 = 3", &["Fourth"]),
+        (
+            "geoDistance(loc.lon, loc.lat, 23.3, 42.7) < 10",
+            &["First post"],
+        ),
+        ("loc.lon > 25", &["Third", "Fourth"]),
+        ("pubDate >= '2024-01-03'", &["Third", "Fourth"]),
+        ("strftime('%d', pubDate) = '02'", &["Second"]),
+        (
+            "created >= @yesterday && created <= @tomorrow",
+            &["First post", "Second", "Third", "Fourth"],
+        ),
+        ("author = null", &["Second", "Fourth"]),
+        ("author != ''", &["First post", "Third"]),
+        // users' list rule (id = @request.auth.id) hides them from guests, in filters too.
+        ("author.email ~ 'author@'", &[]),
+        ("comments_via_post.text ?= 'c2'", &["First post"]),
+        ("comments_via_post.text = 'c2'", &[]),
+        ("comments_via_post.text = 'c3'", &["Third"]),
+        ("comments_via_post:length = 2", &["First post"]),
+        ("'Third' = title", &["Third"]),
+        ("published = true && views >= 10", &["First post"]),
+        ("body ~ 'Body of Sec'", &["Second"]),
+        ("id = '' || title = \"Fourth\"", &["Fourth"]),
+        ("title = 'it\\'s'", &[]),
+    ];
+    for (filter, expected) in cases {
+        let (st, l) = s
+            .list(
+                "posts",
+                &[("filter", filter), ("sort", "pubDate"), ("perPage", "50")],
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{filter}: {l}");
+        let titles: Vec<String> = column(&l, "title")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(titles, *expected, "filter {filter}");
+        assert_eq!(l["totalItems"], expected.len(), "count for {filter}");
+    }
+    let (_, l) = s
+        .list(
+            "posts",
+            &[("filter", "author.email ~ 'author@'")],
+            Some(&s.su_token),
+        )
+        .await;
+    assert_eq!(l["totalItems"], 2);
+    let (st, l) = s.list("posts", &[("filter", "")], None).await;
+    assert_eq!((st, l["totalItems"].clone()), (StatusCode::OK, json!(4)));
+
+    // fields, with excerpts.
+    let (_, l) = s
+        .list(
+            "posts",
+            &[
+                ("fields", "id,body:excerpt(7,true)"),
+                ("sort", "pubDate"),
+                ("perPage", "1"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        l["items"][0],
+        json!({"id": posts[0]["id"], "body": "Body of..."})
+    );
+    assert!(l.get("page").is_some());
+}
+
+#[tokio::test]
+async fn expand_relations() {
+    let s = start().await;
+    let (uid, posts) = blog(&s).await;
+    // A relation to users: only visible when users' view rule allows (id = @request.auth.id).
+    let (_, l) = s
+        .list("posts", &[("expand", "author"), ("sort", "pubDate")], None)
+        .await;
+    assert!(
+        l["items"][0].get("expand").is_none(),
+        "guests cannot view users: {l}"
+    );
+    let (_, l) = s
+        .list(
+            "posts",
+            &[("expand", "author,nope"), ("sort", "pubDate")],
+            Some(&s.su_token),
+        )
+        .await;
+    assert_eq!(l["items"][0]["expand"]["author"]["id"], json!(uid));
+    assert_eq!(l["items"][0]["expand"]["author"]["collectionName"], "users");
+    assert!(l["items"][1].get("expand").is_none());
+
+    // Back-relations, nested.
+    let first = posts[0]["id"].as_str().unwrap();
+    let (st, p) = s.get(&format!("/api/collections/posts/records/{first}?expand=comments_via_post.user,comments_via_post.post"), Some(&s.su_token)).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let comments = p["expand"]["comments_via_post"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["expand"]["user"]["id"], json!(uid));
+    assert_eq!(comments[0]["expand"]["post"]["id"], json!(first));
+
+    // fields reaching into expand.
+    let (_, p) = s.get(&format!("/api/collections/posts/records/{first}?expand=author&fields=title,expand.author.email"), Some(&s.su_token)).await;
+    assert_eq!(
+        p,
+        json!({"title": "First post", "expand": {"author": {"email": "author@example.com"}}})
+    );
+}
+
+#[tokio::test]
+async fn create_update_delete_with_modifiers() {
+    let s = start().await;
+    let (_, posts) = blog(&s).await;
+    let id = posts[1]["id"].as_str().unwrap();
+    let path = format!("/api/collections/posts/records/{id}");
+    let (st, p) = s
+        .call(
+            Method::PATCH,
+            &path,
+            None,
+            Some(json!({"views+": 5, "tags+": "c", "+tags": "a", "title": "Second!"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(
+        (p["views"].clone(), p["tags"].clone(), p["title"].clone()),
+        (json!(5), json!(["a", "c"]), json!("Second!"))
+    );
+    let (_, p) = s
+        .call(
+            Method::PATCH,
+            &path,
+            None,
+            Some(json!({"views-": 2, "tags-": ["a"]})),
+        )
+        .await;
+    assert_eq!(
+        (p["views"].clone(), p["tags"].clone()),
+        (json!(3), json!(["c"]))
+    );
+    assert!(p["updated"].as_str().unwrap() >= posts[1]["updated"].as_str().unwrap());
+    assert_eq!(p["created"], posts[1]["created"]);
+
+    // Custom ids, duplicates, unknown keys ignored.
+    let (st, p) = s
+        .call(
+            Method::POST,
+            "/api/collections/posts/records",
+            None,
+            Some(json!({"id": "customid1234567", "title": "Custom", "whatever": 1})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["id"], "customid1234567");
+    assert!(p.get("whatever").is_none());
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/collections/posts/records",
+            None,
+            Some(json!({"id": "customid1234567", "title": "Again"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["data"]["id"]["code"], "validation_not_unique");
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/collections/posts/records",
+            None,
+            Some(json!({"id": "short", "title": "x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    let (st, err) = s
+        .call(
+            Method::PATCH,
+            "/api/collections/posts/records/customid1234567",
+            None,
+            Some(json!({"id": "otherid12345678"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+
+    // Validation: every field's error at once, nothing written.
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/collections/posts/records",
+            None,
+            Some(json!({"title": "", "views": "abc", "tags": ["zzz"], "author": "missing00000000", "site": "nope", "contact": "x@", "pubDate": "soon", "loc": {"lon": 500}, "kind": ["news", "blog"], "published": "maybe"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["message"], "Failed to create record.");
+    let codes: Vec<(&str, &str)> = [
+        ("title", "validation_required"),
+        ("views", "validation_invalid_type"),
+        ("tags", "validation_invalid_value"),
+        ("site", "validation_is_url"),
+        ("contact", "validation_is_email"),
+        ("pubDate", "validation_invalid_date"),
+        ("loc", "validation_invalid_geo_point"),
+        ("kind", "validation_too_many_values"),
+        ("published", "validation_invalid_type"),
+    ]
+    .into();
+    for (f, code) in codes {
+        assert_eq!(err["data"][f]["code"], code, "{f}: {err}");
+    }
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/collections/posts/records",
+            None,
+            Some(json!({"title": "x", "author": "missing00000000"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["data"]["author"]["code"],
+        "validation_missing_rel_records"
+    );
+    let (_, l) = s.list("posts", &[], None).await;
+    assert_eq!(l["totalItems"], 5);
+
+    // Deleting a post cascades to its comments; 404 afterwards.
+    let first = posts[0]["id"].as_str().unwrap();
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/collections/posts/records/{first}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, l) = s.list("comments", &[], None).await;
+    assert_eq!(column(&l, "text"), [json!("c3")]);
+    let (st, err) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/collections/posts/records/{first}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(
+        err,
+        json!({"status": 404, "message": "The requested resource wasn't found.", "data": {}})
+    );
+}
+
+#[tokio::test]
+async fn deleting_referenced_records() {
+    let s = start().await;
+    s.create_collection(json!({"name": "teams", "listRule": "", "viewRule": "", "deleteRule": "", "fields": [{"name": "name", "type": "text"}]})).await;
+    s.create_collection(json!({"name": "players", "listRule": "", "viewRule": "", "fields": [
+        {"name": "team", "type": "relation", "collectionId": "teams", "maxSelect": 1, "required": true},
+        {"name": "fans", "type": "relation", "collectionId": "teams", "maxSelect": 5}
+    ]}))
+    .await;
+    let a = s.create_record("teams", json!({"name": "A"})).await;
+    let b = s.create_record("teams", json!({"name": "B"})).await;
+    let p = s
+        .create_record(
+            "players",
+            json!({"team": a["id"], "fans": [a["id"], b["id"]]}),
+        )
+        .await;
+    // A required reference blocks the delete, and nothing changes.
+    let (st, err) = s
+        .call(
+            Method::DELETE,
+            &format!(
+                "/api/collections/teams/records/{}",
+                a["id"].as_str().unwrap()
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    let (_, pl) = s
+        .su(
+            Method::GET,
+            &format!(
+                "/api/collections/players/records/{}",
+                p["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(pl["fans"], json!([a["id"], b["id"]]));
+    // An optional multi reference is unset.
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!(
+                "/api/collections/teams/records/{}",
+                b["id"].as_str().unwrap()
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, pl) = s
+        .su(
+            Method::GET,
+            &format!(
+                "/api/collections/players/records/{}",
+                p["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(pl["fans"], json!([a["id"]]));
+}
+
+#[tokio::test]
+async fn auth_records_hide_secrets() {
+    let s = start().await;
+    let (uid, token) = s.user("me@example.com").await;
+    let (st, me) = s
+        .get(
+            &format!("/api/collections/users/records/{uid}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "me@example.com");
+    assert!(me.get("password").is_none() && me.get("tokenKey").is_none());
+    let (_, other) = s.user("other@example.com").await;
+    let _ = other;
+    let (_, all) = s.list("users", &[], Some(&s.su_token)).await;
+    assert_eq!(all["totalItems"], 2);
+    for u in all["items"].as_array().unwrap() {
+        assert!(
+            u.get("password").is_none() && u.get("tokenKey").is_none(),
+            "{u}"
+        );
+    }
+    // Password changes need the old one, and mismatched confirmations fail.
+    let path = format!("/api/collections/users/records/{uid}");
+    let (st, err) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(json!({"password": "newpassword1", "passwordConfirm": "newpassword1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["data"]["oldPassword"]["code"], "validation_required");
+    let (st, err) = s.call(Method::PATCH, &path, Some(&token), Some(json!({"password": "newpassword1", "passwordConfirm": "different", "oldPassword": "password123"}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["data"]["passwordConfirm"]["code"],
+        "validation_values_mismatch"
+    );
+    let (st, _) = s.call(Method::PATCH, &path, Some(&token), Some(json!({"password": "newpassword1", "passwordConfirm": "newpassword1", "oldPassword": "password123"}))).await;
+    assert_eq!(st, StatusCode::OK);
+    // The old token died with the old password; the new password works.
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/collections/users/auth-refresh",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/collections/users/auth-with-password",
+            None,
+            Some(json!({"identity": "me@example.com", "password": "newpassword1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // Guests cannot mark themselves verified.
+    let (st, err) = s.call(Method::POST, "/api/collections/users/records", None, Some(json!({"email": "v@example.com", "password": "password123", "passwordConfirm": "password123", "verified": true}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["data"]["verified"]["code"],
+        "validation_values_mismatch"
+    );
+}
