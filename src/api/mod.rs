@@ -75,8 +75,8 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .catch_all_error(|err| async move { error::catch_all(err) })
         .around(move |ep, req| limit_body(ep, req, max_body))
+        .catch_all_error(|err| async move { error::catch_all(err) })
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
 }
