@@ -74,6 +74,24 @@ async fn malformed_requests() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
+    // NUL characters, which PostgreSQL cannot store: refused on both engines.
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/api/collections/posts/records",
+            None,
+            Some(json!({"title": "a\u{0}b"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(is_envelope(&v, 400));
+    let (st, _) = s.get("/api/collections/posts/records/abc%00", None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s
+        .list("posts", &[("filter", "title = 'a\u{0}'")], None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
     // Unknown things.
     for path in [
         "/api/collections/nope/records",

@@ -75,14 +75,15 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .around(move |ep, req| limit_body(ep, req, max_body))
+        .around(move |ep, req| guard_input(ep, req, max_body))
         .catch_all_error(|err| async move { error::catch_all(err) })
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
 }
 
-/// Refuses bodies over `max` bytes with 413, whether or not they declare a length.
-async fn limit_body<E: Endpoint>(
+/// Refuses bodies over `max` bytes with 413, whether or not they declare a length, and
+/// NUL characters anywhere (PostgreSQL cannot store them, so both engines refuse them).
+async fn guard_input<E: Endpoint>(
     next: Arc<E>,
     mut req: Request,
     max: usize,
@@ -96,11 +97,23 @@ async fn limit_body<E: Endpoint>(
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
+    let nul = || {
+        ApiError(crate::core::Error::BadRequest(
+            "The NUL character is not allowed in requests.".into(),
+        ))
+    };
+    if req.uri().to_string().contains("%00") {
+        return Err(nul().into());
+    }
     let bytes = req
         .take_body()
         .into_bytes_limit(max)
         .await
         .map_err(|_| too_large())?;
+    let escaped_nul = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(br"\u0000"));
+    if escaped_nul || bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0) {
+        return Err(nul().into());
+    }
     req.set_body(bytes);
     next.call(req).await.map(IntoResponse::into_response)
 }
