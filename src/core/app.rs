@@ -57,6 +57,20 @@ pub struct CodeMigration {
     pub run: Box<dyn Fn(App) -> futures::future::BoxFuture<'static, Result<()>> + Send + Sync>,
 }
 
+impl CodeMigration {
+    /// `name` must be unique and never change once released; `run` gets the app.
+    pub fn new<F, Fut>(name: &str, run: F) -> Self
+    where
+        F: Fn(App) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
+        CodeMigration {
+            name: name.to_string(),
+            run: Box::new(move |app| Box::pin(run(app))),
+        }
+    }
+}
+
 impl App {
     /// Connects, applies the system migrations and loads the collections.
     pub async fn open(config: Config) -> Result<App> {

@@ -16,12 +16,15 @@ pub mod registry;
 pub mod schema;
 pub mod superusers;
 
-pub use app::{App, Config};
+pub use app::{App, CodeMigration, Config};
 pub use collection::{Collection, CollectionType, Rule};
 pub use error::{Error, Result};
+pub use fields::{Field, FieldKind};
 pub use filter::RequestInfo;
+pub use hooks::HookPoint;
 pub use hooks::{RecordEvent, RecordHook};
 pub use records::{ListParams, ListResult, Record};
+pub use superusers::system_request;
 
 /// Name of the built-in superusers auth collection.
 pub const SUPERUSERS: &str = "_superusers";
