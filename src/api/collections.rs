@@ -174,6 +174,7 @@ impl CollectionsApi {
         method = "get",
         operation_id = "listCollections"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         ctx: Ctx,

@@ -473,13 +473,14 @@ fn build_values(
             Some(Err(e)) => errors.push((f.name.clone(), e)),
         }
     }
-    if c.is_auth() && body.contains_key("password") {
-        if body.get("passwordConfirm") != body.get("password") {
-            errors.push((
-                "passwordConfirm".into(),
-                FieldError::new("validation_values_mismatch", "Values don't match."),
-            ));
-        }
+    if c.is_auth()
+        && body.contains_key("password")
+        && body.get("passwordConfirm") != body.get("password")
+    {
+        errors.push((
+            "passwordConfirm".into(),
+            FieldError::new("validation_values_mismatch", "Values don't match."),
+        ));
     }
     if !errors.is_empty() {
         return Err(Error::fields(format!("Failed to {action} record."), errors));

@@ -310,6 +310,11 @@ pub(crate) fn check_domain(
     Ok(())
 }
 
+/// The names in a single or multi value, as a set (for comparing stored file names).
+pub fn as_string_list_pub(v: &Value) -> std::collections::HashSet<String> {
+    as_string_list(v).unwrap_or_default().into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,9 +341,4 @@ mod tests {
         assert_eq!(as_string_list(&json!("a")).unwrap(), vec!["a"]);
         assert!(as_string_list(&json!({"a":1})).is_err());
     }
-}
-
-/// The names in a single or multi value, as a set (for comparing stored file names).
-pub fn as_string_list_pub(v: &Value) -> std::collections::HashSet<String> {
-    as_string_list(v).unwrap_or_default().into_iter().collect()
 }
