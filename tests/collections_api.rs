@@ -278,10 +278,9 @@ async fn validation_errors() {
             .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {err}");
         // Keys of field errors are positions in the saved list, where `id` comes first.
-        let key = if key.starts_with("fields.") {
-            format!("fields.{}", key[7..].parse::<usize>().unwrap() + 1)
-        } else {
-            key.to_string()
+        let key = match key.strip_prefix("fields.") {
+            Some(i) => format!("fields.{}", i.parse::<usize>().unwrap() + 1),
+            None => key.to_string(),
         };
         assert_eq!(err["data"][&key]["code"], code, "{body}: {err}");
         assert_eq!(err["status"], 400);
