@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test suite on SQLite, then the integration suites again on PostgreSQL.
+#   GATHER_TEST_PG  admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
+#                   each test server gets a fresh database there, dropped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export GATHER_TEST_PG="${GATHER_TEST_PG:-postgres://postgres@127.0.0.1:5432}"
+
+drop_test_databases() {
+    command -v psql >/dev/null 2>&1 || return 0
+    psql "$GATHER_TEST_PG/test" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'gather_t_%'" 2>/dev/null |
+        while read -r db; do psql "$GATHER_TEST_PG/test" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+}
+trap drop_test_databases EXIT
+
+echo "== unit and integration tests on SQLite =="
+GATHER_TEST_DB=sqlite cargo test --all-targets
+
+echo "== integration tests on PostgreSQL ($GATHER_TEST_PG) =="
+GATHER_TEST_DB=postgres cargo test --tests --test '*'
