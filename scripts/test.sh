@@ -18,4 +18,4 @@ echo "== unit and integration tests on SQLite =="
 GATHER_TEST_DB=sqlite cargo test --all-targets
 
 echo "== integration tests on PostgreSQL ($GATHER_TEST_PG) =="
-GATHER_TEST_DB=postgres cargo test --tests --test '*'
+GATHER_TEST_DB=postgres cargo test --test '*'

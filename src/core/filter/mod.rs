@@ -43,3 +43,6 @@ impl FilterError {
 }
 
 impl std::error::Error for FilterError {}
+
+#[cfg(test)]
+mod tests;
