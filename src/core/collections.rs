@@ -154,6 +154,7 @@ async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection
     let saved = app
         .db()
         .write(Box::new(move |txn| {
+            let (ddl, mut c) = (ddl.clone(), c.clone());
             Box::pin(async move {
                 exec_all(txn, d, &ddl).await?;
                 if c.is_view() {
@@ -234,6 +235,7 @@ pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
     let id = c.id.clone();
     app.db()
         .write(Box::new(move |txn| {
+            let (ddl, id) = (ddl.clone(), id.clone());
             Box::pin(async move {
                 exec_all(txn, d, &ddl).await?;
                 let ph = placeholders(d, 1);
@@ -261,6 +263,7 @@ pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
     let table = quote(&c.name);
     app.db()
         .write(Box::new(move |txn| {
+            let table = table.clone();
             Box::pin(async move {
                 txn.execute_raw(d.raw(format!("DELETE FROM {table}"), vec![]))
                     .await?;
@@ -676,6 +679,7 @@ async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
     let d = app.dialect();
     app.db()
         .write(Box::new(move |txn| {
+            let c = c.clone();
             Box::pin(async move {
                 let values = row_values(&c, d);
                 let sql = format!(
@@ -708,6 +712,7 @@ pub(crate) async fn record_migration(app: &App, name: &str) -> Result<()> {
     let name = name.to_string();
     app.db()
         .write(Box::new(move |txn| {
+            let name = name.clone();
             Box::pin(async move {
                 let ph = placeholders(d, 2);
                 let now = format_datetime(chrono::Utc::now());

@@ -643,6 +643,13 @@ pub async fn create(
     let result = app
         .db()
         .write(Box::new(move |txn| {
+            let (reg, cc, stored, id, rule) = (
+                reg.clone(),
+                cc.clone(),
+                stored.clone(),
+                id.clone(),
+                rule.clone(),
+            );
             Box::pin(async move {
                 check_relations(txn, d, &reg, &cc, &stored, "create").await?;
                 let mut q = Query::insert();
@@ -733,6 +740,7 @@ pub async fn update(
     let rid = id.to_string();
     app.db()
         .write(Box::new(move |txn| {
+            let (reg, cc, stored, rid) = (reg.clone(), cc.clone(), stored.clone(), rid.clone());
             Box::pin(async move {
                 check_relations(txn, d, &reg, &cc, &stored, "update").await?;
                 let mut q = Query::update();
@@ -830,6 +838,7 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
     let rid = id.to_string();
     app.db()
         .write(Box::new(move |txn| {
+            let (reg, cc, rid) = (reg.clone(), cc.clone(), rid.clone());
             Box::pin(async move { delete_in_tx(txn, d, &reg, &cc, rid, 0).await })
         }))
         .await?;

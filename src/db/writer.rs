@@ -1,22 +1,61 @@
-//! The single-writer queue with group commit: concurrent write requests are queued,
-//! committed together in one transaction, each isolated by a savepoint so one failure
-//! does not fail its neighbours, and each answered only after the commit.
+//! The single-writer queue with group commit: concurrent write requests are queued and
+//! committed together in one transaction, and each is answered only after that commit.
+//!
+//! Groups are optimistic: the jobs run back to back with no savepoints (each extra
+//! statement costs a thread hand-off in the SQLite driver). If one fails, the group is
+//! rolled back and every job is run again on its own, so a failing write never fails
+//! its neighbours. Jobs are therefore `Fn`: they must be safe to run twice.
 
 use crate::core::Error;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as StdMutex};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// The work of one write request, run inside the writer's transaction.
 pub type WriteFn<T> =
-    Box<dyn for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, Error>> + Send>;
+    Box<dyn for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, Error>> + Send + Sync>;
 
-/// Sent after the commit: the commit's outcome decides what the caller hears.
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, (bool, Reply)> + Send>;
+/// One queued request: `run` executes it and keeps its outcome; `answer` sends the
+/// kept outcome (or the commit error) to the caller.
+trait Job: Send + Sync {
+    fn run<'c>(&'c self, txn: &'c DatabaseTransaction) -> BoxFuture<'c, bool>;
+    fn answer(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct Pending<T> {
+    work: WriteFn<T>,
+    outcome: StdMutex<Option<Result<T, Error>>>,
+    reply: oneshot::Sender<Result<T, Error>>,
+}
+
+impl<T: Send + 'static> Job for Pending<T> {
+    fn run<'c>(&'c self, txn: &'c DatabaseTransaction) -> BoxFuture<'c, bool> {
+        async move {
+            let out = AssertUnwindSafe((self.work)(txn)).catch_unwind().await;
+            let out = out.unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
+            let ok = out.is_ok();
+            if let Ok(mut slot) = self.outcome.lock() {
+                *slot = Some(out);
+            }
+            ok
+        }
+        .boxed()
+    }
+
+    fn answer(self: Box<Self>, commit: Result<(), String>) {
+        let outcome = self.outcome.lock().ok().and_then(|mut s| s.take());
+        let answer = match (outcome, commit) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (Some(Ok(_)), Err(e)) => Err(Error::Internal(format!("commit failed: {e}"))),
+            (None, _) => Err(Error::Internal("the write did not run".into())),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
 
 /// Most jobs committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -24,13 +63,13 @@ const QUEUE_DEPTH: usize = 8192;
 
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Writer {
     /// One task per connection; they share one queue.
     pub fn start(conns: Vec<DatabaseConnection>) -> Writer {
-        let (tx, rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
         for conn in conns {
             tokio::spawn(run(conn, rx.clone()));
@@ -38,30 +77,17 @@ impl Writer {
         Writer { queue: tx }
     }
 
-    /// Runs `f` in a write transaction and returns its result once that transaction
-    /// has committed. If `f` fails, only its own changes are rolled back.
-    pub async fn write<T: Send + 'static>(&self, f: WriteFn<T>) -> Result<T, Error> {
-        let (tx, rx) = oneshot::channel::<Result<T, Error>>();
-        let job: Job = Box::new(move |txn| {
-            async move {
-                let outcome = AssertUnwindSafe(f(txn)).catch_unwind().await;
-                let outcome =
-                    outcome.unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
-                let ok = outcome.is_ok();
-                let reply: Reply = Box::new(move |commit| {
-                    let answer = match (outcome, commit) {
-                        (Ok(v), Ok(())) => Ok(v),
-                        (Ok(_), Err(e)) => Err(Error::Internal(format!("commit failed: {e}"))),
-                        (Err(e), _) => Err(e),
-                    };
-                    let _ = tx.send(answer);
-                });
-                (ok, reply)
-            }
-            .boxed()
-        });
+    /// Runs `work` in a write transaction and returns its result once that transaction
+    /// has committed. If `work` fails, none of its changes are kept.
+    pub async fn write<T: Send + 'static>(&self, work: WriteFn<T>) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        let job = Pending {
+            work,
+            outcome: StdMutex::new(None),
+            reply: tx,
+        };
         self.queue
-            .send(job)
+            .send(Box::new(job))
             .await
             .map_err(|_| Error::Internal("the writer has stopped".into()))?;
         rx.await
@@ -69,7 +95,7 @@ impl Writer {
     }
 }
 
-async fn run(conn: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(conn: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>) {
     loop {
         let mut group = Vec::with_capacity(16);
         {
@@ -85,56 +111,46 @@ async fn run(conn: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
         }
-        commit_group(&conn, group).await;
-    }
-}
-
-async fn commit_group(conn: &DatabaseConnection, group: Vec<Job>) {
-    let txn = match conn.begin().await {
-        Ok(t) => t,
-        Err(e) => {
-            // Dropping the jobs answers each caller with an internal error.
-            tracing::error!(error = %e, "cannot begin a write transaction");
-            return;
-        }
-    };
-    let mut replies = Vec::with_capacity(group.len());
-    if group.len() == 1 {
-        // Alone: no savepoint needed; a failure rolls the whole transaction back.
-        let job = group.into_iter().next().expect("one job");
-        let (ok, reply) = job(&txn).await;
-        if !ok {
-            let _ = txn.rollback().await;
-            reply(Ok(()));
-            return;
-        }
-        replies.push(reply);
-    } else {
-        for job in group {
-            let sp = match txn.begin().await {
-                Ok(sp) => sp,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot open a savepoint");
-                    continue;
+        match commit_group(&conn, &group).await {
+            Ok(()) => group.into_iter().for_each(|j| j.answer(Ok(()))),
+            Err(GroupError::Commit(e)) => group.into_iter().for_each(|j| j.answer(Err(e.clone()))),
+            Err(GroupError::JobFailed) if group.len() == 1 => {
+                group.into_iter().for_each(|j| j.answer(Ok(())))
+            }
+            Err(GroupError::JobFailed) => {
+                // Someone failed: redo each job alone so only the failing ones fail.
+                for job in group {
+                    let commit = match commit_group(&conn, std::slice::from_ref(&job)).await {
+                        Ok(()) | Err(GroupError::JobFailed) => Ok(()),
+                        Err(GroupError::Commit(e)) => Err(e),
+                    };
+                    job.answer(commit);
                 }
-            };
-            let (ok, reply) = job(&sp).await;
-            let released = if ok {
-                sp.commit().await
-            } else {
-                sp.rollback().await
-            };
-            match (ok, released) {
-                (true, Err(e)) => reply(Err(e.to_string())),
-                _ => replies.push(reply),
             }
         }
     }
-    let commit = txn.commit().await.map_err(|e| e.to_string());
-    if let Err(e) = &commit {
+}
+
+enum GroupError {
+    /// A job returned an error (its outcome holds it); the transaction was rolled back.
+    JobFailed,
+    /// Begin or commit failed.
+    Commit(String),
+}
+
+async fn commit_group(conn: &DatabaseConnection, group: &[Box<dyn Job>]) -> Result<(), GroupError> {
+    let txn = conn.begin().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot begin a write transaction");
+        GroupError::Commit(e.to_string())
+    })?;
+    for job in group {
+        if !job.run(&txn).await {
+            let _ = txn.rollback().await;
+            return Err(GroupError::JobFailed);
+        }
+    }
+    txn.commit().await.map_err(|e| {
         tracing::error!(error = %e, "group commit failed");
-    }
-    for reply in replies {
-        reply(commit.clone());
-    }
+        GroupError::Commit(e.to_string())
+    })
 }
