@@ -604,3 +604,82 @@ async fn auth_records_hide_secrets() {
         "validation_values_mismatch"
     );
 }
+
+#[tokio::test]
+async fn form_and_multipart_bodies() {
+    let s = start().await;
+    blog(&s).await;
+    let url = format!("{}/api/collections/posts/records", s.base);
+    // An urlencoded form: strings read per field type, repeated keys make a list.
+    let resp = s
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("title=From+a+form&views=3&published=true&tags=a&tags=c&meta=%7B%22x%22%3A1%7D")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let p: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (
+            p["title"].clone(),
+            p["views"].clone(),
+            p["published"].clone()
+        ),
+        (json!("From a form"), json!(3), json!(true))
+    );
+    assert_eq!(
+        (p["tags"].clone(), p["meta"].clone()),
+        (json!(["a", "c"]), json!({"x": 1}))
+    );
+
+    // Multipart as the JS SDK sends it: plain fields plus an @jsonPayload object.
+    let form = reqwest::multipart::Form::new()
+        .text("title", "Multipart")
+        .text("views", "7")
+        .text("@jsonPayload", r#"{"meta":{"k":[1]},"tags":["b"]}"#);
+    let resp = s.http.post(&url).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let p: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (p["views"].clone(), p["meta"].clone(), p["tags"].clone()),
+        (json!(7), json!({"k": [1]}), json!(["b"]))
+    );
+    // PATCH works the same way.
+    let form = reqwest::multipart::Form::new().text("views+", "3");
+    let resp = s
+        .http
+        .patch(format!("{url}/{}", p["id"].as_str().unwrap()))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let p: Value = resp.json().await.unwrap();
+    assert_eq!(p["views"], 10);
+
+    // Files wait for the files feature; a bad @jsonPayload is refused.
+    let part = reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt");
+    let resp = s
+        .http
+        .post(&url)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("title", "x")
+                .part("doc", part),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = s
+        .http
+        .post(&url)
+        .multipart(reqwest::multipart::Form::new().text("@jsonPayload", "[1]"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["message"], "@jsonPayload must be a JSON object.");
+}

@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod pick;
 pub mod record_auth;
+pub mod record_body;
 pub mod records;
 
 use crate::core::App;

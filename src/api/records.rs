@@ -4,6 +4,7 @@ use super::collections::NoContent;
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::{pick, pick_items};
+use super::record_body::RecordBody;
 use super::Tags;
 use crate::core::records::{self, ListParams};
 use crate::core::Error;
@@ -109,12 +110,12 @@ impl RecordsApi {
         &self,
         mut ctx: Ctx,
         collection: Path<String>,
-        body: Json<Value>,
+        body: RecordBody,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
         let c = ctx.app.collection(&collection.0)?;
-        let body = super::body_object(body.0)?;
+        let body = body.into_map(&c)?;
         ctx.info.body = body.clone();
         let rec = records::create(&ctx.app, &c, &ctx.info, body).await?;
         let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
@@ -132,12 +133,12 @@ impl RecordsApi {
         mut ctx: Ctx,
         collection: Path<String>,
         id: Path<String>,
-        body: Json<Value>,
+        body: RecordBody,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
         let c = ctx.app.collection(&collection.0)?;
-        let body = super::body_object(body.0)?;
+        let body = body.into_map(&c)?;
         ctx.info.body = body.clone();
         let rec = records::update(&ctx.app, &c, &id.0, &ctx.info, body).await?;
         let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
