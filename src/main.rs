@@ -82,6 +82,7 @@ async fn main() -> ExitCode {
         data_dir: cli.dir.clone(),
         database_url: cli.database_url.clone(),
         max_body_size: cli.max_body_size,
+        ..Config::default()
     };
     match run(cli.command, config).await {
         Ok(()) => ExitCode::SUCCESS,

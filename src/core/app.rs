@@ -17,6 +17,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_size: usize,
+    /// How often to look for schema changes made by other instances sharing the database.
+    pub schema_poll: std::time::Duration,
 }
 
 impl Default for Config {
@@ -25,6 +27,7 @@ impl Default for Config {
             data_dir: PathBuf::from("gather_data"),
             database_url: None,
             max_body_size: 32 << 20,
+            schema_poll: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -48,6 +51,8 @@ struct Inner {
     db: Db,
     config: Config,
     registry: RwLock<Arc<Registry>>,
+    /// Row count and newest `updated` of `_collections` when the registry was loaded.
+    schema_mark: std::sync::Mutex<(i64, String)>,
     hooks: Hooks,
 }
 
@@ -76,16 +81,19 @@ impl App {
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
         gather_migrations::Migrator::up(&db.read, None).await?;
+        let inner = Inner {
+            db,
+            config,
+            registry: RwLock::new(Arc::default()),
+            schema_mark: std::sync::Mutex::new((0, String::new())),
+            hooks: Hooks::default(),
+        };
         let app = App {
-            inner: Arc::new(Inner {
-                db,
-                config,
-                registry: RwLock::new(Arc::default()),
-                hooks: Hooks::default(),
-            }),
+            inner: Arc::new(inner),
         };
         app.reload_collections().await?;
         super::collections::ensure_system_collections(&app).await?;
+        app.watch_schema();
         Ok(app)
     }
 
@@ -122,12 +130,45 @@ impl App {
 
     /// Re-reads the registry from the database (after any schema change).
     pub async fn reload_collections(&self) -> Result<()> {
+        let mark = super::collections::schema_mark(self).await?;
         let list = super::collections::load_all(self).await?;
         let reg = Arc::new(Registry::new(list));
         if let Ok(mut w) = self.inner.registry.write() {
             *w = reg;
         }
+        if let Ok(mut m) = self.inner.schema_mark.lock() {
+            *m = mark;
+        }
         Ok(())
+    }
+
+    /// Polls `_collections` so schema changes made by another instance (or process)
+    /// sharing the database reach this one. Stops when the app is dropped.
+    fn watch_schema(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let every = self.inner.config.schema_poll;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let app = App { inner };
+                let Ok(now) = super::collections::schema_mark(&app).await else {
+                    continue;
+                };
+                let changed = app
+                    .inner
+                    .schema_mark
+                    .lock()
+                    .map(|m| *m != now)
+                    .unwrap_or(false);
+                if changed {
+                    tracing::info!("collections changed elsewhere; reloading");
+                    if let Err(e) = app.reload_collections().await {
+                        tracing::error!(error = %e, "cannot reload collections");
+                    }
+                }
+            }
+        });
     }
 
     /// Applies code migrations not yet recorded, in order.

@@ -20,6 +20,17 @@ static NAME_RE: LazyLock<regex::Regex> =
 
 const COLUMNS: &str = r#""id", "name", "type", "system", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "options", "created", "updated""#;
 
+/// A cheap fingerprint of the registry table: row count and newest `updated`.
+pub(crate) async fn schema_mark(app: &App) -> Result<(i64, String)> {
+    let d = app.dialect();
+    let sql = "SELECT COUNT(*) AS n, COALESCE(MAX(\"updated\"), '') AS u FROM \"_collections\"";
+    let row = app.db().query_one(d.raw(sql, vec![])).await?;
+    Ok(match row {
+        Some(r) => (r.try_get::<i64>("", "n")?, r.try_get::<String>("", "u")?),
+        None => (0, String::new()),
+    })
+}
+
 pub(crate) async fn load_all(app: &App) -> Result<Vec<Collection>> {
     let d = app.dialect();
     let rows = app

@@ -29,6 +29,7 @@ pub struct Server {
     pub su_token: String,
     dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
+    config: Config,
 }
 
 impl Drop for Server {
@@ -87,8 +88,9 @@ where
         data_dir: dir.clone(),
         database_url,
         max_body_size: 1 << 20,
+        schema_poll: std::time::Duration::from_millis(200),
     };
-    let app = App::open(config).await.expect("open app");
+    let app = App::open(config.clone()).await.expect("open app");
     setup(app.clone()).await;
     gather::core::superusers::upsert(&app, SU_EMAIL, SU_PASSWORD)
         .await
@@ -113,6 +115,7 @@ where
         su_token: String::new(),
         dir,
         stop: Some(tx),
+        config,
     };
     let (status, body) = server
         .call(
@@ -128,6 +131,24 @@ where
 }
 
 impl Server {
+    /// A second instance on the same database (same SQLite file, or same PostgreSQL
+    /// database), serving on its own port: what a load balancer would spread over.
+    pub async fn twin(&self) -> (String, oneshot::Sender<()>) {
+        let app = App::open(self.config.clone()).await.expect("open twin");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = gather::api::serve_on(app, (), listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        (base, tx)
+    }
+
     /// Any request; returns the status and the JSON body (`null` when empty).
     pub async fn call(
         &self,
