@@ -1,6 +1,7 @@
 //! The registry of collections, settings, logs, superusers and code-migration bookkeeping.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 
 pub struct Migration;
 
@@ -180,6 +181,29 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // The collections' own tables and views go with the registry that describes them.
+        let db = m.get_connection();
+        if m.has_table("_collections").await? {
+            let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT \"name\", \"type\" FROM \"_collections\" WHERE \"name\" <> '_superusers'")).await?;
+            // Views first: they may read from the tables.
+            let mut drops: Vec<String> = Vec::new();
+            for view_first in [true, false] {
+                for r in &rows {
+                    let name: String = r.try_get("", "name")?;
+                    let kind: String = r.try_get("", "type")?;
+                    if (kind == "view") == view_first {
+                        let what = if view_first { "VIEW" } else { "TABLE" };
+                        drops.push(format!(
+                            "DROP {what} IF EXISTS \"{}\"",
+                            name.replace('"', "\"\"")
+                        ));
+                    }
+                }
+            }
+            for sql in drops {
+                db.execute_unprepared(&sql).await?;
+            }
+        }
         for t in [
             "_migrations",
             "_superusers",

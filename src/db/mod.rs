@@ -3,6 +3,7 @@
 
 mod writer;
 
+pub use gather_migrations::Migrator;
 pub use writer::{WriteFn, Writer};
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};

@@ -131,6 +131,10 @@ where
 }
 
 impl Server {
+    pub fn config(&self) -> Config {
+        self.config.clone()
+    }
+
     /// A second instance on the same database (same SQLite file, or same PostgreSQL
     /// database), serving on its own port: what a load balancer would spread over.
     pub async fn twin(&self) -> (String, oneshot::Sender<()>) {
