@@ -9,8 +9,8 @@ use super::filter::{compile_filter, RequestInfo, Scope};
 use super::ids::{field_id, random_token};
 use super::registry::Registry;
 use super::schema::{self, IndexDef};
-use crate::db::{quote, Dialect};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Value as SqlValue};
+use crate::db::{quote, Dialect, WriteTx};
+use sea_orm::Value as SqlValue;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -111,9 +111,9 @@ fn placeholders(d: Dialect, n: usize) -> String {
         .join(", ")
 }
 
-async fn exec_all(txn: &DatabaseTransaction, d: Dialect, stmts: &[String]) -> Result<()> {
+async fn exec_all(txn: &dyn WriteTx, d: Dialect, stmts: &[String]) -> Result<()> {
     for sql in stmts {
-        txn.execute_raw(d.raw(sql.clone(), vec![]))
+        txn.execute(d.raw(sql.clone(), vec![]))
             .await
             .map_err(|e| Error::BadRequest(format!("Schema change failed: {e}")))?;
     }
@@ -212,7 +212,7 @@ async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection
                 } else {
                     values
                 };
-                txn.execute_raw(d.raw(sql, values)).await?;
+                txn.execute(d.raw(sql, values)).await?;
                 Ok(c)
             })
         }))
@@ -250,7 +250,7 @@ pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
             Box::pin(async move {
                 exec_all(txn, d, &ddl).await?;
                 let ph = placeholders(d, 1);
-                txn.execute_raw(d.raw(
+                txn.execute(d.raw(
                     format!("DELETE FROM \"_collections\" WHERE \"id\" = {ph}"),
                     vec![id.into()],
                 ))
@@ -276,7 +276,7 @@ pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
         .write(Box::new(move |txn| {
             let table = table.clone();
             Box::pin(async move {
-                txn.execute_raw(d.raw(format!("DELETE FROM {table}"), vec![]))
+                txn.execute(d.raw(format!("DELETE FROM {table}"), vec![]))
                     .await?;
                 Ok(())
             })
@@ -567,11 +567,7 @@ fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
 }
 
 /// Field definitions of a view, read back from the database's own description of it.
-async fn infer_view_fields(
-    txn: &DatabaseTransaction,
-    d: Dialect,
-    c: &Collection,
-) -> Result<Vec<Field>> {
+async fn infer_view_fields(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Result<Vec<Field>> {
     let (sql, name_col, type_col) = match d {
         Dialect::Sqlite => ("SELECT \"name\", \"type\" FROM pragma_table_info(?)".to_string(), "name", "type"),
         Dialect::Postgres => (
@@ -581,15 +577,12 @@ async fn infer_view_fields(
         ),
     };
     let rows = txn
-        .query_all_raw(d.raw(sql, vec![c.name.clone().into()]))
+        .query_all(d.raw(sql, vec![c.name.clone().into()]))
         .await?;
     let mut fields = Vec::new();
     for r in rows {
-        let name: String = r.try_get("", name_col)?;
-        let mut ty: String = r
-            .try_get::<Option<String>>("", type_col)?
-            .unwrap_or_default()
-            .to_lowercase();
+        let name: String = r.string(name_col)?;
+        let mut ty: String = r.string(type_col)?.to_lowercase();
         if ty.is_empty() && d == Dialect::Sqlite {
             // Computed columns have no declared type: look at a stored value.
             let probe = format!(
@@ -597,8 +590,8 @@ async fn infer_view_fields(
                 col = quote(&name),
                 view = quote(&c.name)
             );
-            if let Some(row) = txn.query_one_raw(d.raw(probe, vec![])).await? {
-                ty = row.try_get::<String>("", "t").unwrap_or_default();
+            if let Some(row) = txn.query_one(d.raw(probe, vec![])).await? {
+                ty = row.string("t").unwrap_or_default();
             }
         }
         let kind = if name == "id" {
@@ -697,7 +690,7 @@ async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
                     "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
                     placeholders(d, values.len())
                 );
-                txn.execute_raw(d.raw(sql, values)).await?;
+                txn.execute(d.raw(sql, values)).await?;
                 Ok(())
             })
         }))
@@ -727,7 +720,7 @@ pub(crate) async fn record_migration(app: &App, name: &str) -> Result<()> {
             Box::pin(async move {
                 let ph = placeholders(d, 2);
                 let now = format_datetime(chrono::Utc::now());
-                txn.execute_raw(d.raw(
+                txn.execute(d.raw(
                     format!("INSERT INTO \"_migrations\" (\"name\", \"applied\") VALUES ({ph})"),
                     vec![name.into(), now.into()],
                 ))

@@ -10,9 +10,9 @@ use super::filter::{compile_filter, compile_sort, RequestInfo, Scope};
 use super::hooks::{HookPoint, RecordEvent};
 use super::ids::{is_valid_record_id, new_record_id, random_from};
 use super::record_io::{record_from_row, to_sql};
-use crate::db::{quote, Dialect};
+use crate::db::{quote, Dialect, WriteTx};
 use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Value as SqlValue};
+use sea_orm::Value as SqlValue;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -503,7 +503,7 @@ fn hash_passwords(c: &Collection, values: &mut Record) -> Result<()> {
 
 /// Checks that every relation id exists in its target collection (inside the write).
 async fn check_relations(
-    txn: &DatabaseTransaction,
+    txn: &dyn WriteTx,
     d: Dialect,
     reg: &super::registry::Registry,
     c: &Collection,
@@ -544,9 +544,9 @@ async fn check_relations(
             .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
             .and_where(in_list(Expr::col(Alias::new("id")), ids.iter().cloned()));
         let n: i64 = txn
-            .query_one_raw(d.build(&q))
+            .query_one(d.build(&q))
             .await?
-            .map(|r| r.try_get::<i64>("", "n"))
+            .map(|r| r.i64("n"))
             .transpose()?
             .unwrap_or(0);
         if n as usize != ids.len() {
@@ -664,7 +664,7 @@ pub async fn create(
                 }
                 q.columns(cols);
                 q.values(vals).map_err(|e| Error::Internal(e.to_string()))?;
-                txn.execute_raw(d.build(&q))
+                txn.execute(d.build(&q))
                     .await
                     .map_err(|e| unique_error(&cc, e.into(), "create"))?;
                 if let Some(rule) = rule {
@@ -675,7 +675,7 @@ pub async fn create(
                         .expr(Expr::cust("1"))
                         .and_where(id_eq(&id))
                         .and_where(rule);
-                    if txn.query_one_raw(d.build(&check)).await?.is_none() {
+                    if txn.query_one(d.build(&check)).await?.is_none() {
                         return Err(Error::BadRequest("Failed to create record.".into()));
                     }
                 }
@@ -757,10 +757,10 @@ pub async fn update(
                 }
                 q.and_where(in_list(Expr::col(Alias::new("id")), [rid.clone()]));
                 let res = txn
-                    .execute_raw(d.build(&q))
+                    .execute(d.build(&q))
                     .await
                     .map_err(|e| unique_error(&cc, e.into(), "update"))?;
-                if res.rows_affected() == 0 {
+                if res == 0 {
                     return Err(Error::not_found());
                 }
                 Ok(())
@@ -854,7 +854,7 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
 
 /// Deletes one record and resolves references to it: cascade, refuse, or unset.
 fn delete_in_tx<'a>(
-    txn: &'a DatabaseTransaction,
+    txn: &'a dyn WriteTx,
     d: Dialect,
     reg: &'a super::registry::Registry,
     c: &'a Collection,
@@ -889,14 +889,14 @@ fn delete_in_tx<'a>(
                     }
                 };
                 let rows = txn
-                    .query_all_raw(d.raw(
+                    .query_all(d.raw(
                         format!("SELECT \"id\" FROM {table} WHERE {matches}"),
                         vec![id.clone().into()],
                     ))
                     .await?;
                 let ids: Vec<String> = rows
                     .iter()
-                    .filter_map(|r| r.try_get::<String>("", "id").ok())
+                    .filter_map(|r| r.string("id").ok())
                     .filter(|x| !(other.id == c.id && *x == id))
                     .collect();
                 if ids.is_empty() {
@@ -925,11 +925,11 @@ fn delete_in_tx<'a>(
                     Dialect::Sqlite if rel.is_multi() => vec![id.clone().into(), id.clone().into()],
                     _ => vec![id.clone().into()],
                 };
-                txn.execute_raw(d.raw(unset, values)).await?;
+                txn.execute(d.raw(unset, values)).await?;
             }
         }
         let res = txn
-            .execute_raw(d.raw(
+            .execute(d.raw(
                 format!(
                     "DELETE FROM {} WHERE \"id\" = {}",
                     quote(&c.name),
@@ -938,7 +938,7 @@ fn delete_in_tx<'a>(
                 vec![id.into()],
             ))
             .await?;
-        if res.rows_affected() == 0 && depth == 0 {
+        if res == 0 && depth == 0 {
             return Err(Error::not_found());
         }
         Ok(())

@@ -1,9 +1,11 @@
 //! One connection abstraction over SQLite (embedded default) and PostgreSQL (scale-out):
 //! a pool of readers plus a group-committing writer queue.
 
+mod tx;
 mod writer;
 
 pub use gather_migrations::Migrator;
+pub use tx::{Row, WriteTx};
 pub use writer::{WriteFn, Writer};
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
@@ -100,13 +102,14 @@ impl Db {
                 });
             o
         };
-        // The writer connection is opened first so WAL mode is set before readers attach.
-        let write_conn = Database::connect(opts(1)).await?;
+        // The writer's own connection is opened first, so WAL mode is set before readers attach.
+        let writer = Writer::start_sqlite(open_sqlite_writer(&dir.join("data.db"))?)
+            .map_err(|e| DbErr::Custom(format!("cannot start the writer thread: {e}")))?;
         let read = Database::connect(opts(num_readers())).await?;
         Ok(Db {
             dialect: Dialect::Sqlite,
             read,
-            writer: Writer::start(vec![write_conn]),
+            writer,
         })
     }
 
@@ -131,7 +134,7 @@ impl Db {
         Ok(Db {
             dialect: Dialect::Postgres,
             read,
-            writer: Writer::start(writers),
+            writer: Writer::start_postgres(writers),
         })
     }
 
@@ -151,6 +154,20 @@ impl Db {
     pub async fn query_one(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
         self.read.query_one_raw(stmt).await
     }
+}
+
+/// The one read-write SQLite connection, with the pragmas every connection gets.
+fn open_sqlite_writer(path: &Path) -> Result<rusqlite::Connection, DbErr> {
+    let err = |e: rusqlite::Error| DbErr::Custom(format!("cannot open {}: {e}", path.display()));
+    let conn = rusqlite::Connection::open(path).map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000; PRAGMA journal_size_limit = 200000000;",
+    )
+    .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
 }
 
 fn num_readers() -> u32 {

@@ -1,11 +1,15 @@
-//! The single-writer queue with group commit: concurrent write requests are queued and
+//! The writer queue with group commit: concurrent write requests are queued and
 //! committed together in one transaction, and each is answered only after that commit.
 //!
-//! Groups are optimistic: the jobs run back to back with no savepoints (each extra
-//! statement costs a thread hand-off in the SQLite driver). If one fails, the group is
-//! rolled back and every job is run again on its own, so a failing write never fails
-//! its neighbours. Jobs are therefore `Fn`: they must be safe to run twice.
+//! Groups are optimistic: the jobs run back to back with no savepoints. If one fails,
+//! the group is rolled back and every job is run again on its own, so a failing write
+//! never fails its neighbours. Jobs are therefore `Fn`: they must be safe to run twice.
+//!
+//! SQLite: one dedicated thread owns the only write connection (rusqlite) and runs each
+//! group synchronously, so a group costs one thread hand-off rather than one per
+//! statement. PostgreSQL: a few tokio tasks, each with its own connection, share the queue.
 
+use super::tx::{SqliteTx, WriteTx};
 use crate::core::Error;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -16,12 +20,12 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// The work of one write request, run inside the writer's transaction.
 pub type WriteFn<T> =
-    Box<dyn for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, Error>> + Send + Sync>;
+    Box<dyn for<'c> Fn(&'c dyn WriteTx) -> BoxFuture<'c, Result<T, Error>> + Send + Sync>;
 
 /// One queued request: `run` executes it and keeps its outcome; `answer` sends the
 /// kept outcome (or the commit error) to the caller.
 trait Job: Send + Sync {
-    fn run<'c>(&'c self, txn: &'c DatabaseTransaction) -> BoxFuture<'c, bool>;
+    fn run<'c>(&'c self, tx: &'c dyn WriteTx) -> BoxFuture<'c, bool>;
     fn answer(self: Box<Self>, commit: Result<(), String>);
 }
 
@@ -32,9 +36,9 @@ struct Pending<T> {
 }
 
 impl<T: Send + 'static> Job for Pending<T> {
-    fn run<'c>(&'c self, txn: &'c DatabaseTransaction) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c self, tx: &'c dyn WriteTx) -> BoxFuture<'c, bool> {
         async move {
-            let out = AssertUnwindSafe((self.work)(txn)).catch_unwind().await;
+            let out = AssertUnwindSafe((self.work)(tx)).catch_unwind().await;
             let out = out.unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
             let ok = out.is_ok();
             if let Ok(mut slot) = self.outcome.lock() {
@@ -57,6 +61,8 @@ impl<T: Send + 'static> Job for Pending<T> {
     }
 }
 
+type Queue = mpsc::Receiver<Box<dyn Job>>;
+
 /// Most jobs committed in one transaction.
 const MAX_GROUP: usize = 256;
 const QUEUE_DEPTH: usize = 8192;
@@ -67,12 +73,42 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// One task per connection; they share one queue.
-    pub fn start(conns: Vec<DatabaseConnection>) -> Writer {
+    /// The SQLite writer: a thread of its own around `conn`.
+    pub fn start_sqlite(conn: rusqlite::Connection) -> std::io::Result<Writer> {
+        let (tx, mut rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
+        let mut engine = SqliteEngine {
+            conn: Arc::new(StdMutex::new(conn)),
+        };
+        std::thread::Builder::new()
+            .name("gather-writer".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let group = drain(first, &mut rx);
+                    futures::executor::block_on(process_group(&mut engine, group));
+                }
+            })?;
+        Ok(Writer { queue: tx })
+    }
+
+    /// The PostgreSQL writers: one task per connection, sharing one queue.
+    pub fn start_postgres(conns: Vec<DatabaseConnection>) -> Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
         for conn in conns {
-            tokio::spawn(run(conn, rx.clone()));
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                let mut engine = PgEngine { conn };
+                loop {
+                    let group = {
+                        let mut rx = rx.lock().await;
+                        match rx.recv().await {
+                            Some(first) => drain(first, &mut rx),
+                            None => return,
+                        }
+                    };
+                    process_group(&mut engine, group).await;
+                }
+            });
         }
         Writer { queue: tx }
     }
@@ -95,37 +131,95 @@ impl Writer {
     }
 }
 
-async fn run(conn: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>) {
-    loop {
-        let mut group = Vec::with_capacity(16);
-        {
-            let mut rx = rx.lock().await;
-            match rx.recv().await {
-                Some(job) => group.push(job),
-                None => return,
-            }
-            while group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
-            }
+/// The first job plus whatever else is already waiting, up to a group's size.
+fn drain(first: Box<dyn Job>, rx: &mut Queue) -> Vec<Box<dyn Job>> {
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
         }
-        match commit_group(&conn, &group).await {
-            Ok(()) => group.into_iter().for_each(|j| j.answer(Ok(()))),
-            Err(GroupError::Commit(e)) => group.into_iter().for_each(|j| j.answer(Err(e.clone()))),
-            Err(GroupError::JobFailed) if group.len() == 1 => {
-                group.into_iter().for_each(|j| j.answer(Ok(())))
-            }
-            Err(GroupError::JobFailed) => {
-                // Someone failed: redo each job alone so only the failing ones fail.
-                for job in group {
-                    let commit = match commit_group(&conn, std::slice::from_ref(&job)).await {
-                        Ok(()) | Err(GroupError::JobFailed) => Ok(()),
-                        Err(GroupError::Commit(e)) => Err(e),
-                    };
-                    job.answer(commit);
-                }
+    }
+    group
+}
+
+/// Transactions of one engine.
+trait Engine {
+    type Tx: WriteTx;
+    fn begin(&mut self) -> BoxFuture<'_, Result<Self::Tx, String>>;
+    fn commit(&mut self, tx: Self::Tx) -> BoxFuture<'_, Result<(), String>>;
+    fn rollback(&mut self, tx: Self::Tx) -> BoxFuture<'_, ()>;
+}
+
+struct SqliteEngine {
+    conn: Arc<StdMutex<rusqlite::Connection>>,
+}
+
+impl SqliteEngine {
+    fn batch(&self, sql: &str) -> Result<(), String> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| "writer connection poisoned".to_string())?;
+        conn.execute_batch(sql).map_err(|e| e.to_string())
+    }
+}
+
+impl Engine for SqliteEngine {
+    type Tx = SqliteTx;
+    fn begin(&mut self) -> BoxFuture<'_, Result<SqliteTx, String>> {
+        let r = self.batch("BEGIN IMMEDIATE").map(|_| SqliteTx {
+            conn: self.conn.clone(),
+        });
+        Box::pin(std::future::ready(r))
+    }
+    fn commit(&mut self, _tx: SqliteTx) -> BoxFuture<'_, Result<(), String>> {
+        let r = self.batch("COMMIT");
+        if r.is_err() {
+            let _ = self.batch("ROLLBACK");
+        }
+        Box::pin(std::future::ready(r))
+    }
+    fn rollback(&mut self, _tx: SqliteTx) -> BoxFuture<'_, ()> {
+        let _ = self.batch("ROLLBACK");
+        Box::pin(std::future::ready(()))
+    }
+}
+
+struct PgEngine {
+    conn: DatabaseConnection,
+}
+
+impl Engine for PgEngine {
+    type Tx = DatabaseTransaction;
+    fn begin(&mut self) -> BoxFuture<'_, Result<DatabaseTransaction, String>> {
+        Box::pin(async move { self.conn.begin().await.map_err(|e| e.to_string()) })
+    }
+    fn commit(&mut self, tx: DatabaseTransaction) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { tx.commit().await.map_err(|e| e.to_string()) })
+    }
+    fn rollback(&mut self, tx: DatabaseTransaction) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = tx.rollback().await;
+        })
+    }
+}
+
+/// Commits `group` together, or, when a job fails, each job on its own.
+async fn process_group<E: Engine>(engine: &mut E, group: Vec<Box<dyn Job>>) {
+    match commit_together(engine, &group).await {
+        Ok(()) => group.into_iter().for_each(|j| j.answer(Ok(()))),
+        Err(GroupError::Commit(e)) => group.into_iter().for_each(|j| j.answer(Err(e.clone()))),
+        Err(GroupError::JobFailed) if group.len() == 1 => {
+            group.into_iter().for_each(|j| j.answer(Ok(())))
+        }
+        Err(GroupError::JobFailed) => {
+            for job in group {
+                let commit = match commit_together(engine, std::slice::from_ref(&job)).await {
+                    Ok(()) | Err(GroupError::JobFailed) => Ok(()),
+                    Err(GroupError::Commit(e)) => Err(e),
+                };
+                job.answer(commit);
             }
         }
     }
@@ -138,19 +232,22 @@ enum GroupError {
     Commit(String),
 }
 
-async fn commit_group(conn: &DatabaseConnection, group: &[Box<dyn Job>]) -> Result<(), GroupError> {
-    let txn = conn.begin().await.map_err(|e| {
+async fn commit_together<E: Engine>(
+    engine: &mut E,
+    group: &[Box<dyn Job>],
+) -> Result<(), GroupError> {
+    let tx = engine.begin().await.map_err(|e| {
         tracing::error!(error = %e, "cannot begin a write transaction");
-        GroupError::Commit(e.to_string())
+        GroupError::Commit(e)
     })?;
     for job in group {
-        if !job.run(&txn).await {
-            let _ = txn.rollback().await;
+        if !job.run(&tx).await {
+            engine.rollback(tx).await;
             return Err(GroupError::JobFailed);
         }
     }
-    txn.commit().await.map_err(|e| {
+    engine.commit(tx).await.map_err(|e| {
         tracing::error!(error = %e, "group commit failed");
-        GroupError::Commit(e.to_string())
+        GroupError::Commit(e)
     })
 }
