@@ -1266,7 +1266,12 @@ impl<'s, 'a> Compiler<'s, 'a> {
             Op::Lt => Frag::fill("({} < {})", &[a, b]),
             Op::Lte => Frag::fill("({} <= {})", &[a, b]),
             Op::Like | Op::NotLike => {
-                let subject = coalesce(&Frag::fill(&text_cast(d, "{}"), &[a]), an);
+                let as_text = if kind == Kind::Text {
+                    a.clone()
+                } else {
+                    Frag::fill(&text_cast(d, "{}"), &[a])
+                };
+                let subject = coalesce(&as_text, an);
                 // A literal pattern is matched as a substring unless it has its own `%`.
                 let pattern = match (left_lit, b.params.as_slice()) {
                     (None, [SqlValue::String(Some(s))]) if b.sql == MARK.to_string() => {
