@@ -96,7 +96,8 @@ impl Db {
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(true)
                         .pragma("temp_store", "MEMORY")
-                        .pragma("cache_size", "-16000")
+                        .pragma("cache_size", "-8000")
+                        .pragma("mmap_size", "268435456")
                         .pragma("journal_size_limit", "200000000")
                         .statement_cache_capacity(256)
                 });
