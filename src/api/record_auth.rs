@@ -158,12 +158,7 @@ impl RecordAuthApi {
             )
             .into());
         };
-        let id = auth
-            .record
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let id = auth.id().to_string();
         let resp = auth_response(&ctx, &c, &id, expand.0.as_deref()).await?;
         Ok(Json(pick(resp, fields.0.as_deref())))
     }

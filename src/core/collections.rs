@@ -4,7 +4,7 @@
 use super::app::App;
 use super::collection::{Collection, CollectionType, RESERVED_FIELD_NAMES};
 use super::error::{Error, Result};
-use super::fields::{format_datetime, Field, FieldError, FieldKind, Storage};
+use super::fields::{format_datetime, Field, FieldError, FieldKind};
 use super::filter::{compile_filter, RequestInfo, Scope};
 use super::ids::{field_id, random_token};
 use super::registry::Registry;
@@ -77,8 +77,7 @@ fn row_to_collection(row: &sea_orm::QueryResult) -> Result<Collection> {
     Ok(c)
 }
 
-fn row_values(c: &Collection, d: Dialect) -> Vec<SqlValue> {
-    let _ = d;
+fn row_values(c: &Collection) -> Vec<SqlValue> {
     let js = |v: Value| SqlValue::String(Some(v.to_string()));
     vec![
         SqlValue::String(Some(c.id.clone())),
@@ -171,7 +170,7 @@ async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection
                 if c.is_view() {
                     c.fields = infer_view_fields(txn, d, &c).await?;
                 }
-                let values = row_values(&c, d);
+                let values = row_values(&c);
                 let sql = if is_new {
                     format!(
                         "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
@@ -635,7 +634,6 @@ async fn infer_view_fields(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Res
             )],
         ));
     }
-    let _ = Storage::Text;
     Ok(fields)
 }
 
@@ -685,7 +683,7 @@ async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
         .write(Box::new(move |txn| {
             let c = c.clone();
             Box::pin(async move {
-                let values = row_values(&c, d);
+                let values = row_values(&c);
                 let sql = format!(
                     "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
                     placeholders(d, values.len())

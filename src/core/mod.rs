@@ -6,6 +6,7 @@ pub mod auth;
 pub mod collection;
 pub mod collections;
 pub mod error;
+pub mod expand;
 pub mod fields;
 pub mod filter;
 pub mod hooks;

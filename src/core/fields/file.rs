@@ -1,6 +1,8 @@
 //! `file`: stored file names (schema only for now: uploads arrive with the files feature).
 
-use super::{as_string_list, single_or_multi, FieldError, FieldType, Storage};
+use super::{
+    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, Storage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -22,18 +24,10 @@ impl FileField {
 
 impl FieldType for FileField {
     fn storage(&self) -> Storage {
-        if self.is_multi() {
-            Storage::JsonArray
-        } else {
-            Storage::Text
-        }
+        list_storage(self.is_multi())
     }
     fn zero(&self) -> Value {
-        if self.is_multi() {
-            json!([])
-        } else {
-            json!("")
-        }
+        list_zero(self.is_multi())
     }
     /// Only names of already stored files are accepted here; the record layer checks that.
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {

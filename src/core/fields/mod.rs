@@ -255,6 +255,52 @@ pub(crate) fn as_text(input: &Value) -> Result<String, FieldError> {
     }
 }
 
+/// Shared helper for text-like fields: length bounds (in characters) and a regex.
+/// `max` is the effective maximum (callers apply their own default for 0).
+pub(crate) fn check_text(s: &str, min: usize, max: usize, pattern: &str) -> Result<(), FieldError> {
+    let len = s.chars().count();
+    if min > 0 && len < min {
+        return Err(FieldError::new(
+            "validation_min_text_constraint",
+            format!("Must be at least {min} character(s)."),
+        )
+        .with_params(json!({"min": min})));
+    }
+    if len > max {
+        return Err(FieldError::new(
+            "validation_max_text_constraint",
+            format!("Must be no more than {max} character(s)."),
+        )
+        .with_params(json!({"max": max})));
+    }
+    if !pattern.is_empty() {
+        let invalid = || FieldError::new("validation_invalid_format", "Invalid value format.");
+        let re = regex::Regex::new(pattern).map_err(|_| invalid())?;
+        if !re.is_match(s) {
+            return Err(invalid());
+        }
+    }
+    Ok(())
+}
+
+/// Shared helper for select/relation/file: a list column when multiple, else text.
+pub(crate) fn list_storage(multi: bool) -> Storage {
+    if multi {
+        Storage::JsonArray
+    } else {
+        Storage::Text
+    }
+}
+
+/// Shared helper for select/relation/file: `[]` when multiple, else `""`.
+pub(crate) fn list_zero(multi: bool) -> Value {
+    if multi {
+        json!([])
+    } else {
+        json!("")
+    }
+}
+
 /// Shared helper: a list of strings from a string, a list, or null (multi-valued fields).
 pub(crate) fn as_string_list(input: &Value) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = match input {

@@ -1,8 +1,8 @@
 //! `password`: write-only; stored as an argon2id hash, never returned.
 
-use super::{as_text, FieldError, FieldType, Storage};
+use super::{as_text, check_text, FieldError, FieldType, Storage};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
@@ -31,33 +31,9 @@ impl FieldType for PasswordField {
                 Ok(Value::String(s))
             };
         }
-        let len = s.chars().count();
-        if self.min > 0 && len < self.min {
-            return Err(FieldError::new(
-                "validation_min_text_constraint",
-                format!("Must be at least {} character(s).", self.min),
-            )
-            .with_params(json!({"min": self.min})));
-        }
+        // 71: what bcrypt (and so PocketBase) accepts.
         let max = if self.max == 0 { 71 } else { self.max };
-        if len > max {
-            return Err(FieldError::new(
-                "validation_max_text_constraint",
-                format!("Must be no more than {max} character(s)."),
-            )
-            .with_params(json!({"max": max})));
-        }
-        if !self.pattern.is_empty() {
-            let re = regex::Regex::new(&self.pattern).map_err(|_| {
-                FieldError::new("validation_invalid_format", "Invalid value format.")
-            })?;
-            if !re.is_match(&s) {
-                return Err(FieldError::new(
-                    "validation_invalid_format",
-                    "Invalid value format.",
-                ));
-            }
-        }
+        check_text(&s, self.min, max, &self.pattern)?;
         Ok(Value::String(s))
     }
 }
@@ -65,6 +41,7 @@ impl FieldType for PasswordField {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     #[test]
     fn lengths() {
         let f = PasswordField {

@@ -1,6 +1,8 @@
 //! `relation`: ids of records in another collection (existence is checked by the record layer).
 
-use super::{as_string_list, single_or_multi, FieldError, FieldType, Storage};
+use super::{
+    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, Storage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -21,18 +23,10 @@ impl RelationField {
 
 impl FieldType for RelationField {
     fn storage(&self) -> Storage {
-        if self.is_multi() {
-            Storage::JsonArray
-        } else {
-            Storage::Text
-        }
+        list_storage(self.is_multi())
     }
     fn zero(&self) -> Value {
-        if self.is_multi() {
-            json!([])
-        } else {
-            json!("")
-        }
+        list_zero(self.is_multi())
     }
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let items = as_string_list(input)?;

@@ -1,6 +1,8 @@
 //! `select`: one (maxSelect ≤ 1) or several values from a fixed list.
 
-use super::{as_string_list, single_or_multi, FieldError, FieldType, Storage};
+use super::{
+    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, Storage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -19,18 +21,10 @@ impl SelectField {
 
 impl FieldType for SelectField {
     fn storage(&self) -> Storage {
-        if self.is_multi() {
-            Storage::JsonArray
-        } else {
-            Storage::Text
-        }
+        list_storage(self.is_multi())
     }
     fn zero(&self) -> Value {
-        if self.is_multi() {
-            json!([])
-        } else {
-            json!("")
-        }
+        list_zero(self.is_multi())
     }
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let items = as_string_list(input)?;

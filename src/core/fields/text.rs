@@ -1,8 +1,8 @@
 //! `text`: plain string with length bounds, an optional regex pattern and autogeneration.
 
-use super::{as_text, FieldError, FieldType, Storage};
+use super::{as_text, check_text, FieldError, FieldType, Storage};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Applied when `max` is 0, as PocketBase does.
 pub const DEFAULT_MAX_TEXT: usize = 5000;
@@ -33,37 +33,12 @@ impl FieldType for TextField {
                 Ok(Value::String(s))
             };
         }
-        let len = s.chars().count();
-        if self.min > 0 && len < self.min {
-            return Err(FieldError::new(
-                "validation_min_text_constraint",
-                format!("Must be at least {} character(s).", self.min),
-            )
-            .with_params(json!({"min": self.min})));
-        }
         let max = if self.max == 0 {
             DEFAULT_MAX_TEXT
         } else {
             self.max
         };
-        if len > max {
-            return Err(FieldError::new(
-                "validation_max_text_constraint",
-                format!("Must be no more than {max} character(s)."),
-            )
-            .with_params(json!({"max": max})));
-        }
-        if !self.pattern.is_empty() {
-            let re = regex::Regex::new(&self.pattern).map_err(|_| {
-                FieldError::new("validation_invalid_format", "Invalid value format.")
-            })?;
-            if !re.is_match(&s) {
-                return Err(FieldError::new(
-                    "validation_invalid_format",
-                    "Invalid value format.",
-                ));
-            }
-        }
+        check_text(&s, self.min, max, &self.pattern)?;
         Ok(Value::String(s))
     }
     fn check_options(&self) -> Result<(), String> {
@@ -80,6 +55,7 @@ impl FieldType for TextField {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn f(min: usize, max: usize, pattern: &str) -> TextField {
         TextField {

@@ -45,6 +45,15 @@ pub struct RequestInfo {
     pub body: Map<String, Value>,
 }
 
+impl AuthRecord {
+    pub fn id(&self) -> &str {
+        self.record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
 impl RequestInfo {
     pub fn is_superuser(&self) -> bool {
         self.auth
@@ -52,10 +61,7 @@ impl RequestInfo {
             .is_some_and(|a| a.collection.name == crate::core::SUPERUSERS)
     }
     pub fn auth_id(&self) -> Option<&str> {
-        self.auth
-            .as_ref()
-            .and_then(|a| a.record.get("id"))
-            .and_then(Value::as_str)
+        self.auth.as_ref().map(AuthRecord::id)
     }
 }
 
@@ -900,12 +906,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
         // Deeper paths go through the auth record's relations in SQL.
         let coll = auth.collection.clone();
-        let id = auth
-            .record
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let id = auth.id().to_string();
         let key = "@request.auth".to_string();
         let mut chain = Vec::new();
         let a = self.join(JoinKind::Left, &mut chain, &key, |_, a| {
