@@ -4,7 +4,7 @@ use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick;
 use super::Tags;
-use crate::core::auth::{auth_token, load_auth_row, verify_password};
+use crate::core::auth::{auth_token, load_auth_row};
 use crate::core::records::{expand, hide_fields};
 use crate::core::{record_io, Collection, Error};
 use poem_openapi::param::{Path, Query};
@@ -127,10 +127,7 @@ impl RecordAuthApi {
             ),
             None => (String::new(), crate::core::auth::dummy_hash().to_string()),
         };
-        let password = body.password.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let ok = ctx.app.verify_password(&body.password, &hash).await;
         if !ok || id.is_empty() {
             return Err(fail().into());
         }

@@ -54,6 +54,7 @@ struct Inner {
     /// Row count and newest `updated` of `_collections` when the registry was loaded.
     schema_mark: std::sync::Mutex<(i64, String)>,
     hooks: Hooks,
+    hasher: super::hasher::Hasher,
 }
 
 /// A code migration: runs once, in order, recorded in `_migrations` by name.
@@ -87,6 +88,11 @@ impl App {
             registry: RwLock::new(Arc::default()),
             schema_mark: std::sync::Mutex::new((0, String::new())),
             hooks: Hooks::default(),
+            hasher: super::hasher::Hasher::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            ),
         };
         let app = App {
             inner: Arc::new(inner),
@@ -169,6 +175,16 @@ impl App {
                 }
             }
         });
+    }
+
+    /// Hashes a password (argon2id) on the hashing threads.
+    pub async fn hash_password(&self, password: &str) -> Result<String> {
+        self.inner.hasher.hash(password).await
+    }
+
+    /// Checks a password against a stored hash on the hashing threads.
+    pub async fn verify_password(&self, password: &str, hash: &str) -> bool {
+        self.inner.hasher.verify(password, hash).await
     }
 
     /// Applies code migrations not yet recorded, in order.

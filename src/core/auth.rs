@@ -6,8 +6,8 @@ use super::error::{Error, Result};
 use super::filter::compile::AuthRecord;
 use super::record_io;
 use crate::db::quote;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
+use argon2::password_hash::phc::{Output, PasswordHash, Salt};
+use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -131,14 +131,64 @@ pub async fn load_auth_row(
     Ok(app.db().query_one(d.raw(sql, vec![id.into()])).await?)
 }
 
-/// An argon2id PHC string for `password`.
+thread_local! {
+    /// Argon2's working memory (~19 MiB), kept per hashing thread and reused: allocating
+    /// and freeing it per hash fragments the heap and peak memory grows with every login.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Argon2 with `params` into `out`, using this thread's reusable memory.
+fn argon2_into(
+    algorithm: Argon2Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> bool {
+    BLOCKS.with(|blocks| {
+        let Ok(mut blocks) = blocks.try_borrow_mut() else {
+            return false;
+        };
+        let n = params.block_count();
+        if blocks.len() < n {
+            blocks.resize(n, argon2::Block::default());
+        }
+        Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(password, salt, out, &mut blocks[..n])
+            .is_ok()
+    })
+}
+
+/// An argon2id PHC string for `password` (OWASP's m=19 MiB, t=2, p=1).
 pub fn hash_password(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
-    Argon2::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("cannot hash password: {e}")))
+    let params = Params::default();
+    let mut out = [0u8; 32];
+    if !argon2_into(
+        Argon2Algorithm::Argon2id,
+        Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        &salt,
+        &mut out,
+    ) {
+        return Err(Error::Internal("cannot hash password".into()));
+    }
+    let err = |e: argon2::password_hash::phc::Error| {
+        Error::Internal(format!("cannot encode password hash: {e}"))
+    };
+    let phc = PasswordHash {
+        algorithm: Argon2Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: (&params)
+            .try_into()
+            .map_err(|_| Error::Internal("cannot encode argon2 params".into()))?,
+        salt: Some(Salt::new(&salt).map_err(err)?),
+        hash: Some(Output::new(&out).map_err(err)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// A real hash of nothing in particular, verified when no account matched so that a
@@ -152,10 +202,35 @@ pub fn dummy_hash() -> &'static str {
 
 /// Constant-time check of `password` against a stored PHC string.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    !hash.is_empty()
-        && Argon2::default()
-            .verify_password(password.as_bytes(), hash)
-            .is_ok()
+    let Ok(phc) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Argon2Algorithm::try_from(phc.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match phc.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&phc) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if !argon2_into(
+        algorithm,
+        version,
+        params,
+        password.as_bytes(),
+        salt.as_ref(),
+        &mut out,
+    ) {
+        return false;
+    }
+    Output::new(&out).is_ok_and(|o| o == *expected)
 }
 
 #[cfg(test)]

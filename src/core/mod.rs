@@ -9,6 +9,7 @@ pub mod error;
 pub mod expand;
 pub mod fields;
 pub mod filter;
+pub mod hasher;
 pub mod hooks;
 pub mod ids;
 pub mod record_io;

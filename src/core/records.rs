@@ -2,7 +2,6 @@
 //! relation checks and cascade deletes.
 
 use super::app::App;
-use super::auth::hash_password;
 use super::collection::Collection;
 use super::error::{Error, Result};
 pub use super::expand::expand;
@@ -489,11 +488,11 @@ fn build_values(
 }
 
 /// Turns plain passwords into hashes, just before writing.
-fn hash_passwords(c: &Collection, values: &mut Record) -> Result<()> {
+async fn hash_passwords(app: &App, c: &Collection, values: &mut Record) -> Result<()> {
     for f in c.fields.iter().filter(|f| f.is_write_only()) {
-        if let Some(Value::String(p)) = values.get(&f.name) {
+        if let Some(Value::String(p)) = values.get(&f.name).cloned() {
             if !p.is_empty() {
-                let h = hash_password(p)?;
+                let h = app.hash_password(&p).await?;
                 values.insert(f.name.clone(), Value::String(h));
             }
         }
@@ -626,7 +625,7 @@ pub async fn create(
     let ev = app.hooks().run(HookPoint::BeforeCreate, ev).await?;
     let mut values = ev.record;
     let mut stored = values.clone();
-    hash_passwords(c, &mut stored)?;
+    hash_passwords(app, c, &mut stored).await?;
 
     let d = app.dialect();
     let reg = app.registry();
@@ -732,7 +731,7 @@ pub async fn update(
     let ev = app.hooks().run(HookPoint::BeforeUpdate, ev).await?;
     let values = ev.record;
     let mut stored = values.clone();
-    hash_passwords(c, &mut stored)?;
+    hash_passwords(app, c, &mut stored).await?;
 
     let d = app.dialect();
     let reg = app.registry();
@@ -805,7 +804,7 @@ async fn check_old_password(
         .await?
         .ok_or_else(Error::not_found)?;
     let (hash, _) = super::record_io::auth_secrets(&row)?;
-    if !super::auth::verify_password(old, &hash) {
+    if !app.verify_password(old, &hash).await {
         return Err(Error::field(
             "Failed to update record.",
             "oldPassword",

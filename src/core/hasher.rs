@@ -1,0 +1,71 @@
+//! A small pool of threads for password hashing. Argon2 is slow and takes ~19 MiB per
+//! hash by design; doing it on a fixed thread per core (rather than on the async
+//! threads, or on an ever-changing set of blocking threads, each keeping its own malloc
+//! arena full of freed 19 MiB blocks) bounds both CPU and memory, and a burst of logins
+//! simply queues.
+
+use super::error::{Error, Result};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+type Task = Box<dyn FnOnce() + Send>;
+
+pub struct Hasher {
+    queue: Mutex<mpsc::Sender<Task>>,
+}
+
+impl Hasher {
+    pub fn new(threads: usize) -> Hasher {
+        let (tx, rx) = mpsc::channel::<Task>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("gather-hash-{i}"))
+                .spawn(move || loop {
+                    let task = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match task {
+                        Ok(t) => t(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a hashing thread");
+            }
+        }
+        Hasher {
+            queue: Mutex::new(tx),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        let task: Task = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.queue
+            .lock()
+            .map_err(|_| Error::Internal("hasher poisoned".into()))?
+            .send(task)
+            .map_err(|_| Error::Internal("hasher stopped".into()))?;
+        rx.await
+            .map_err(|_| Error::Internal("hashing task dropped".into()))
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        let password = password.to_string();
+        self.run(move || super::auth::hash_password(&password))
+            .await?
+    }
+
+    pub async fn verify(&self, password: &str, hash: &str) -> bool {
+        let (password, hash) = (password.to_string(), hash.to_string());
+        self.run(move || super::auth::verify_password(&password, &hash))
+            .await
+            .unwrap_or(false)
+    }
+}
