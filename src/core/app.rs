@@ -55,6 +55,7 @@ struct Inner {
     schema_mark: std::sync::Mutex<(i64, String)>,
     hooks: Hooks,
     hasher: super::hasher::Hasher,
+    auth_cache: super::auth_cache::AuthCache,
 }
 
 /// A code migration: runs once, in order, recorded in `_migrations` by name.
@@ -88,6 +89,7 @@ impl App {
             registry: RwLock::new(Arc::default()),
             schema_mark: std::sync::Mutex::new((0, String::new())),
             hooks: Hooks::default(),
+            auth_cache: Default::default(),
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -145,6 +147,7 @@ impl App {
         if let Ok(mut m) = self.inner.schema_mark.lock() {
             *m = mark;
         }
+        self.inner.auth_cache.clear();
         Ok(())
     }
 
@@ -175,6 +178,11 @@ impl App {
                 }
             }
         });
+    }
+
+    /// Auth records behind tokens, cached briefly.
+    pub fn auth_cache(&self) -> &super::auth_cache::AuthCache {
+        &self.inner.auth_cache
     }
 
     /// Hashes a password (argon2id) on the hashing threads.

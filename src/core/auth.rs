@@ -94,8 +94,17 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
     if !c.is_auth() || c.id != unverified.collection_id {
         return None;
     }
-    let row = load_auth_row(app, &c, &unverified.id).await.ok()??;
-    let (_, token_key) = record_io::auth_secrets(&row).ok()?;
+    let (token_key, record) = match app.auth_cache().get(&c.id, &unverified.id) {
+        Some(hit) => hit,
+        None => {
+            let row = load_auth_row(app, &c, &unverified.id).await.ok()??;
+            let (_, token_key) = record_io::auth_secrets(&row).ok()?;
+            let record = record_io::record_from_row(&row, &c, app.dialect());
+            app.auth_cache()
+                .put(&c.id, &unverified.id, token_key.clone(), record.clone());
+            (token_key, record)
+        }
+    };
     let mut v = Validation::new(Algorithm::HS256);
     v.leeway = 0;
     v.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
@@ -105,7 +114,6 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
         &v,
     )
     .ok()?;
-    let record = record_io::record_from_row(&row, &c, app.dialect());
     Some((
         AuthRecord {
             collection: c,

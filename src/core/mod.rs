@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod auth_cache;
 pub mod collection;
 pub mod collections;
 pub mod error;

@@ -766,6 +766,9 @@ pub async fn update(
             })
         }))
         .await?;
+    if c.is_auth() {
+        app.auth_cache().forget(&c.id, id);
+    }
     let mut rec = existing.clone();
     for (k, v) in values {
         if c.field(&k).is_some_and(|f| !f.is_write_only()) {
@@ -841,6 +844,8 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
             Box::pin(async move { delete_in_tx(txn, d, &reg, &cc, rid, 0).await })
         }))
         .await?;
+    // Cascades may have removed auth records anywhere: start the token cache over.
+    app.auth_cache().clear();
     let ev = RecordEvent {
         app: app.clone(),
         collection: c.clone(),
