@@ -12,10 +12,12 @@ const TTL: Duration = Duration::from_secs(2);
 const MAX_ENTRIES: usize = 50_000;
 
 type Key = (String, String);
+/// When it was fetched, the record's token key, and its fields.
+type Entry = (Instant, String, Map<String, Value>);
 
 #[derive(Default)]
 pub struct AuthCache {
-    entries: Mutex<HashMap<Key, (Instant, String, Map<String, Value>)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl AuthCache {
