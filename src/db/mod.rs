@@ -115,6 +115,7 @@ impl Db {
     }
 
     async fn connect_postgres(url: &str) -> Result<Db, DbErr> {
+        let url = &loopback_without_tls(url);
         // No statement cache: a cached plan fails once a schema change alters a column's
         // type ("cached plan must not change result type"), and tables change at runtime.
         let opts = |max: u32| {
@@ -126,12 +127,12 @@ impl Db {
                 .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0));
             o
         };
-        let read = Database::connect(opts(16)).await?;
         // Several writer tasks: PostgreSQL handles concurrent writers; each still group-commits.
-        let mut writers = Vec::new();
-        for _ in 0..4 {
-            writers.push(Database::connect(opts(1)).await?);
-        }
+        let (read, writers) = futures::join!(
+            Database::connect(opts(16)),
+            futures::future::try_join_all((0..4).map(|_| Database::connect(opts(1))))
+        );
+        let (read, writers) = (read?, writers?);
         Ok(Db {
             dialect: Dialect::Postgres,
             read,
@@ -155,6 +156,23 @@ impl Db {
     pub async fn query_one(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
         self.read.query_one_raw(stmt).await
     }
+}
+
+/// A PostgreSQL URL on this machine with no `sslmode` gets `sslmode=disable`: TLS to
+/// loopback protects nothing, and trying it costs ~90 ms per new connection. Remote
+/// servers keep the driver's default; ask for `sslmode=require` explicitly.
+fn loopback_without_tls(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return raw.to_string();
+    };
+    let local = matches!(
+        url.host_str(),
+        None | Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    if local && !url.query_pairs().any(|(k, _)| k == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    url.to_string()
 }
 
 /// The one read-write SQLite connection, with the pragmas every connection gets.
@@ -181,6 +199,26 @@ fn num_readers() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn loopback_urls_skip_tls() {
+        assert_eq!(
+            loopback_without_tls("postgres://u@127.0.0.1:5432/db"),
+            "postgres://u@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@localhost/db?x=1"),
+            "postgres://u@localhost/db?x=1&sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@127.0.0.1/db?sslmode=require"),
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@db.example.com/db"),
+            "postgres://u@db.example.com/db"
+        );
+    }
+
     #[test]
     fn quoting() {
         assert_eq!(quote("a"), "\"a\"");
