@@ -8,7 +8,7 @@ pub use super::expand::expand;
 use super::fields::{format_datetime, Field, FieldError, FieldKind};
 use super::filter::{compile_filter, compile_sort, RequestInfo, Scope};
 use super::hooks::{HookPoint, RecordEvent};
-use super::ids::{is_valid_record_id, new_record_id, random_from};
+use super::ids::{is_valid_record_id, new_record_id, random_from, random_token};
 use super::record_io::{record_from_row, to_sql};
 use crate::db::{quote, Dialect, WriteTx};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
@@ -422,14 +422,9 @@ fn build_values(
             _ => {}
         }
         if f.name == "tokenKey" && c.is_auth() {
+            // A new key with every password, which revokes the tokens signed with the old one.
             if existing.is_none() || body.contains_key("password") {
-                out.insert(
-                    f.name.clone(),
-                    Value::String(random_from(
-                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-                        50,
-                    )),
-                );
+                out.insert(f.name.clone(), Value::String(random_token(50)));
             }
             continue;
         }
@@ -464,9 +459,6 @@ fn build_values(
                 }
             }
             Some(Ok(v)) => {
-                if f.system && f.hidden && !su && c.is_auth() && f.name != "password" {
-                    continue;
-                }
                 out.insert(f.name.clone(), v);
             }
             Some(Err(e)) => errors.push((f.name.clone(), e)),
