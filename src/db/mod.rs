@@ -140,10 +140,6 @@ impl Db {
         })
     }
 
-    pub async fn close(self) {
-        let _ = self.read.close().await;
-    }
-
     /// Runs `f` inside the writer's transaction; see [`Writer::write`].
     pub async fn write<T: Send + 'static>(&self, f: WriteFn<T>) -> Result<T, crate::core::Error> {
         self.writer.write(f).await

@@ -674,7 +674,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 modifier.unwrap_or_default()
             ))),
             (_, Some("lower")) => Ok(Term::Sql(SqlTerm::new(
-                Frag::raw(format!("LOWER({})", text_cast(d, col))),
+                Frag::raw(format!("LOWER({})", text_cast(col))),
                 Kind::Text,
                 false,
             ))),
@@ -759,7 +759,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
         }
         if modifier == Some("lower") {
             term = SqlTerm::new(
-                Frag::fill(&format!("LOWER({})", text_cast(d, "{}")), &[&term.frag]),
+                Frag::fill(&format!("LOWER({})", text_cast("{}")), &[&term.frag]),
                 Kind::Text,
                 true,
             );
@@ -1086,7 +1086,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 items.first().map(Lit::as_text).unwrap_or_default(),
             ))),
             Term::Sql(s) if s.kind == Kind::Text => s.frag,
-            Term::Sql(s) => Frag::fill(&text_cast(self.dialect(), "{}"), &[&s.frag]),
+            Term::Sql(s) => Frag::fill(&text_cast("{}"), &[&s.frag]),
         }
     }
 
@@ -1150,7 +1150,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                     Kind::Number,
                 ),
                 None => (
-                    Frag::fill(&text_cast(d, "{}"), &[&s.frag]),
+                    Frag::fill(&text_cast("{}"), &[&s.frag]),
                     Some(text_param(l.as_text())),
                     Kind::Text,
                 ),
@@ -1162,7 +1162,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                     Kind::Bool,
                 ),
                 None => (
-                    Frag::fill(&text_cast(d, "{}"), &[&s.frag]),
+                    Frag::fill(&text_cast("{}"), &[&s.frag]),
                     Some(text_param(l.as_text())),
                     Kind::Text,
                 ),
@@ -1219,8 +1219,8 @@ impl<'s, 'a> Compiler<'s, 'a> {
             (l.frag.clone(), r.frag.clone(), Kind::Json)
         } else {
             (
-                Frag::fill(&text_cast(d, "{}"), &[&l.frag]),
-                Frag::fill(&text_cast(d, "{}"), &[&r.frag]),
+                Frag::fill(&text_cast("{}"), &[&l.frag]),
+                Frag::fill(&text_cast("{}"), &[&r.frag]),
                 Kind::Text,
             )
         };
@@ -1270,7 +1270,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 let as_text = if kind == Kind::Text {
                     a.clone()
                 } else {
-                    Frag::fill(&text_cast(d, "{}"), &[a])
+                    Frag::fill(&text_cast("{}"), &[a])
                 };
                 let subject = coalesce(&as_text, an);
                 // A literal pattern is matched as a substring unless it has its own `%`.
@@ -1278,7 +1278,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                     (None, [SqlValue::String(Some(s))]) if b.sql == MARK.to_string() => {
                         Frag::param(SqlValue::String(Some(like_pattern(s))))
                     }
-                    _ => Frag::fill(&format!("('%' || {} || '%')", text_cast(d, "{}")), &[b]),
+                    _ => Frag::fill(&format!("('%' || {} || '%')", text_cast("{}")), &[b]),
                 };
                 let like = match d {
                     Dialect::Sqlite => {
@@ -1300,11 +1300,9 @@ fn text_param(s: String) -> Frag {
     Frag::param(SqlValue::String(Some(s)))
 }
 
-fn text_cast(d: Dialect, expr: &str) -> String {
-    match d {
-        Dialect::Sqlite => format!("CAST({expr} AS TEXT)"),
-        Dialect::Postgres => format!("CAST({expr} AS TEXT)"),
-    }
+/// `expr` as text; the same SQL in both dialects.
+fn text_cast(expr: &str) -> String {
+    format!("CAST({expr} AS TEXT)")
 }
 
 fn json_each(d: Dialect, col: &str, alias: &str) -> Frag {
