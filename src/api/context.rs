@@ -1,7 +1,7 @@
 //! Per-request context: who is calling (from the `Authorization` token) and what
 //! `@request.*` rules can see. An invalid token means "guest", as in PocketBase.
 
-use crate::core::auth::{verify_token, TokenType};
+use crate::core::auth::{verify_token, Claims, TokenType};
 use crate::core::filter::RequestInfo;
 use crate::core::{App, Error};
 use poem::{FromRequest, Request, RequestBody};
@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 pub struct Ctx {
     pub app: App,
     pub info: RequestInfo,
+    /// The verified auth token and its claims, when the request carried a valid one.
+    pub token: Option<(String, Claims)>,
 }
 
 /// The token of an `Authorization` header: raw, or after `Bearer ` (any case).
@@ -29,11 +31,12 @@ impl<'a> FromRequest<'a> for Ctx {
         let app = req.data::<App>().cloned().ok_or_else(|| {
             poem::Error::from_string("app missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR)
         })?;
-        let auth = match bearer(req) {
-            Some(t) => verify_token(&app, &t, TokenType::Auth)
-                .await
-                .map(|(a, _)| a),
-            None => None,
+        let (auth, token) = match bearer(req) {
+            Some(t) => match verify_token(&app, &t, TokenType::Auth).await {
+                Some((a, claims)) => (Some(a), Some((t, claims))),
+                None => (None, None),
+            },
+            None => (None, None),
         };
         let headers: BTreeMap<String, String> = req
             .headers()
@@ -62,7 +65,7 @@ impl<'a> FromRequest<'a> for Ctx {
             headers,
             body: Default::default(),
         };
-        Ok(Ctx { app, info })
+        Ok(Ctx { app, info, token })
     }
 }
 

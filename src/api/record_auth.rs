@@ -4,7 +4,7 @@ use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick;
 use super::Tags;
-use crate::core::auth::{auth_token, load_auth_row};
+use crate::core::auth::{auth_token, issue_token, load_auth_row, TokenType};
 use crate::core::records::{expand, hide_fields};
 use crate::core::{record_io, Collection, Error};
 use poem_openapi::param::{Path, Query};
@@ -25,6 +25,12 @@ struct PasswordLogin {
     identity_field: Option<String>,
 }
 
+#[derive(Object)]
+struct Impersonation {
+    /// Token lifetime in seconds; 0 or absent = the collection's auth token duration.
+    duration: Option<u64>,
+}
+
 fn auth_collection(ctx: &Ctx, name: &str) -> Result<Arc<Collection>, Error> {
     let c = ctx
         .app
@@ -39,17 +45,40 @@ fn auth_collection(ctx: &Ctx, name: &str) -> Result<Arc<Collection>, Error> {
     Ok(c)
 }
 
+/// How the token of an auth response is made.
+enum Issue {
+    /// A new token with the collection's lifetime.
+    Fresh,
+    /// This token again (a non-refreshable one being "refreshed").
+    Same(String),
+    /// A non-refreshable token lasting this many seconds (0 = the collection's default).
+    Impersonation(u64),
+}
+
 async fn auth_response(
     ctx: &Ctx,
     c: &Arc<Collection>,
     id: &str,
     expand_param: Option<&str>,
+    issue: Issue,
 ) -> Result<Value, Error> {
     let row = load_auth_row(&ctx.app, c, id)
         .await?
         .ok_or_else(Error::not_found)?;
     let (_, key) = record_io::auth_secrets(&row)?;
-    let token = auth_token(c, id, &key)?;
+    let token = match issue {
+        Issue::Fresh => auth_token(c, id, &key)?,
+        Issue::Same(t) => t,
+        Issue::Impersonation(secs) => {
+            let default = c
+                .auth
+                .as_ref()
+                .map(|a| a.auth_token.duration)
+                .unwrap_or(86_400);
+            let secs = if secs == 0 { default } else { secs };
+            issue_token(c, id, &key, TokenType::Auth, secs, false)?
+        }
+    };
     let mut rec = record_io::record_from_row(&row, c, ctx.app.dialect());
     // The record is shown to itself.
     let mut info = ctx.info.clone();
@@ -131,7 +160,7 @@ impl RecordAuthApi {
         if !ok || id.is_empty() {
             return Err(fail().into());
         }
-        let resp = auth_response(&ctx, &c, &id, expand.0.as_deref()).await?;
+        let resp = auth_response(&ctx, &c, &id, expand.0.as_deref(), Issue::Fresh).await?;
         Ok(Json(pick(resp, fields.0.as_deref())))
     }
 
@@ -156,7 +185,72 @@ impl RecordAuthApi {
             .into());
         };
         let id = auth.id().to_string();
-        let resp = auth_response(&ctx, &c, &id, expand.0.as_deref()).await?;
+        let issue = match &ctx.token {
+            Some((t, claims)) if !claims.refreshable => Issue::Same(t.clone()),
+            _ => Issue::Fresh,
+        };
+        let resp = auth_response(&ctx, &c, &id, expand.0.as_deref(), issue).await?;
+        Ok(Json(pick(resp, fields.0.as_deref())))
+    }
+
+    /// Which ways of logging in this collection offers.
+    #[oai(
+        path = "/api/collections/:collection/auth-methods",
+        method = "get",
+        operation_id = "authMethods"
+    )]
+    async fn auth_methods(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
+        let c = auth_collection(&ctx, &collection.0)?;
+        let auth = c.auth.clone().unwrap_or_default();
+        let ids = &auth.password_auth.identity_fields;
+        let mut body = json!({
+            "password": {"enabled": auth.password_auth.enabled, "identityFields": ids},
+            "oauth2": {"enabled": false, "providers": []},
+            "mfa": {"enabled": false, "duration": 0},
+            "otp": {"enabled": false, "duration": 0},
+        });
+        if fields.0.as_deref().is_none_or(|f| f.trim().is_empty()) {
+            // Keys older SDKs read.
+            body["authProviders"] = json!([]);
+            body["usernamePassword"] =
+                json!(auth.password_auth.enabled && ids.iter().any(|f| f == "username"));
+            body["emailPassword"] =
+                json!(auth.password_auth.enabled && ids.iter().any(|f| f == "email"));
+        }
+        Ok(Json(pick(body, fields.0.as_deref())))
+    }
+
+    /// A superuser acts as another auth record: a non-refreshable token for it.
+    #[oai(
+        path = "/api/collections/:collection/impersonate/:id",
+        method = "post",
+        operation_id = "impersonate"
+    )]
+    async fn impersonate(
+        &self,
+        ctx: Ctx,
+        collection: Path<String>,
+        id: Path<String>,
+        body: Json<Option<Impersonation>>,
+        expand: Query<Option<String>>,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
+        ctx.require_superuser()?;
+        let c = auth_collection(&ctx, &collection.0)?;
+        let secs = body.0.and_then(|b| b.duration).unwrap_or(0);
+        let resp = auth_response(
+            &ctx,
+            &c,
+            &id.0,
+            expand.0.as_deref(),
+            Issue::Impersonation(secs),
+        )
+        .await?;
         Ok(Json(pick(resp, fields.0.as_deref())))
     }
 }

@@ -166,7 +166,7 @@ impl RecordsApi {
 /// Expands and hides fields of a record just written, as the response shows it.
 async fn finish(
     ctx: &Ctx,
-    c: &crate::core::Collection,
+    c: &std::sync::Arc<crate::core::Collection>,
     rec: records::Record,
     expand: Option<&str>,
 ) -> Result<records::Record, Error> {
@@ -175,6 +175,6 @@ async fn finish(
         records::expand(&ctx.app, c, &mut items, e, &ctx.info).await?;
     }
     let mut rec = items.pop().unwrap_or_default();
-    records::hide_fields(c, &mut rec, &ctx.info);
+    records::present(&ctx.app, c, &mut rec, &ctx.info).await?;
     Ok(rec)
 }

@@ -191,7 +191,7 @@ pub async fn view(
         expand(app, c, &mut items, e, req).await?;
         rec = items.pop().unwrap_or_default();
     }
-    hide_fields(c, &mut rec, req);
+    present(app, c, &mut rec, req).await?;
     Ok(rec)
 }
 
@@ -217,13 +217,18 @@ async fn find_visible(
 /// Removes what this requester may not see: hidden fields (unless superuser), the
 /// token key, and an auth record's e-mail unless visible, own, or superuser.
 pub fn hide_fields(c: &Collection, rec: &mut Record, req: &RequestInfo) {
+    hide_fields_as(c, rec, req, false)
+}
+
+/// [`hide_fields`] for a requester who may manage this auth record (sees its e-mail).
+fn hide_fields_as(c: &Collection, rec: &mut Record, req: &RequestInfo, manager: bool) {
     let su = req.is_superuser();
     for f in &c.fields {
         if (f.hidden && !su) || f.name == "tokenKey" {
             rec.shift_remove(&f.name);
         }
     }
-    if c.is_auth() && !su {
+    if c.is_auth() && !su && !manager {
         let own = req
             .auth
             .as_ref()
@@ -232,6 +237,26 @@ pub fn hide_fields(c: &Collection, rec: &mut Record, req: &RequestInfo) {
             rec.shift_remove("email");
         }
     }
+}
+
+/// [`hide_fields`] for one record, checking the collection's `manageRule` when that is
+/// what decides whether its e-mail shows.
+pub async fn present(
+    app: &App,
+    c: &Arc<Collection>,
+    rec: &mut Record,
+    req: &RequestInfo,
+) -> Result<()> {
+    let hidden_email = c.is_auth()
+        && !req.is_superuser()
+        && rec.get("emailVisibility") != Some(&Value::Bool(true))
+        && req.auth_id() != rec.get("id").and_then(Value::as_str);
+    let manager = match (hidden_email, rec.get("id").and_then(Value::as_str)) {
+        (true, Some(id)) => can_manage(app, c, id, req).await?,
+        _ => false,
+    };
+    hide_fields_as(c, rec, req, manager);
+    Ok(())
 }
 
 // ----- writes ----------------------------------------------------------------------------
@@ -335,16 +360,17 @@ fn autogenerate(pattern: &str) -> Option<String> {
 }
 
 /// The checked values to write for a create (`existing = None`) or an update.
+/// `manager`: the requester is a superuser or satisfies the auth collection's
+/// `manageRule` for this record, and so may set `verified` and `email` directly.
 fn build_values(
     c: &Collection,
     body: &Map<String, Value>,
     existing: Option<&Record>,
-    req: &RequestInfo,
+    manager: bool,
     action: &str,
 ) -> Result<Record> {
     let mut errors: Vec<(String, FieldError)> = Vec::new();
     let mut out = Record::new();
-    let su = req.is_superuser();
     let now = format_datetime(chrono::Utc::now());
     for f in &c.fields {
         let current = existing
@@ -428,7 +454,22 @@ fn build_values(
             }
             continue;
         }
-        if c.is_auth() && f.name == "verified" && !su && body.contains_key("verified") {
+        if c.is_auth()
+            && f.name == "email"
+            && !manager
+            && existing
+                .is_some_and(|e| body.contains_key("email") && e.get("email") != body.get("email"))
+        {
+            errors.push((
+                "email".into(),
+                FieldError::new(
+                    "validation_values_mismatch",
+                    "Use request-email-change to change the e-mail address.",
+                ),
+            ));
+            continue;
+        }
+        if c.is_auth() && f.name == "verified" && !manager && body.contains_key("verified") {
             let same = existing.is_some_and(|e| e.get("verified") == body.get("verified"));
             if !same {
                 errors.push((
@@ -607,7 +648,7 @@ pub async fn create(
         return Err(Error::BadRequest("Unsupported collection type.".into()));
     }
     let access = rule_access(app, c, &c.create_rule, req)?;
-    let values = build_values(c, &body, None, req, "create")?;
+    let values = build_values(c, &body, None, req.is_superuser(), "create")?;
     let ev = RecordEvent {
         app: app.clone(),
         collection: c.clone(),
@@ -710,10 +751,11 @@ pub async fn update(
     let existing = find_visible(app, c, id, &c.update_rule, req)
         .await?
         .ok_or_else(Error::not_found)?;
-    if c.is_auth() && body.contains_key("password") && !req.is_superuser() {
+    let manager = c.is_auth() && can_manage(app, c, id, req).await?;
+    if c.is_auth() && body.contains_key("password") && !manager {
         check_old_password(app, c, id, &body).await?;
     }
-    let values = build_values(c, &body, Some(&existing), req, "update")?;
+    let values = build_values(c, &body, Some(&existing), manager, "update")?;
     let ev = RecordEvent {
         app: app.clone(),
         collection: c.clone(),
@@ -775,6 +817,19 @@ pub async fn update(
     };
     app.hooks().run_after(HookPoint::AfterUpdate, ev).await;
     Ok(rec)
+}
+
+/// Whether the requester may manage this auth record: a superuser, or someone who
+/// satisfies the collection's `manageRule` for it.
+async fn can_manage(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo) -> Result<bool> {
+    if req.is_superuser() {
+        return Ok(true);
+    }
+    let rule = c.auth.as_ref().and_then(|a| a.manage_rule.clone());
+    if rule.is_none() {
+        return Ok(false);
+    }
+    Ok(find_visible(app, c, id, &rule, req).await?.is_some())
 }
 
 /// A user changing their own password must also give the old one.

@@ -1,0 +1,233 @@
+//! Auth endpoints beyond password login: auth-methods, impersonation, refresh of
+//! non-refreshable tokens, and who may change e-mail, verified and password.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The claims of a JWT, read without verifying it (the server verifies).
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64_url_decode(payload);
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn base64_url_decode(s: &str) -> Vec<u8> {
+    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let Some(v) = table.iter().position(|&t| t == c) else {
+            continue;
+        };
+        bits = (bits << 6) | v as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn auth_methods() {
+    let s = start().await;
+    let (st, m) = s
+        .get(
+            "/api/collections/users/auth-methods?fields=mfa,otp,password,oauth2",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        m["password"],
+        json!({"enabled": true, "identityFields": ["email"]})
+    );
+    assert_eq!(m["oauth2"]["enabled"], false);
+    assert!(m.get("emailPassword").is_none());
+    let (_, m) = s.get("/api/collections/users/auth-methods", None).await;
+    assert_eq!(
+        (m["emailPassword"].clone(), m["usernamePassword"].clone()),
+        (json!(true), json!(false))
+    );
+    s.create_collection(json!({"name": "posts"})).await;
+    let (st, err) = s.get("/api/collections/posts/auth-methods", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(
+        err["message"],
+        "Missing or invalid auth collection context."
+    );
+}
+
+#[tokio::test]
+async fn impersonation_and_refresh() {
+    let s = start().await;
+    let (uid, user) = s.user("u@example.com").await;
+    let path = format!("/api/collections/users/impersonate/{uid}");
+    let (st, _) = s.call(Method::POST, &path, None, Some(json!({}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s
+        .call(Method::POST, &path, Some(&user), Some(json!({})))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, body) = s
+        .su(Method::POST, &path, Some(json!({"duration": 60})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["record"]["id"], json!(uid));
+    let token = body["token"].as_str().unwrap().to_string();
+    let c = claims(&token);
+    assert_eq!(
+        (c["refreshable"].clone(), c["type"].clone(), c["id"].clone()),
+        (json!(false), json!("auth"), json!(uid))
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let exp = c["exp"].as_u64().unwrap();
+    assert!(exp > now + 50 && exp <= now + 61, "exp {exp} vs now {now}");
+    // The token works, and refreshing it gives it back unchanged.
+    let (st, me) = s
+        .get(
+            &format!("/api/collections/users/records/{uid}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (st, me["email"].clone()),
+        (StatusCode::OK, json!("u@example.com"))
+    );
+    let (st, r) = s
+        .call(
+            Method::POST,
+            "/api/collections/users/auth-refresh",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(r["token"], json!(token));
+    // A normal token refreshes into a new, refreshable one.
+    let (_, r) = s
+        .call(
+            Method::POST,
+            "/api/collections/users/auth-refresh",
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(claims(r["token"].as_str().unwrap())["refreshable"], true);
+    // Impersonating a missing record: 404; a null body: the collection's duration.
+    let (st, _) = s
+        .su(
+            Method::POST,
+            "/api/collections/users/impersonate/missing00000000",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, body) = s.su(Method::POST, &path, Some(Value::Null)).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let exp = claims(body["token"].as_str().unwrap())["exp"]
+        .as_u64()
+        .unwrap();
+    assert!(exp > now + 400_000, "default users token lasts 432000 s");
+}
+
+#[tokio::test]
+async fn who_may_change_email_verified_and_password() {
+    let s = start().await;
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/users",
+            Some(json!({
+                "updateRule": "id = @request.auth.id || @request.auth.email = 'boss@example.com'",
+                "viewRule": "id = @request.auth.id || @request.auth.email = 'boss@example.com'",
+                "manageRule": "@request.auth.email = 'boss@example.com'"
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (uid, user) = s.user("u@example.com").await;
+    let (_, boss) = s.user("boss@example.com").await;
+    let path = format!("/api/collections/users/records/{uid}");
+
+    // The owner cannot change their e-mail or verified state directly.
+    let (st, err) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&user),
+            Some(json!({"email": "new@example.com"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["data"]["email"]["code"], "validation_values_mismatch");
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&user),
+            Some(json!({"verified": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    // Sending the same e-mail is not a change.
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&user),
+            Some(json!({"email": "u@example.com", "name": "U"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    // A manager may, and may set a password without the old one.
+    let (st, r) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&boss),
+            Some(json!({"email": "moved@example.com", "verified": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["email"].clone(), r["verified"].clone()),
+        (json!("moved@example.com"), json!(true))
+    );
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&boss),
+            Some(json!({"password": "managed-pass-1", "passwordConfirm": "managed-pass-1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/collections/users/auth-with-password",
+            None,
+            Some(json!({"identity": "moved@example.com", "password": "managed-pass-1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // And so may a superuser.
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            &path,
+            Some(json!({"email": "again@example.com"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}
