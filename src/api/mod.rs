@@ -9,6 +9,7 @@ pub mod pick;
 pub mod record_auth;
 pub mod record_body;
 pub mod records;
+pub mod settings;
 
 use crate::core::App;
 use poem::middleware::Cors;
@@ -29,6 +30,8 @@ pub enum Tags {
     Records,
     /// Logging in to auth collections.
     Auth,
+    /// Application settings (superusers only).
+    Settings,
 }
 
 /// A JSON body that must be an object.
@@ -49,6 +52,7 @@ pub type CoreApi = (
     collections::CollectionsApi,
     records::RecordsApi,
     record_auth::RecordAuthApi,
+    settings::SettingsApi,
 );
 
 pub fn core_api() -> CoreApi {
@@ -57,6 +61,7 @@ pub fn core_api() -> CoreApi {
         collections::CollectionsApi,
         records::RecordsApi,
         record_auth::RecordAuthApi,
+        settings::SettingsApi,
     )
 }
 

@@ -56,6 +56,7 @@ struct Inner {
     hooks: Hooks,
     hasher: super::hasher::Hasher,
     auth_cache: super::auth_cache::AuthCache,
+    settings: RwLock<Arc<super::settings::Settings>>,
 }
 
 /// A code migration: runs once, in order, recorded in `_migrations` by name.
@@ -90,6 +91,7 @@ impl App {
             schema_mark: std::sync::Mutex::new((0, String::new())),
             hooks: Hooks::default(),
             auth_cache: Default::default(),
+            settings: RwLock::new(Arc::default()),
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -140,6 +142,10 @@ impl App {
     pub async fn reload_collections(&self) -> Result<()> {
         let mark = super::collections::schema_mark(self).await?;
         let list = super::collections::load_all(self).await?;
+        let settings = Arc::new(self.load_settings().await?);
+        if let Ok(mut w) = self.inner.settings.write() {
+            *w = settings;
+        }
         let reg = Arc::new(Registry::new(list));
         if let Ok(mut w) = self.inner.registry.write() {
             *w = reg;
@@ -178,6 +184,59 @@ impl App {
                 }
             }
         });
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Arc<super::settings::Settings> {
+        self.inner
+            .settings
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    async fn load_settings(&self) -> Result<super::settings::Settings> {
+        let d = self.dialect();
+        let ph = if d == Dialect::Sqlite { "?" } else { "$1" };
+        let sql = format!("SELECT \"value\" FROM \"_params\" WHERE \"id\" = {ph}");
+        let row = self
+            .db()
+            .query_one(d.raw(sql, vec![super::settings::SETTINGS_KEY.into()]))
+            .await?;
+        let Some(row) = row else {
+            return Ok(Default::default());
+        };
+        let text: String = row.try_get("", "value")?;
+        serde_json::from_str(&text).map_err(|e| Error::Internal(format!("corrupt settings: {e}")))
+    }
+
+    /// Validates and stores a partial settings update; returns the new settings.
+    pub async fn update_settings(
+        &self,
+        patch: &serde_json::Value,
+    ) -> Result<Arc<super::settings::Settings>> {
+        let next = self.settings().merged(patch)?;
+        let d = self.dialect();
+        let value = serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?;
+        let now = super::fields::format_datetime(chrono::Utc::now());
+        self.db()
+            .write(Box::new(move |tx| {
+                let (value, now) = (value.clone(), now.clone());
+                Box::pin(async move {
+                    let ph: Vec<String> = (1..=4).map(|i| if d == Dialect::Sqlite { "?".to_string() } else { format!("${i}") }).collect();
+                    let sql = format!(
+                        "INSERT INTO \"_params\" (\"id\", \"value\", \"created\", \"updated\") VALUES ({}) \
+                         ON CONFLICT (\"id\") DO UPDATE SET \"value\" = excluded.\"value\", \"updated\" = excluded.\"updated\"",
+                        ph.join(", ")
+                    );
+                    let values = vec![super::settings::SETTINGS_KEY.into(), value.into(), now.clone().into(), now.into()];
+                    tx.execute(d.raw(sql, values)).await?;
+                    Ok(())
+                })
+            }))
+            .await?;
+        self.reload_collections().await?;
+        Ok(self.settings())
     }
 
     /// Auth records behind tokens, cached briefly.

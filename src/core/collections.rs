@@ -23,7 +23,8 @@ const COLUMNS: &str = r#""id", "name", "type", "system", "fields", "indexes", "l
 /// A cheap fingerprint of the registry table: row count and newest `updated`.
 pub(crate) async fn schema_mark(app: &App) -> Result<(i64, String)> {
     let d = app.dialect();
-    let sql = "SELECT COUNT(*) AS n, COALESCE(MAX(\"updated\"), '') AS u FROM \"_collections\"";
+    // Settings changes count too: they travel with the same poll.
+    let sql = "SELECT COUNT(*) AS n, COALESCE(MAX(\"updated\"), '') || '|' || COALESCE((SELECT \"updated\" FROM \"_params\" WHERE \"id\" = 'settings'), '') AS u FROM \"_collections\"";
     let row = app.db().query_one(d.raw(sql, vec![])).await?;
     Ok(match row {
         Some(r) => (r.try_get::<i64>("", "n")?, r.try_get::<String>("", "u")?),

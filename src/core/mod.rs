@@ -17,6 +17,7 @@ pub mod record_io;
 pub mod records;
 pub mod registry;
 pub mod schema;
+pub mod settings;
 pub mod superusers;
 
 pub use app::{App, CodeMigration, Config};

@@ -1,0 +1,263 @@
+//! Application settings (`/api/settings`): one JSON document in `_params`, loaded into the
+//! App, merged on PATCH, validated, and returned without secrets.
+
+use super::error::{Error, Result};
+use super::fields::{EmailField, FieldError, FieldType, UrlField};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The `_params` row the settings live in.
+pub const SETTINGS_KEY: &str = "settings";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    pub meta: Meta,
+    pub smtp: Smtp,
+    pub batch: Batch,
+    pub logs: Logs,
+    pub trusted_proxy: TrustedProxy,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            meta: Meta::default(),
+            smtp: Smtp::default(),
+            batch: Batch {
+                enabled: true,
+                max_requests: 50,
+                timeout: 3,
+                max_body_size: 128 << 20,
+            },
+            logs: Logs {
+                max_days: 7,
+                min_level: 0,
+                log_ip: true,
+                log_auth_id: false,
+            },
+            trusted_proxy: TrustedProxy::default(),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Meta {
+    pub app_name: String,
+    #[serde(rename = "appURL")]
+    pub app_url: String,
+    pub sender_name: String,
+    pub sender_address: String,
+    pub hide_controls: bool,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Meta {
+            app_name: "Gather".into(),
+            app_url: "http://127.0.0.1:8090".into(),
+            sender_name: "Support".into(),
+            sender_address: "support@example.com".into(),
+            hide_controls: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Smtp {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    /// Never returned by the API.
+    pub password: String,
+    pub auth_method: String,
+    pub tls: bool,
+    pub local_name: String,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            enabled: false,
+            host: "smtp.example.com".into(),
+            port: 587,
+            username: String::new(),
+            password: String::new(),
+            auth_method: "PLAIN".into(),
+            tls: false,
+            local_name: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Batch {
+    pub enabled: bool,
+    pub max_requests: u32,
+    /// Seconds.
+    pub timeout: u32,
+    pub max_body_size: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Logs {
+    pub max_days: u32,
+    pub min_level: i32,
+    #[serde(rename = "logIP")]
+    pub log_ip: bool,
+    pub log_auth_id: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrustedProxy {
+    pub headers: Vec<String>,
+    #[serde(rename = "useLeftmostIP")]
+    pub use_leftmost_ip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub rules: Vec<RateLimitRule>,
+    #[serde(rename = "excludedIPs")]
+    pub excluded_ips: Vec<String>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let rule = |label: &str, duration: u32, max_requests: u32| RateLimitRule {
+            label: label.into(),
+            audience: String::new(),
+            duration,
+            max_requests,
+        };
+        RateLimits {
+            enabled: false,
+            rules: vec![
+                rule("*:auth", 3, 2),
+                rule("*:create", 5, 20),
+                rule("/api/batch", 1, 3),
+                rule("/api/", 10, 300),
+            ],
+            excluded_ips: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimitRule {
+    pub label: String,
+    pub audience: String,
+    /// Seconds.
+    pub duration: u32,
+    pub max_requests: u32,
+}
+
+impl Settings {
+    /// The JSON the API returns: everything but secrets.
+    pub fn to_public_json(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
+        if let Some(smtp) = v.get_mut("smtp").and_then(Value::as_object_mut) {
+            smtp.remove("password");
+        }
+        v
+    }
+
+    /// Applies a partial update (same shape as the settings, any subset of keys).
+    /// A secret sent empty keeps its stored value.
+    pub fn merged(&self, patch: &Value) -> Result<Settings> {
+        let mut current = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
+        merge(&mut current, patch);
+        if patch
+            .pointer("/smtp/password")
+            .and_then(Value::as_str)
+            .is_some_and(str::is_empty)
+        {
+            current["smtp"]["password"] = json!(self.smtp.password);
+        }
+        let next: Settings = serde_json::from_value(current)
+            .map_err(|e| Error::BadRequest(format!("Invalid settings: {e}.")))?;
+        next.validate()?;
+        Ok(next)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let mut errors: Vec<(&str, &str, FieldError)> = Vec::new();
+        if self.meta.app_name.trim().is_empty() {
+            errors.push(("meta", "appName", FieldError::required()));
+        }
+        if let Err(e) = UrlField::default().prepare(&json!(self.meta.app_url), true) {
+            errors.push(("meta", "appURL", e));
+        }
+        if let Err(e) = EmailField::default().prepare(&json!(self.meta.sender_address), true) {
+            errors.push(("meta", "senderAddress", e));
+        }
+        if self.smtp.enabled && self.smtp.host.trim().is_empty() {
+            errors.push(("smtp", "host", FieldError::required()));
+        }
+        if self.smtp.enabled && self.smtp.port == 0 {
+            errors.push(("smtp", "port", FieldError::required()));
+        }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let mut data = serde_json::Map::new();
+        for (group, key, e) in errors {
+            let g = data.entry(group.to_string()).or_insert_with(|| json!({}));
+            g[key] = e.to_json();
+        }
+        Err(Error::Validation {
+            message: "An error occurred while saving the new settings.".into(),
+            fields: data,
+        })
+    }
+}
+
+/// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
+fn merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_validate_and_hide_secrets() {
+        let s = Settings::default();
+        let s2 = s.merged(&json!({"meta": {"appName": "Acme"}, "smtp": {"enabled": true, "host": "mail.local", "password": "pw"}})).unwrap();
+        assert_eq!(s2.meta.app_name, "Acme");
+        assert_eq!(s2.meta.app_url, s.meta.app_url);
+        assert_eq!(s2.smtp.password, "pw");
+        assert!(s2.to_public_json()["smtp"].get("password").is_none());
+        // An empty secret keeps the stored one.
+        let s3 = s2.merged(&json!({"smtp": {"password": ""}})).unwrap();
+        assert_eq!(s3.smtp.password, "pw");
+        let err = s
+            .merged(&json!({"meta": {"appName": "", "appURL": "nope"}}))
+            .unwrap_err();
+        let Error::Validation { fields, .. } = err else {
+            panic!("not a validation error")
+        };
+        assert_eq!(fields["meta"]["appName"]["code"], "validation_required");
+        assert_eq!(fields["meta"]["appURL"]["code"], "validation_is_url");
+        assert!(s.merged(&json!({"smtp": {"port": "x"}})).is_err());
+    }
+}
