@@ -138,7 +138,8 @@ impl App {
             .ok_or_else(|| Error::NotFound("Missing collection context.".into()))
     }
 
-    /// Re-reads the registry from the database (after any schema change).
+    /// Re-reads the collection registry and the settings from the database (after any
+    /// change to either, here or, through the poll, in another instance).
     pub async fn reload_collections(&self) -> Result<()> {
         let mark = super::collections::schema_mark(self).await?;
         let list = super::collections::load_all(self).await?;
