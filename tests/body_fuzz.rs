@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -43,11 +42,7 @@ fn body() -> impl Strategy<Value = Map<String, Value>> {
 
 #[test]
 fn random_bodies_never_fail_the_server() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = fuzz_runtime();
     let (s, id) = rt.block_on(async {
         let s = start().await;
         s.create_collection(json!({"name": "things", "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "fields": [
@@ -61,15 +56,7 @@ fn random_bodies_never_fail_the_server() {
         let rec = s.create_record("things", json!({"title": "seed"})).await;
         (s, rec["id"].as_str().unwrap().to_string())
     });
-    let cases: u32 = std::env::var("GATHER_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = fuzz_runner();
     let result = runner.run(&(body(), any::<bool>()), |(b, update)| {
         let (method, path) = if update {
             (

@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -72,11 +71,7 @@ fn filter() -> impl Strategy<Value = String> {
 
 #[test]
 fn random_filters_never_fail_the_server() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = fuzz_runtime();
     let s = rt.block_on(async {
         let s = start().await;
         s.create_collection(json!({"name": "posts", "listRule": "", "fields": [
@@ -96,15 +91,7 @@ fn random_filters_never_fail_the_server() {
         }
         s
     });
-    let cases: u32 = std::env::var("GATHER_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = fuzz_runner();
     let result = runner.run(&(filter(), any::<bool>()), |(f, as_superuser)| {
         let token = as_superuser.then(|| s.su_token.clone());
         let (st, body) = rt.block_on(s.list("posts", &[("filter", &f)], token.as_deref()));

@@ -154,7 +154,7 @@ impl RecordAuthApi {
                 r.try_get::<String>("", "id")?,
                 r.try_get::<String>("", "password")?,
             ),
-            None => (String::new(), crate::core::auth::dummy_hash().to_string()),
+            None => (String::new(), String::new()),
         };
         let ok = ctx.app.verify_password(&body.password, &hash).await;
         if !ok || id.is_empty() {

@@ -201,7 +201,7 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 /// A real hash of nothing in particular, verified when no account matched so that a
 /// failed login takes as long whether or not the identity exists.
-pub fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         hash_password("no account has this password").unwrap_or_default()
     });

@@ -62,10 +62,18 @@ impl Hasher {
             .await?
     }
 
+    /// An empty `hash` (no such account) is checked against a dummy hash and fails, so a
+    /// miss takes as long as a wrong password.
     pub async fn verify(&self, password: &str, hash: &str) -> bool {
         let (password, hash) = (password.to_string(), hash.to_string());
-        self.run(move || super::auth::verify_password(&password, &hash))
-            .await
-            .unwrap_or(false)
+        self.run(move || {
+            if hash.is_empty() {
+                let _ = super::auth::verify_password(&password, super::auth::dummy_hash());
+                return false;
+            }
+            super::auth::verify_password(&password, &hash)
+        })
+        .await
+        .unwrap_or(false)
     }
 }

@@ -81,9 +81,9 @@ impl Db {
         std::fs::create_dir_all(dir)
             .map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
         let url = format!("sqlite://{}?mode=rwc", dir.join("data.db").display());
-        let opts = |max: u32| {
+        let read_opts = {
             let mut o = ConnectOptions::new(url.clone());
-            o.max_connections(max)
+            o.max_connections(num_readers())
                 .min_connections(1)
                 .sqlx_logging(false)
                 .acquire_timeout(Duration::from_secs(30))
@@ -106,7 +106,7 @@ impl Db {
         // The writer's own connection is opened first, so WAL mode is set before readers attach.
         let writer = Writer::start_sqlite(open_sqlite_writer(&dir.join("data.db"))?)
             .map_err(|e| DbErr::Custom(format!("cannot start the writer thread: {e}")))?;
-        let read = Database::connect(opts(num_readers())).await?;
+        let read = Database::connect(read_opts).await?;
         Ok(Db {
             dialect: Dialect::Sqlite,
             read,

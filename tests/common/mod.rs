@@ -278,3 +278,25 @@ pub fn column(body: &Value, field: &str) -> Vec<Value> {
         .map(|a| a.iter().map(|i| i[field].clone()).collect())
         .unwrap_or_default()
 }
+
+/// A runtime for property tests, which drive the async server from a sync proptest loop.
+pub fn fuzz_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A proptest runner with `GATHER_FUZZ_CASES` cases (default 300) and no persisted failures.
+pub fn fuzz_runner() -> proptest::test_runner::TestRunner {
+    let cases: u32 = std::env::var("GATHER_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })
+}
