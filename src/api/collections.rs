@@ -27,6 +27,23 @@ pub enum NoContent {
     Done,
 }
 
+/// The options of auth collections a create/update body may set.
+const AUTH_OPTION_KEYS: &[&str] = &[
+    "authRule",
+    "manageRule",
+    "passwordAuth",
+    "otp",
+    "mfa",
+    "authToken",
+    "passwordResetToken",
+    "emailChangeToken",
+    "verificationToken",
+    "fileToken",
+    "verificationTemplate",
+    "resetPasswordTemplate",
+    "confirmEmailChangeTemplate",
+];
+
 /// Applies a create/update body onto a collection.
 fn apply_input(
     c: &mut Collection,
@@ -88,11 +105,16 @@ fn apply_input(
                     .ok_or_else(|| bad("viewQuery", "Must be a string.".into()))?
                     .to_string()
             }
-            "authRule" | "manageRule" | "passwordAuth" | "authToken" if c.is_auth() => {
+            key if c.is_auth() && AUTH_OPTION_KEYS.contains(&key) => {
                 let auth = c.auth.get_or_insert_with(AuthOptions::default);
                 let secret = auth.token_secret.clone();
                 let mut current = serde_json::to_value(&*auth).unwrap_or(json!({}));
-                current[k.as_str()] = v.clone();
+                // Nested options change key by key, as PocketBase decodes onto the old value.
+                if v.is_object() {
+                    crate::core::settings::merge(&mut current[key], v);
+                } else {
+                    current[key] = v.clone();
+                }
                 *auth = serde_json::from_value(current)
                     .map_err(|e| bad(k, format!("Invalid value: {e}")))?;
                 auth.token_secret = secret;

@@ -7,6 +7,10 @@ pub mod error;
 pub mod health;
 pub mod pick;
 pub mod record_auth;
+pub mod record_auth_email_change;
+pub mod record_auth_otp;
+pub mod record_auth_password_reset;
+pub mod record_auth_verification;
 pub mod record_body;
 pub mod records;
 pub mod settings;
@@ -52,6 +56,10 @@ pub type CoreApi = (
     collections::CollectionsApi,
     records::RecordsApi,
     record_auth::RecordAuthApi,
+    record_auth_verification::VerificationApi,
+    record_auth_password_reset::PasswordResetApi,
+    record_auth_email_change::EmailChangeApi,
+    record_auth_otp::OtpApi,
     settings::SettingsApi,
 );
 
@@ -61,6 +69,10 @@ pub fn core_api() -> CoreApi {
         collections::CollectionsApi,
         records::RecordsApi,
         record_auth::RecordAuthApi,
+        record_auth_verification::VerificationApi,
+        record_auth_password_reset::PasswordResetApi,
+        record_auth_email_change::EmailChangeApi,
+        record_auth_otp::OtpApi,
         settings::SettingsApi,
     )
 }

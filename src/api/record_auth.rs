@@ -5,11 +5,13 @@ use super::error::ApiResult;
 use super::pick::pick;
 use super::Tags;
 use crate::core::auth::{auth_token, issue_token, load_auth_row, TokenType};
+use crate::core::filter::AuthRecord;
+use crate::core::mfa::{self, Method, Outcome};
 use crate::core::records::{expand, hide_fields};
 use crate::core::{record_io, Collection, Error};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -23,6 +25,57 @@ struct PasswordLogin {
     /// Restricts the lookup to this identity field.
     #[oai(rename = "identityField")]
     identity_field: Option<String>,
+    /// The MFA session a previous, different method started.
+    #[oai(rename = "mfaId")]
+    mfa_id: Option<String>,
+}
+
+/// The answer of every login endpoint.
+#[derive(ApiResponse)]
+pub enum AuthResponse {
+    /// Logged in: `{"token", "record"}`.
+    #[oai(status = 200)]
+    Ok(Json<Value>),
+    /// The method worked but the collection requires a second, different one:
+    /// `{"mfaId"}`. Send it with the next method (in the body or as `?mfaId=`).
+    #[oai(status = 401)]
+    MfaRequired(Json<Value>),
+}
+
+/// Where a login is after one method proved the caller is record `id`.
+pub(super) struct Proven<'a> {
+    pub id: &'a str,
+    pub method: Method,
+    /// From the body or, failing that, the query string.
+    pub mfa_id: Option<String>,
+    pub expand: Option<&'a str>,
+    pub fields: Option<&'a str>,
+}
+
+/// Finishes a login: the collection's auth rule, then MFA, then the token.
+pub(super) async fn complete_auth(
+    ctx: &Ctx,
+    c: &Arc<Collection>,
+    p: Proven<'_>,
+) -> ApiResult<AuthResponse> {
+    let row = load_auth_row(&ctx.app, c, p.id)
+        .await?
+        .ok_or_else(|| Error::BadRequest("Failed to authenticate.".into()))?;
+    let who = AuthRecord {
+        collection: c.clone(),
+        record: record_io::record_from_row(&row, c, ctx.app.dialect()),
+    };
+    if !mfa::may_authenticate(&ctx.app, c, &who).await? {
+        return Err(Error::BadRequest("Failed to authenticate.".into()).into());
+    }
+    let mfa_id = p.mfa_id.or_else(|| ctx.info.query.get("mfaId").cloned());
+    match mfa::after_factor(&ctx.app, c, &who, p.method, mfa_id.as_deref()).await? {
+        Outcome::NeedsAnother(id) => Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": id})))),
+        Outcome::Done => {
+            let resp = auth_response(ctx, c, p.id, p.expand, Issue::Fresh).await?;
+            Ok(AuthResponse::Ok(Json(pick(resp, p.fields))))
+        }
+    }
 }
 
 #[derive(Object)]
@@ -31,7 +84,7 @@ struct Impersonation {
     duration: Option<u64>,
 }
 
-fn auth_collection(ctx: &Ctx, name: &str) -> Result<Arc<Collection>, Error> {
+pub(super) fn auth_collection(ctx: &Ctx, name: &str) -> Result<Arc<Collection>, Error> {
     let c = ctx
         .app
         .registry()
@@ -110,7 +163,7 @@ impl RecordAuthApi {
         body: Json<PasswordLogin>,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<AuthResponse> {
         let c = auth_collection(&ctx, &collection.0)?;
         let fail = || Error::BadRequest("Failed to authenticate.".into());
         let auth = c.auth.clone().unwrap_or_default();
@@ -160,8 +213,14 @@ impl RecordAuthApi {
         if !ok || id.is_empty() {
             return Err(fail().into());
         }
-        let resp = auth_response(&ctx, &c, &id, expand.0.as_deref(), Issue::Fresh).await?;
-        Ok(Json(pick(resp, fields.0.as_deref())))
+        let proven = Proven {
+            id: &id,
+            method: Method::Password,
+            mfa_id: body.0.mfa_id,
+            expand: expand.0.as_deref(),
+            fields: fields.0.as_deref(),
+        };
+        complete_auth(&ctx, &c, proven).await
     }
 
     /// A fresh token for the authenticated record.
@@ -211,8 +270,14 @@ impl RecordAuthApi {
         let mut body = json!({
             "password": {"enabled": auth.password_auth.enabled, "identityFields": ids},
             "oauth2": {"enabled": false, "providers": []},
-            "mfa": {"enabled": false, "duration": 0},
-            "otp": {"enabled": false, "duration": 0},
+            "mfa": {
+                "enabled": auth.mfa.enabled,
+                "duration": if auth.mfa.enabled { auth.mfa.duration } else { 0 },
+            },
+            "otp": {
+                "enabled": auth.otp.enabled,
+                "duration": if auth.otp.enabled { auth.otp.duration } else { 0 },
+            },
         });
         if fields.0.as_deref().is_none_or(|f| f.trim().is_empty()) {
             // Keys older SDKs read.

@@ -35,6 +35,13 @@ pub struct Claims {
     #[serde(default)]
     pub refreshable: bool,
     pub exp: u64,
+    /// The address an e-mail token was sent for: the token dies when the record's
+    /// e-mail changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The address an e-mail change token moves the record to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<String>,
 }
 
 /// The signing key of one record: its `tokenKey` plus its collection's secret, so
@@ -48,6 +55,15 @@ fn signing_key(token_key: &str, c: &Collection) -> Vec<u8> {
     format!("{token_key}{secret}").into_bytes()
 }
 
+fn sign(c: &Collection, token_key: &str, claims: &Claims) -> Result<String> {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(&signing_key(token_key, c)),
+    )
+    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+}
+
 /// Issues a token of `kind` for a record of an auth collection.
 pub fn issue_token(
     c: &Collection,
@@ -57,20 +73,46 @@ pub fn issue_token(
     duration_secs: u64,
     refreshable: bool,
 ) -> Result<String> {
-    let exp = jsonwebtoken::get_current_timestamp() + duration_secs;
     let claims = Claims {
         id: record_id.to_string(),
         kind,
         collection_id: c.id.clone(),
         refreshable,
-        exp,
+        exp: jsonwebtoken::get_current_timestamp() + duration_secs,
+        email: None,
+        new_email: None,
     };
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(&signing_key(token_key, c)),
-    )
-    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+    sign(c, token_key, &claims)
+}
+
+/// A token sent by e-mail (verification, password reset, e-mail change) for the
+/// record's current `email`, with the collection's lifetime for that kind.
+pub fn email_token(
+    c: &Collection,
+    record_id: &str,
+    token_key: &str,
+    kind: TokenType,
+    email: &str,
+    new_email: Option<&str>,
+) -> Result<String> {
+    let opts = c.auth.clone().unwrap_or_default();
+    let duration = match kind {
+        TokenType::Verification => opts.verification_token.duration,
+        TokenType::PasswordReset => opts.password_reset_token.duration,
+        TokenType::EmailChange => opts.email_change_token.duration,
+        TokenType::File => opts.file_token.duration,
+        TokenType::Auth | TokenType::Refresh => opts.auth_token.duration,
+    };
+    let claims = Claims {
+        id: record_id.to_string(),
+        kind,
+        collection_id: c.id.clone(),
+        refreshable: false,
+        exp: jsonwebtoken::get_current_timestamp() + duration,
+        email: Some(email.to_string()),
+        new_email: new_email.map(str::to_string),
+    };
+    sign(c, token_key, &claims)
 }
 
 /// An auth token for `record` with its collection's configured lifetime.
@@ -94,7 +136,13 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
     if !c.is_auth() || c.id != unverified.collection_id {
         return None;
     }
-    let (token_key, record) = match app.auth_cache().get(&c.id, &unverified.id) {
+    // Single-use tokens (password reset, ...) must see the newest token key, so only
+    // auth tokens use the cache.
+    let cached = match kind {
+        TokenType::Auth => app.auth_cache().get(&c.id, &unverified.id),
+        _ => None,
+    };
+    let (token_key, record) = match cached {
         Some(hit) => hit,
         None => {
             let row = load_auth_row(app, &c, &unverified.id).await.ok()??;

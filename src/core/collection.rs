@@ -35,7 +35,16 @@ pub struct AuthOptions {
     pub auth_rule: Rule,
     pub manage_rule: Rule,
     pub password_auth: PasswordAuth,
+    pub otp: OtpOptions,
+    pub mfa: MfaOptions,
     pub auth_token: TokenConfig,
+    pub password_reset_token: TokenConfig,
+    pub email_change_token: TokenConfig,
+    pub verification_token: TokenConfig,
+    pub file_token: TokenConfig,
+    pub verification_template: EmailTemplate,
+    pub reset_password_template: EmailTemplate,
+    pub confirm_email_change_template: EmailTemplate,
     /// Signing secret of this collection's tokens; never returned by the API.
     #[serde(skip_serializing)]
     pub token_secret: String,
@@ -50,7 +59,16 @@ impl Default for AuthOptions {
                 enabled: true,
                 identity_fields: vec!["email".into()],
             },
+            otp: OtpOptions::default(),
+            mfa: MfaOptions::default(),
             auth_token: TokenConfig { duration: 432_000 },
+            password_reset_token: TokenConfig { duration: 1_800 },
+            email_change_token: TokenConfig { duration: 1_800 },
+            verification_token: TokenConfig { duration: 86_400 },
+            file_token: TokenConfig { duration: 180 },
+            verification_template: EmailTemplate::default(),
+            reset_password_template: EmailTemplate::default(),
+            confirm_email_change_template: EmailTemplate::default(),
             token_secret: String::new(),
         }
     }
@@ -67,6 +85,59 @@ pub struct PasswordAuth {
 pub struct TokenConfig {
     /// Seconds.
     pub duration: u64,
+}
+
+/// One-time passwords sent by e-mail (`request-otp` / `auth-with-otp`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OtpOptions {
+    pub enabled: bool,
+    /// Seconds a code stays valid.
+    pub duration: u64,
+    /// Digits in a code.
+    pub length: usize,
+    pub email_template: EmailTemplate,
+}
+
+impl Default for OtpOptions {
+    fn default() -> Self {
+        OtpOptions {
+            enabled: false,
+            duration: 180,
+            length: 8,
+            email_template: EmailTemplate::default(),
+        }
+    }
+}
+
+/// Multi-factor auth: a first method yields an `mfaId`, a second, different one a token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MfaOptions {
+    pub enabled: bool,
+    /// Seconds between the first and the second factor.
+    pub duration: u64,
+    /// Which records need a second factor (a filter over the record; "" = all).
+    pub rule: String,
+}
+
+impl Default for MfaOptions {
+    fn default() -> Self {
+        MfaOptions {
+            enabled: false,
+            duration: 600,
+            rule: String::new(),
+        }
+    }
+}
+
+/// A per-collection e-mail: both empty means the built-in message. `body` is HTML with
+/// placeholders `{APP_NAME}`, `{APP_URL}`, `{TOKEN}`, `{OTP}`, `{RECORD:field}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EmailTemplate {
+    pub subject: String,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,18 +372,19 @@ impl Collection {
         }
     }
 
-    /// Every rule with its JSON key, for validation.
-    pub fn rules(&self) -> Vec<(&'static str, &Rule)> {
+    /// Every rule with its JSON key, for validation (`None` = superusers only).
+    pub fn rules(&self) -> Vec<(&'static str, Option<&str>)> {
         let mut v = vec![
-            ("listRule", &self.list_rule),
-            ("viewRule", &self.view_rule),
-            ("createRule", &self.create_rule),
-            ("updateRule", &self.update_rule),
-            ("deleteRule", &self.delete_rule),
+            ("listRule", self.list_rule.as_deref()),
+            ("viewRule", self.view_rule.as_deref()),
+            ("createRule", self.create_rule.as_deref()),
+            ("updateRule", self.update_rule.as_deref()),
+            ("deleteRule", self.delete_rule.as_deref()),
         ];
         if let Some(a) = &self.auth {
-            v.push(("authRule", &a.auth_rule));
-            v.push(("manageRule", &a.manage_rule));
+            v.push(("authRule", a.auth_rule.as_deref()));
+            v.push(("manageRule", a.manage_rule.as_deref()));
+            v.push(("mfa", Some(a.mfa.rule.as_str())));
         }
         v
     }

@@ -537,7 +537,7 @@ fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
     let mut errors = Vec::new();
     for d in [Dialect::Sqlite, Dialect::Postgres] {
         for (key, rule) in c.rules() {
-            let Some(rule) = rule.as_deref().filter(|r| !r.trim().is_empty()) else {
+            let Some(rule) = rule.filter(|r| !r.trim().is_empty()) else {
                 continue;
             };
             let scope = Scope {
@@ -551,10 +551,9 @@ fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
             };
             if let Err(e) = compile_filter(rule, &scope) {
                 if !errors.iter().any(|(k, _): &(String, FieldError)| k == key) {
-                    errors.push((
-                        key.to_string(),
-                        FieldError::new("validation_invalid_rule", format!("Invalid rule: {e}.")),
-                    ));
+                    let err =
+                        FieldError::new("validation_invalid_rule", format!("Invalid rule: {e}."));
+                    errors.push((key.to_string(), err));
                 }
             }
         }
@@ -669,7 +668,34 @@ pub(crate) async fn ensure_system_collections(app: &App) -> Result<()> {
         c.delete_rule = Some("id = @request.auth.id".into());
         create(app, c).await?;
     }
+    if reg.find(super::otp::OTPS).is_none() {
+        create(app, super::otp::collection()).await?;
+    }
+    if reg.find(super::mfa::MFAS).is_none() {
+        create(app, super::mfa::collection()).await?;
+    }
     Ok(())
+}
+
+/// A system collection for the auth flows' own records: superusers only, with
+/// `collectionRef` and `recordRef` pointing at an auth record.
+pub(crate) fn auth_flow_collection(name: &str, extra: Vec<Field>) -> Collection {
+    let text = |name: &str| {
+        Field::new(name, FieldKind::Text(super::fields::TextField::default()))
+            .system()
+            .required()
+    };
+    let mut c = Collection::base(name);
+    c.system = true;
+    c.add_field(text("collectionRef"));
+    c.add_field(text("recordRef"));
+    for f in extra {
+        c.add_field(f.system());
+    }
+    c.indexes = vec![format!(
+        "CREATE INDEX idx_{name}_refs ON {name} (collectionRef, recordRef)"
+    )];
+    c
 }
 
 /// Registers a collection whose table a sea-orm migration already created.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod auth_cache;
+pub mod auth_email;
 pub mod collection;
 pub mod collections;
 pub mod error;
@@ -13,6 +14,9 @@ pub mod filter;
 pub mod hasher;
 pub mod hooks;
 pub mod ids;
+pub mod mailer;
+pub mod mfa;
+pub mod otp;
 pub mod record_io;
 pub mod records;
 pub mod registry;

@@ -57,7 +57,7 @@ pub fn from_row(row: &QueryResult, f: &Field, d: Dialect) -> Value {
     }
 }
 
-fn read_number(row: &QueryResult, col: &str) -> Option<f64> {
+pub(crate) fn read_number(row: &QueryResult, col: &str) -> Option<f64> {
     if let Ok(Some(n)) = row.try_get::<Option<f64>>("", col) {
         return Some(n);
     }

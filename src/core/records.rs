@@ -214,6 +214,22 @@ async fn find_visible(
     Ok(row.map(|r| record_from_row(&r, c, d)))
 }
 
+/// Whether the record `who` of `c` satisfies `rule`, evaluated with itself as
+/// `@request.auth` (auth and MFA rules).
+pub(crate) async fn record_passes(
+    app: &App,
+    c: &Collection,
+    who: &super::filter::AuthRecord,
+    rule: &str,
+) -> Result<bool> {
+    let req = super::mfa::as_itself(who);
+    Ok(
+        find_visible(app, c, who.id(), &Some(rule.to_string()), &req)
+            .await?
+            .is_some(),
+    )
+}
+
 /// Removes what this requester may not see: hidden fields (unless superuser), the
 /// token key, and an auth record's e-mail unless visible, own, or superuser.
 pub fn hide_fields(c: &Collection, rec: &mut Record, req: &RequestInfo) {
@@ -448,8 +464,13 @@ fn build_values(
             _ => {}
         }
         if f.name == "tokenKey" && c.is_auth() {
-            // A new key with every password, which revokes the tokens signed with the old one.
-            if existing.is_none() || body.contains_key("password") {
+            // A new key with every password and e-mail address, which revokes the tokens
+            // signed with the old one.
+            let email_changed = existing.is_some_and(|e| {
+                body.get("email")
+                    .is_some_and(|new| Some(new) != e.get("email"))
+            });
+            if existing.is_none() || body.contains_key("password") || email_changed {
                 out.insert(f.name.clone(), Value::String(random_token(50)));
             }
             continue;

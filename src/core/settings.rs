@@ -224,7 +224,7 @@ impl Settings {
 }
 
 /// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
-fn merge(base: &mut Value, patch: &Value) {
+pub(crate) fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             for (k, v) in p {

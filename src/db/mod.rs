@@ -40,6 +40,14 @@ impl Dialect {
         Statement::from_sql_and_values(self.backend(), sql, values)
     }
 
+    /// The `i`-th (from 1) bind parameter in raw SQL: `?` or `$i`.
+    pub fn param(self, i: usize) -> String {
+        match self {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${i}"),
+        }
+    }
+
     /// A raw statement; `sql` must only contain names that came from the schema.
     pub fn raw(self, sql: impl Into<String>, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(self.backend(), sql, values)
@@ -143,6 +151,15 @@ impl Db {
     /// Runs `f` inside the writer's transaction; see [`Writer::write`].
     pub async fn write<T: Send + 'static>(&self, f: WriteFn<T>) -> Result<T, crate::core::Error> {
         self.writer.write(f).await
+    }
+
+    /// Runs one statement through the writer; returns the number of rows changed.
+    pub async fn execute(&self, stmt: Statement) -> Result<u64, crate::core::Error> {
+        self.write(Box::new(move |tx| {
+            let stmt = stmt.clone();
+            Box::pin(async move { Ok(tx.execute(stmt).await?) })
+        }))
+        .await
     }
 
     pub async fn query_all(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {

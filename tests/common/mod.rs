@@ -2,6 +2,8 @@
 //! fresh database per server) depending on `GATHER_TEST_DB`.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use gather::core::{App, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -224,6 +226,32 @@ impl Server {
             rec["id"].as_str().unwrap_or_default().to_string(),
             b["token"].as_str().unwrap_or_default().to_string(),
         )
+    }
+
+    /// Sends this server's e-mail to `sink` and sets the application URL links use.
+    pub async fn use_smtp(&self, sink: &smtp::SmtpSink) {
+        let patch = json!({
+            "meta": {"appURL": "http://app.test", "appName": "Acme"},
+            "smtp": {"enabled": true, "host": "127.0.0.1", "port": sink.port, "tls": false},
+        });
+        let (s, b) = self.su(Method::PATCH, "/api/settings", Some(patch)).await;
+        assert_eq!(s, StatusCode::OK, "settings: {b}");
+    }
+
+    /// Logs in to `collection` with a password; returns (status, body).
+    pub async fn login(
+        &self,
+        collection: &str,
+        identity: &str,
+        password: &str,
+    ) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/api/collections/{collection}/auth-with-password"),
+            None,
+            Some(json!({"identity": identity, "password": password})),
+        )
+        .await
     }
 
     /// Lists with a query string built from pairs; returns (status, body).

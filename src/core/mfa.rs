@@ -1,0 +1,141 @@
+//! Multi-factor auth: when a collection asks for it, a first successful method leaves an
+//! `_mfas` record and the client must finish with a different method and its `mfaId`.
+
+use super::app::App;
+use super::collection::Collection;
+use super::error::{Error, Result};
+use super::fields::{parse_datetime, Field, FieldKind, TextField};
+use super::filter::{AuthRecord, RequestInfo};
+use super::records;
+use super::superusers::system_request;
+use crate::db::quote;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The system collection of half-finished logins.
+pub const MFAS: &str = "_mfas";
+
+/// The ways of proving who one is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Password,
+    Otp,
+    OAuth2,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::Otp => "otp",
+            Method::OAuth2 => "oauth2",
+        }
+    }
+}
+
+pub(crate) fn collection() -> Collection {
+    super::collections::auth_flow_collection(
+        MFAS,
+        vec![Field::new("method", FieldKind::Text(TextField::default())).required()],
+    )
+}
+
+/// What a successful factor leads to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Logged in.
+    Done,
+    /// Another, different method must follow with this `mfaId`.
+    NeedsAnother(String),
+}
+
+fn invalid() -> Error {
+    Error::BadRequest("Invalid or expired MFA session.".into())
+}
+
+/// Called once `method` has proven the caller is `record` of `c`; `mfa_id` is the
+/// session a previous factor started, if the client sent one.
+pub async fn after_factor(
+    app: &App,
+    c: &Arc<Collection>,
+    record: &AuthRecord,
+    method: Method,
+    mfa_id: Option<&str>,
+) -> Result<Outcome> {
+    let opts = c.auth.clone().unwrap_or_default().mfa;
+    if !opts.enabled || !needs_mfa(app, c, record, &opts.rule).await? {
+        return Ok(Outcome::Done);
+    }
+    let Some(mfa_id) = mfa_id.filter(|m| !m.is_empty()) else {
+        let mut body = Map::new();
+        body.insert("collectionRef".into(), json!(c.id));
+        body.insert("recordRef".into(), json!(record.id()));
+        body.insert("method".into(), json!(method.as_str()));
+        let mfas = app.collection(MFAS)?;
+        let created = records::create(app, &mfas, &system_request(app)?, body).await?;
+        let id = created
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Ok(Outcome::NeedsAnother(id.to_string()));
+    };
+    let d = app.dialect();
+    let sql = format!(
+        "SELECT \"collectionRef\", \"recordRef\", \"method\", \"created\" FROM {} WHERE \"id\" = {}",
+        quote(MFAS),
+        d.param(1)
+    );
+    let row = app
+        .db()
+        .query_one(d.raw(sql, vec![mfa_id.into()]))
+        .await?
+        .ok_or_else(invalid)?;
+    let get = |k: &str| row.try_get::<String>("", k).unwrap_or_default();
+    let expired = parse_datetime(&get("created"))
+        .is_none_or(|t| t + chrono::Duration::seconds(opts.duration as i64) < chrono::Utc::now());
+    if get("collectionRef") != c.id || get("recordRef") != record.id() || expired {
+        return Err(invalid());
+    }
+    if get("method") == method.as_str() {
+        return Err(Error::BadRequest(
+            "A different authentication method is required.".into(),
+        ));
+    }
+    let sql = format!("DELETE FROM {} WHERE \"id\" = {}", quote(MFAS), d.param(1));
+    if app.db().execute(d.raw(sql, vec![mfa_id.into()])).await? == 0 {
+        return Err(invalid());
+    }
+    Ok(Outcome::Done)
+}
+
+/// Whether `record` must use a second factor: the MFA rule ("" = everyone), with the
+/// record itself as `@request.auth`.
+async fn needs_mfa(
+    app: &App,
+    c: &Arc<Collection>,
+    record: &AuthRecord,
+    rule: &str,
+) -> Result<bool> {
+    if rule.trim().is_empty() {
+        return Ok(true);
+    }
+    records::record_passes(app, c, record, rule).await
+}
+
+/// Whether `record` passes the collection's `authRule` (`null` = nobody may log in).
+pub async fn may_authenticate(app: &App, c: &Arc<Collection>, record: &AuthRecord) -> Result<bool> {
+    match c.auth.as_ref().and_then(|a| a.auth_rule.clone()) {
+        None => Ok(false),
+        Some(r) if r.trim().is_empty() => Ok(true),
+        Some(r) => records::record_passes(app, c, record, &r).await,
+    }
+}
+
+/// The request context of a record acting on its own behalf.
+pub(crate) fn as_itself(record: &AuthRecord) -> RequestInfo {
+    RequestInfo {
+        auth: Some(record.clone()),
+        context: "auth".into(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,171 @@
+//! One-time passwords by e-mail: `request-otp` stores a hashed code in `_otps` and mails
+//! it; `auth-with-otp` accepts it once, before it expires, within a few attempts.
+
+use super::app::App;
+use super::auth_email::{check_email, find_by_email, send_later, AuthRecordRow};
+use super::collection::Collection;
+use super::error::{Error, Result};
+use super::fields::{parse_datetime, Field, FieldKind, NumberField, PasswordField, TextField};
+use super::ids::{new_record_id, random_from};
+use super::mailer::MailKind;
+use super::records;
+use super::superusers::system_request;
+use crate::db::quote;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The system collection of pending codes.
+pub const OTPS: &str = "_otps";
+
+/// Wrong codes allowed per OTP; the next wrong one deletes it.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+pub(crate) fn collection() -> Collection {
+    super::collections::auth_flow_collection(
+        OTPS,
+        vec![
+            Field::new(
+                "password",
+                FieldKind::Password(PasswordField {
+                    min: 1,
+                    ..Default::default()
+                }),
+            )
+            .hidden()
+            .required(),
+            Field::new("sentTo", FieldKind::Text(TextField::default())),
+            Field::new(
+                "attempts",
+                FieldKind::Number(NumberField {
+                    min: Some(0.0),
+                    max: None,
+                    only_int: true,
+                }),
+            ),
+        ],
+    )
+}
+
+fn not_enabled() -> Error {
+    Error::BadRequest("The collection is not configured to allow OTP authentication.".into())
+}
+
+fn invalid() -> Error {
+    Error::BadRequest("Invalid or expired OTP.".into())
+}
+
+/// Mails a code to the record with `email` and returns the OTP's id. Unknown
+/// addresses get an id too (that matches nothing), after as much work.
+pub async fn request(app: &App, c: &Arc<Collection>, email: &str) -> Result<String> {
+    let opts = c.auth.clone().unwrap_or_default().otp;
+    if !opts.enabled {
+        return Err(not_enabled());
+    }
+    let email = check_email(email, "email")?;
+    let Some(rec) = find_by_email(app, c, &email).await? else {
+        let _ = app
+            .verify_password("no such account", super::auth::dummy_hash())
+            .await;
+        return Ok(new_record_id());
+    };
+    remove_expired(app, c, opts.duration).await?;
+    let code = random_from(b"0123456789", opts.length.clamp(4, 16));
+    let mut body = Map::new();
+    body.insert("collectionRef".into(), json!(c.id));
+    body.insert("recordRef".into(), json!(rec.id));
+    body.insert("password".into(), json!(code));
+    body.insert("sentTo".into(), json!(rec.email));
+    body.insert("attempts".into(), json!(0));
+    let otps = app.collection(OTPS)?;
+    let created = records::create(app, &otps, &system_request(app)?, body).await?;
+    send_later(
+        app,
+        MailKind::Otp,
+        &rec.email,
+        &code,
+        &rec,
+        &opts.email_template,
+    );
+    created
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| Error::Internal("created OTP has no id".into()))
+}
+
+/// Deletes this collection's codes older than `duration` seconds.
+async fn remove_expired(app: &App, c: &Collection, duration: u64) -> Result<()> {
+    let d = app.dialect();
+    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(duration as i64);
+    let sql = format!(
+        "DELETE FROM {} WHERE \"collectionRef\" = {} AND \"created\" < {}",
+        quote(OTPS),
+        d.param(1),
+        d.param(2)
+    );
+    let values = vec![
+        c.id.clone().into(),
+        super::fields::format_datetime(cutoff).into(),
+    ];
+    app.db().execute(d.raw(sql, values)).await?;
+    Ok(())
+}
+
+/// Checks `code` against OTP `otp_id` of collection `c` and uses it up. Returns the
+/// auth record and the address the code was sent to.
+pub async fn consume(
+    app: &App,
+    c: &Arc<Collection>,
+    otp_id: &str,
+    code: &str,
+) -> Result<(AuthRecordRow, String)> {
+    let opts = c.auth.clone().unwrap_or_default().otp;
+    if !opts.enabled {
+        return Err(not_enabled());
+    }
+    let d = app.dialect();
+    let sql = format!(
+        "SELECT \"collectionRef\", \"recordRef\", \"password\", \"sentTo\", \"attempts\", \"created\" FROM {} WHERE \"id\" = {}",
+        quote(OTPS),
+        d.param(1)
+    );
+    let row = app
+        .db()
+        .query_one(d.raw(sql, vec![otp_id.into()]))
+        .await?
+        .ok_or_else(invalid)?;
+    let get = |k: &str| row.try_get::<String>("", k).unwrap_or_default();
+    if get("collectionRef") != c.id {
+        return Err(invalid());
+    }
+    let attempts = super::record_io::read_number(&row, "attempts").unwrap_or(0.0);
+    let expired = parse_datetime(&get("created"))
+        .is_none_or(|t| t + chrono::Duration::seconds(opts.duration as i64) < chrono::Utc::now());
+    if expired || attempts >= MAX_ATTEMPTS as f64 {
+        delete(app, otp_id).await?;
+        return Err(invalid());
+    }
+    if !app.verify_password(code, &get("password")).await {
+        let sql = format!(
+            "UPDATE {} SET \"attempts\" = \"attempts\" + 1 WHERE \"id\" = {}",
+            quote(OTPS),
+            d.param(1)
+        );
+        app.db().execute(d.raw(sql, vec![otp_id.into()])).await?;
+        return Err(invalid());
+    }
+    // Whoever deletes the row used the code: two requests racing with it get one login.
+    if delete(app, otp_id).await? == 0 {
+        return Err(invalid());
+    }
+    let rec = AuthRecordRow::load(app, c, &get("recordRef"))
+        .await?
+        .ok_or_else(invalid)?;
+    Ok((rec, get("sentTo")))
+}
+
+async fn delete(app: &App, otp_id: &str) -> Result<u64> {
+    let d = app.dialect();
+    let sql = format!("DELETE FROM {} WHERE \"id\" = {}", quote(OTPS), d.param(1));
+    app.db().execute(d.raw(sql, vec![otp_id.into()])).await
+}
