@@ -59,7 +59,7 @@ async fn otp_login() {
         json!({"email": "otp@example.com"}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(err["message"].as_str().unwrap_or_default().contains("OTP"));
 
     patch_users(&s, json!({"otp": {"enabled": true}})).await;
@@ -104,6 +104,14 @@ async fn otp_login() {
     );
 
     // Codes are only for their own collection.
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/_superusers",
+            Some(json!({"otp": {"enabled": true}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
     let (otp_id, code) = otp_for(&s, &sink, "otp@example.com").await;
     let (st, _) = post(
         &s,

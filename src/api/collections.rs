@@ -34,6 +34,7 @@ const AUTH_OPTION_KEYS: &[&str] = &[
     "passwordAuth",
     "otp",
     "mfa",
+    "oauth2",
     "authToken",
     "passwordResetToken",
     "emailChangeToken",
@@ -65,6 +66,7 @@ fn apply_input(
             _ => Err(bad(key, "Must be a string or null.".into())),
         }
     };
+    let old_auth = c.auth.clone();
     for (k, v) in input {
         match k.as_str() {
             "id" if creating => {
@@ -118,6 +120,17 @@ fn apply_input(
                 *auth = serde_json::from_value(current)
                     .map_err(|e| bad(k, format!("Invalid value: {e}")))?;
                 auth.token_secret = secret;
+                // Providers sent without their secret keep the stored one.
+                if let Some(old) = &old_auth {
+                    for p in auth.oauth2.providers.iter_mut() {
+                        if p.client_secret.is_empty() {
+                            if let Some(o) = old.oauth2.providers.iter().find(|o| o.name == p.name)
+                            {
+                                p.client_secret = o.client_secret.clone();
+                            }
+                        }
+                    }
+                }
             }
             _ => {}
         }

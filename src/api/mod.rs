@@ -8,6 +8,7 @@ pub mod health;
 pub mod pick;
 pub mod record_auth;
 pub mod record_auth_email_change;
+pub mod record_auth_oauth2;
 pub mod record_auth_otp;
 pub mod record_auth_password_reset;
 pub mod record_auth_verification;
@@ -60,6 +61,7 @@ pub type CoreApi = (
     record_auth_password_reset::PasswordResetApi,
     record_auth_email_change::EmailChangeApi,
     record_auth_otp::OtpApi,
+    record_auth_oauth2::OAuth2Api,
     settings::SettingsApi,
 );
 
@@ -73,6 +75,7 @@ pub fn core_api() -> CoreApi {
         record_auth_password_reset::PasswordResetApi,
         record_auth_email_change::EmailChangeApi,
         record_auth_otp::OtpApi,
+        record_auth_oauth2::OAuth2Api,
         settings::SettingsApi,
     )
 }

@@ -48,6 +48,8 @@ pub(super) struct Proven<'a> {
     pub method: Method,
     /// From the body or, failing that, the query string.
     pub mfa_id: Option<String>,
+    /// Added to the response as `meta` (OAuth2's account details).
+    pub meta: Option<Value>,
     pub expand: Option<&'a str>,
     pub fields: Option<&'a str>,
 }
@@ -72,7 +74,10 @@ pub(super) async fn complete_auth(
     match mfa::after_factor(&ctx.app, c, &who, p.method, mfa_id.as_deref()).await? {
         Outcome::NeedsAnother(id) => Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": id})))),
         Outcome::Done => {
-            let resp = auth_response(ctx, c, p.id, p.expand, Issue::Fresh).await?;
+            let mut resp = auth_response(ctx, c, p.id, p.expand, Issue::Fresh).await?;
+            if let Some(meta) = p.meta {
+                resp["meta"] = meta;
+            }
             Ok(AuthResponse::Ok(Json(pick(resp, p.fields))))
         }
     }
@@ -217,6 +222,7 @@ impl RecordAuthApi {
             id: &id,
             method: Method::Password,
             mfa_id: body.0.mfa_id,
+            meta: None,
             expand: expand.0.as_deref(),
             fields: fields.0.as_deref(),
         };
@@ -267,9 +273,14 @@ impl RecordAuthApi {
         let c = auth_collection(&ctx, &collection.0)?;
         let auth = c.auth.clone().unwrap_or_default();
         let ids = &auth.password_auth.identity_fields;
+        let providers = if auth.oauth2.enabled {
+            super::record_auth_oauth2::login_offers(&ctx.app, &auth.oauth2.providers).await
+        } else {
+            vec![]
+        };
         let mut body = json!({
             "password": {"enabled": auth.password_auth.enabled, "identityFields": ids},
-            "oauth2": {"enabled": false, "providers": []},
+            "oauth2": {"enabled": auth.oauth2.enabled, "providers": providers},
             "mfa": {
                 "enabled": auth.mfa.enabled,
                 "duration": if auth.mfa.enabled { auth.mfa.duration } else { 0 },
@@ -281,7 +292,7 @@ impl RecordAuthApi {
         });
         if fields.0.as_deref().is_none_or(|f| f.trim().is_empty()) {
             // Keys older SDKs read.
-            body["authProviders"] = json!([]);
+            body["authProviders"] = body["oauth2"]["providers"].clone();
             body["usernamePassword"] =
                 json!(auth.password_auth.enabled && ids.iter().any(|f| f == "username"));
             body["emailPassword"] =

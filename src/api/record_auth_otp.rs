@@ -6,11 +6,11 @@ use super::record_auth::{auth_collection, complete_auth, AuthResponse, Proven};
 use super::record_auth_verification::EmailBody;
 use super::Tags;
 use crate::core::mfa::Method;
-use crate::core::{otp, records, superusers::system_request};
+use crate::core::{auth_email, otp};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 pub struct OtpApi;
 
@@ -63,23 +63,15 @@ impl OtpApi {
         let c = auth_collection(&ctx, &collection.0)?;
         let (rec, sent_to) = otp::consume(&ctx.app, &c, &body.otp_id, &body.password).await?;
         // The code reached the record's address: that proves it, as a verification would.
-        // An account someone else pre-registered with this address loses its password,
-        // unless MFA guards it (then the password is the other factor).
-        if !rec.verified && sent_to == rec.email {
-            let mut change = Map::new();
-            change.insert("verified".into(), json!(true));
+        if sent_to == rec.email {
             let mfa_on = c.auth.as_ref().is_some_and(|a| a.mfa.enabled);
-            if !mfa_on {
-                let random = crate::core::ids::random_token(30);
-                change.insert("password".into(), json!(random));
-                change.insert("passwordConfirm".into(), json!(random));
-            }
-            records::update(&ctx.app, &c, &rec.id, &system_request(&ctx.app)?, change).await?;
+            auth_email::claim_address(&ctx.app, &c, &rec, mfa_on).await?;
         }
         let proven = Proven {
             id: &rec.id,
             method: Method::Otp,
             mfa_id: body.0.mfa_id,
+            meta: None,
             expand: expand.0.as_deref(),
             fields: fields.0.as_deref(),
         };

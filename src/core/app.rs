@@ -57,6 +57,12 @@ struct Inner {
     hasher: super::hasher::Hasher,
     auth_cache: super::auth_cache::AuthCache,
     settings: RwLock<Arc<super::settings::Settings>>,
+    /// Outgoing HTTP (OAuth2 providers): rustls, no redirects followed.
+    http: reqwest::Client,
+    /// OIDC discovery documents by URL, with when they were fetched.
+    discovery: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
+    >,
 }
 
 /// A code migration: runs once, in order, recorded in `_migrations` by name.
@@ -92,6 +98,13 @@ impl App {
             hooks: Hooks::default(),
             auth_cache: Default::default(),
             settings: RwLock::new(Arc::default()),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(15))
+                .user_agent(concat!("gather/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?,
+            discovery: Default::default(),
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -238,6 +251,39 @@ impl App {
             .await?;
         self.reload_collections().await?;
         Ok(self.settings())
+    }
+
+    /// The client for calls to other services.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// A JSON document fetched from `url`, kept for `ttl`.
+    pub async fn cached_json(
+        &self,
+        url: &str,
+        ttl: std::time::Duration,
+    ) -> Result<serde_json::Value> {
+        if let Ok(cache) = self.inner.discovery.lock() {
+            if let Some((_, v)) = cache.get(url).filter(|(at, _)| at.elapsed() < ttl) {
+                return Ok(v.clone());
+            }
+        }
+        let err = |e: reqwest::Error| Error::BadRequest(format!("Cannot fetch {url}: {e}."));
+        let v: serde_json::Value = self
+            .http()
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(err)?
+            .json()
+            .await
+            .map_err(err)?;
+        if let Ok(mut cache) = self.inner.discovery.lock() {
+            cache.insert(url.to_string(), (std::time::Instant::now(), v.clone()));
+        }
+        Ok(v)
     }
 
     /// Auth records behind tokens, cached briefly.

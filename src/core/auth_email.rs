@@ -333,3 +333,26 @@ pub async fn confirm_email_change(
         })?;
     Ok(())
 }
+
+/// Marks a record verified after its owner proved the address another way (an OTP, a
+/// provider's verified e-mail). An account someone else may have pre-registered with
+/// that address loses its password too, unless `keep_password` (MFA guards it).
+pub(crate) async fn claim_address(
+    app: &App,
+    c: &Arc<Collection>,
+    rec: &AuthRecordRow,
+    keep_password: bool,
+) -> Result<()> {
+    if rec.verified {
+        return Ok(());
+    }
+    let mut change = Map::new();
+    change.insert("verified".into(), json!(true));
+    if !keep_password {
+        let random = super::ids::random_token(30);
+        change.insert("password".into(), json!(random));
+        change.insert("passwordConfirm".into(), json!(random));
+    }
+    records::update(app, c, &rec.id, &system_request(app)?, change).await?;
+    Ok(())
+}

@@ -37,6 +37,7 @@ pub struct AuthOptions {
     pub password_auth: PasswordAuth,
     pub otp: OtpOptions,
     pub mfa: MfaOptions,
+    pub oauth2: OAuth2Options,
     pub auth_token: TokenConfig,
     pub password_reset_token: TokenConfig,
     pub email_change_token: TokenConfig,
@@ -61,6 +62,7 @@ impl Default for AuthOptions {
             },
             otp: OtpOptions::default(),
             mfa: MfaOptions::default(),
+            oauth2: OAuth2Options::default(),
             auth_token: TokenConfig { duration: 432_000 },
             password_reset_token: TokenConfig { duration: 1_800 },
             email_change_token: TokenConfig { duration: 1_800 },
@@ -129,6 +131,49 @@ impl Default for MfaOptions {
             rule: String::new(),
         }
     }
+}
+
+/// Logging in through other sites (`auth-with-oauth2`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OAuth2Options {
+    pub enabled: bool,
+    /// Which fields of a new record take the provider's name, username and avatar URL.
+    pub mapped_fields: MappedFields,
+    pub providers: Vec<OAuth2Provider>,
+}
+
+/// Field names of the auth collection ("" = not mapped).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MappedFields {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    #[serde(rename = "avatarURL")]
+    pub avatar_url: String,
+}
+
+/// One provider: a preset (`github`, `google`) or `oidc*` (URLs given, or found through
+/// `extra.discoveryURL`). Empty URLs take the preset's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OAuth2Provider {
+    pub name: String,
+    pub display_name: String,
+    pub client_id: String,
+    /// Never returned by the API; an update without it keeps the stored one.
+    pub client_secret: String,
+    #[serde(rename = "authURL")]
+    pub auth_url: String,
+    #[serde(rename = "tokenURL")]
+    pub token_url: String,
+    #[serde(rename = "userInfoURL")]
+    pub user_info_url: String,
+    /// Proof Key for Code Exchange; `None` = the preset's choice (on for all here).
+    pub pkce: Option<bool>,
+    /// Provider-specific settings, e.g. `discoveryURL` and `scopes` for OIDC.
+    pub extra: Map<String, Value>,
 }
 
 /// A per-collection e-mail: both empty means the built-in message. `body` is HTML with
@@ -334,7 +379,14 @@ impl Collection {
             m.insert("viewQuery".into(), json!(self.view_query));
         }
         if let Some(a) = &self.auth {
-            if let Ok(Value::Object(extra)) = serde_json::to_value(a) {
+            if let Ok(Value::Object(mut extra)) = serde_json::to_value(a) {
+                if let Some(Value::Array(ps)) =
+                    extra.get_mut("oauth2").and_then(|o| o.get_mut("providers"))
+                {
+                    for p in ps.iter_mut().filter_map(Value::as_object_mut) {
+                        p.remove("clientSecret");
+                    }
+                }
                 m.extend(extra);
             }
         }

@@ -384,6 +384,28 @@ fn prepare(
             c.ensure_auth_fields();
             c.ensure_timestamps();
             let auth = c.auth.get_or_insert_with(Default::default);
+            if let Some(p) = auth
+                .oauth2
+                .providers
+                .iter()
+                .find(|p| !super::oauth2::is_known_provider(&p.name))
+            {
+                return Err(fail(
+                    "oauth2",
+                    "validation_invalid_provider",
+                    format!(
+                        "Unknown OAuth2 provider {:?} (known: github, google, oidc*).",
+                        p.name
+                    ),
+                ));
+            }
+            if !(4..=16).contains(&auth.otp.length) {
+                return Err(fail(
+                    "otp",
+                    "validation_invalid_length",
+                    "The OTP length must be between 4 and 16.".into(),
+                ));
+            }
             if auth.token_secret.is_empty() {
                 auth.token_secret = old
                     .and_then(|o| o.auth.as_ref())
@@ -673,6 +695,9 @@ pub(crate) async fn ensure_system_collections(app: &App) -> Result<()> {
     }
     if reg.find(super::mfa::MFAS).is_none() {
         create(app, super::mfa::collection()).await?;
+    }
+    if reg.find(super::oauth2::EXTERNAL_AUTHS).is_none() {
+        create(app, super::oauth2::collection()).await?;
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod ids;
 pub mod mailer;
 pub mod mfa;
+pub mod oauth2;
 pub mod otp;
 pub mod record_io;
 pub mod records;

@@ -47,7 +47,7 @@ pub(crate) fn collection() -> Collection {
 }
 
 fn not_enabled() -> Error {
-    Error::BadRequest("The collection is not configured to allow OTP authentication.".into())
+    Error::Forbidden("The collection is not configured to allow OTP authentication.".into())
 }
 
 fn invalid() -> Error {

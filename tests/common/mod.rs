@@ -2,6 +2,7 @@
 //! fresh database per server) depending on `GATHER_TEST_DB`.
 #![allow(dead_code)]
 
+pub mod oauth;
 pub mod smtp;
 
 use gather::core::{App, Config};
