@@ -452,7 +452,17 @@ async fn views_import_and_truncate() {
         .collect();
     names.sort();
     // `users` is not a system collection, so it goes too, as in PocketBase.
-    assert_eq!(names, ["_mfas", "_otps", "_superusers", "authors", "notes"]);
+    assert_eq!(
+        names,
+        [
+            "_externalAuths",
+            "_mfas",
+            "_otps",
+            "_superusers",
+            "authors",
+            "notes"
+        ]
+    );
     let (st, err) = s
         .su(
             Method::PUT,
