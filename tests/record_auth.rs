@@ -231,3 +231,55 @@ async fn who_may_change_email_verified_and_password() {
         .await;
     assert_eq!(st, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn auth_endpoints_are_rate_limited_per_ip() {
+    let s = start().await;
+    s.user("rl@example.com").await;
+    let patch = json!({"rateLimits": {"enabled": true, "rules": [
+        {"label": "*:auth", "audience": "", "duration": 60, "maxRequests": 2},
+        {"label": "/api/", "audience": "", "duration": 60, "maxRequests": 1000},
+    ]}});
+    let (st, b) = s.su(Method::PATCH, "/api/settings", Some(patch)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    for _ in 0..2 {
+        assert_eq!(
+            s.login("users", "rl@example.com", "wrong-password").await.0,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let resp = s
+        .http
+        .post(format!(
+            "{}/api/collections/users/auth-with-password",
+            s.base
+        ))
+        .json(&json!({"identity": "rl@example.com", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"status": 429, "message": "Too Many Requests.", "data": {}})
+    );
+    // Other routes go by their own rule.
+    assert_eq!(s.get("/api/health", None).await.0, StatusCode::OK);
+    // Excluded addresses are not counted.
+    let patch = json!({"rateLimits": {"excludedIPs": ["127.0.0.1"]}});
+    assert_eq!(
+        s.su(Method::PATCH, "/api/settings", Some(patch)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.login("users", "rl@example.com", "password123").await.0,
+        StatusCode::OK
+    );
+}

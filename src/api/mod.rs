@@ -6,6 +6,7 @@ pub mod context;
 pub mod error;
 pub mod health;
 pub mod pick;
+pub mod rate_limit;
 pub mod record_auth;
 pub mod record_auth_email_change;
 pub mod record_auth_oauth2;
@@ -92,11 +93,13 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     let max_body = app.config().max_body_size;
+    let limiters = Arc::new(rate_limit::Limiters::default());
     Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .around(move |ep, req| guard_input(ep, req, max_body))
+        .around(move |ep, req| rate_limit::limit(ep, req, limiters.clone()))
         .catch_all_error(|err| async move { error::catch_all(err) })
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
