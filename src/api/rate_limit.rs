@@ -151,7 +151,7 @@ pub fn client_ip(req: &Request, settings: &Settings) -> Option<IpAddr> {
         let pick = if proxy.use_leftmost_ip {
             ips.next()
         } else {
-            ips.last()
+            ips.next_back()
         };
         if let Some(ip) = pick.and_then(|s| s.parse().ok()) {
             return Some(ip);
