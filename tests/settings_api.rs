@@ -92,3 +92,59 @@ async fn settings_round_trip() {
     }
     assert!(seen);
 }
+
+#[tokio::test]
+async fn password_hashing_cost_is_a_setting() {
+    use sea_orm::ConnectionTrait;
+    let s = start().await;
+    s.user("before@example.com").await;
+    let (st, err) = s
+        .su(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"passwordHashing": {"memoryKiB": 4, "iterations": 0}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["data"]["passwordHashing"]["memoryKiB"]["code"],
+        "validation_out_of_range"
+    );
+    assert!(err["data"]["passwordHashing"]["iterations"].is_object());
+    let (st, v) = s
+        .su(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"passwordHashing": {"memoryKiB": 8192, "iterations": 1}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["passwordHashing"],
+        json!({"memoryKiB": 8192, "iterations": 1, "parallelism": 1})
+    );
+    s.user("after@example.com").await;
+    let d = s.app.dialect();
+    let hash = |email: &'static str| {
+        let sql = format!(
+            "SELECT \"password\" FROM \"users\" WHERE \"email\" = {}",
+            d.param(1)
+        );
+        let db = s.app.db().clone();
+        async move {
+            db.read
+                .query_one_raw(d.raw(sql, vec![email.into()]))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<String>("", "password")
+                .unwrap()
+        }
+    };
+    assert!(hash("before@example.com").await.contains("m=19456,t=2,p=1"));
+    assert!(hash("after@example.com").await.contains("m=8192,t=1,p=1"));
+    // Both log in: a hash carries its own cost.
+    for who in ["before@example.com", "after@example.com"] {
+        assert_eq!(s.login("users", who, "password123").await.0, StatusCode::OK);
+    }
+}

@@ -57,8 +57,9 @@ struct Inner {
     hasher: super::hasher::Hasher,
     auth_cache: super::auth_cache::AuthCache,
     settings: RwLock<Arc<super::settings::Settings>>,
-    /// Outgoing HTTP (OAuth2 providers): rustls, no redirects followed.
-    http: reqwest::Client,
+    /// Outgoing HTTP (OAuth2 providers): rustls, no redirects followed. Made on first
+    /// use: its root certificates cost memory an instance without OAuth2 never needs.
+    http: std::sync::OnceLock<std::result::Result<reqwest::Client, String>>,
     /// OIDC discovery documents by URL, with when they were fetched.
     discovery: std::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
@@ -98,12 +99,7 @@ impl App {
             hooks: Hooks::default(),
             auth_cache: Default::default(),
             settings: RwLock::new(Arc::default()),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(std::time::Duration::from_secs(15))
-                .user_agent(concat!("gather/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?,
+            http: std::sync::OnceLock::new(),
             discovery: Default::default(),
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
@@ -254,8 +250,19 @@ impl App {
     }
 
     /// The client for calls to other services.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+    pub fn http(&self) -> Result<&reqwest::Client> {
+        self.inner
+            .http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(std::time::Duration::from_secs(15))
+                    .user_agent(concat!("gather/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
     }
 
     /// A JSON document fetched from `url`, kept for `ttl`.
@@ -271,7 +278,7 @@ impl App {
         }
         let err = |e: reqwest::Error| Error::BadRequest(format!("Cannot fetch {url}: {e}."));
         let v: serde_json::Value = self
-            .http()
+            .http()?
             .get(url)
             .send()
             .await
@@ -293,7 +300,8 @@ impl App {
 
     /// Hashes a password (argon2id) on the hashing threads.
     pub async fn hash_password(&self, password: &str) -> Result<String> {
-        self.inner.hasher.hash(password).await
+        let cost = self.settings().password_hashing.clone();
+        self.inner.hasher.hash(password, &cost).await
     }
 
     /// Checks a password against a stored hash on the hashing threads.

@@ -5,6 +5,7 @@ use super::collection::Collection;
 use super::error::{Error, Result};
 use super::filter::compile::AuthRecord;
 use super::record_io;
+use super::settings::PasswordHashing;
 use crate::db::quote;
 use argon2::password_hash::phc::{Output, PasswordHash, Salt};
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
@@ -216,11 +217,12 @@ fn argon2_into(
     })
 }
 
-/// An argon2id PHC string for `password` (OWASP's m=19 MiB, t=2, p=1).
-pub fn hash_password(password: &str) -> Result<String> {
+/// An argon2id PHC string for `password` with the cost from the settings.
+pub fn hash_password(password: &str, cost: &PasswordHashing) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
-    let params = Params::default();
+    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+        .map_err(|e| Error::Internal(format!("invalid argon2 parameters: {e}")))?;
     let mut out = [0u8; 32];
     if !argon2_into(
         Argon2Algorithm::Argon2id,
@@ -251,7 +253,8 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// failed login takes as long whether or not the identity exists.
 pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        hash_password("no account has this password").unwrap_or_default()
+        hash_password("no account has this password", &PasswordHashing::default())
+            .unwrap_or_default()
     });
     &DUMMY
 }
@@ -295,7 +298,7 @@ mod tests {
 
     #[test]
     fn passwords() {
-        let h = hash_password("correct horse").unwrap();
+        let h = hash_password("correct horse", &PasswordHashing::default()).unwrap();
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));

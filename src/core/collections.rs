@@ -702,27 +702,6 @@ pub(crate) async fn ensure_system_collections(app: &App) -> Result<()> {
     Ok(())
 }
 
-/// A system collection for the auth flows' own records: superusers only, with
-/// `collectionRef` and `recordRef` pointing at an auth record.
-pub(crate) fn auth_flow_collection(name: &str, extra: Vec<Field>) -> Collection {
-    let text = |name: &str| {
-        Field::new(name, FieldKind::Text(super::fields::TextField::default()))
-            .system()
-            .required()
-    };
-    let mut c = Collection::base(name);
-    c.system = true;
-    c.add_field(text("collectionRef"));
-    c.add_field(text("recordRef"));
-    for f in extra {
-        c.add_field(f.system());
-    }
-    c.indexes = vec![format!(
-        "CREATE INDEX idx_{name}_refs ON {name} (collectionRef, recordRef)"
-    )];
-    c
-}
-
 /// Registers a collection whose table a sea-orm migration already created.
 async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
     let reg = app.registry();

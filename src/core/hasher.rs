@@ -56,9 +56,13 @@ impl Hasher {
             .map_err(|_| Error::Internal("hashing task dropped".into()))
     }
 
-    pub async fn hash(&self, password: &str) -> Result<String> {
-        let password = password.to_string();
-        self.run(move || super::auth::hash_password(&password))
+    pub async fn hash(
+        &self,
+        password: &str,
+        cost: &super::settings::PasswordHashing,
+    ) -> Result<String> {
+        let (password, cost) = (password.to_string(), cost.clone());
+        self.run(move || super::auth::hash_password(&password, &cost))
             .await?
     }
 

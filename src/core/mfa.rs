@@ -2,13 +2,13 @@
 //! `_mfas` record and the client must finish with a different method and its `mfaId`.
 
 use super::app::App;
+use super::auth_flow;
 use super::collection::Collection;
 use super::error::{Error, Result};
-use super::fields::{parse_datetime, Field, FieldKind, TextField};
+use super::fields::{Field, FieldKind, TextField};
 use super::filter::{AuthRecord, RequestInfo};
 use super::records;
 use super::superusers::system_request;
-use crate::db::quote;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ impl Method {
 }
 
 pub(crate) fn collection() -> Collection {
-    super::collections::auth_flow_collection(
+    super::auth_flow::collection(
         MFAS,
         vec![Field::new("method", FieldKind::Text(TextField::default())).required()],
     )
@@ -67,6 +67,8 @@ pub async fn after_factor(
         return Ok(Outcome::Done);
     }
     let Some(mfa_id) = mfa_id.filter(|m| !m.is_empty()) else {
+        // Sessions nobody finished are cleared as new ones start.
+        auth_flow::delete_expired(app, MFAS, c, opts.duration).await?;
         let mut body = Map::new();
         body.insert("collectionRef".into(), json!(c.id));
         body.insert("recordRef".into(), json!(record.id()));
@@ -79,20 +81,12 @@ pub async fn after_factor(
             .unwrap_or_default();
         return Ok(Outcome::NeedsAnother(id.to_string()));
     };
-    let d = app.dialect();
-    let sql = format!(
-        "SELECT \"collectionRef\", \"recordRef\", \"method\", \"created\" FROM {} WHERE \"id\" = {}",
-        quote(MFAS),
-        d.param(1)
-    );
-    let row = app
-        .db()
-        .query_one(d.raw(sql, vec![mfa_id.into()]))
+    let columns = ["collectionRef", "recordRef", "method"];
+    let row = auth_flow::find(app, MFAS, mfa_id, &columns)
         .await?
         .ok_or_else(invalid)?;
     let get = |k: &str| row.try_get::<String>("", k).unwrap_or_default();
-    let expired = parse_datetime(&get("created"))
-        .is_none_or(|t| t + chrono::Duration::seconds(opts.duration as i64) < chrono::Utc::now());
+    let expired = auth_flow::expired(&row, opts.duration);
     if get("collectionRef") != c.id || get("recordRef") != record.id() || expired {
         return Err(invalid());
     }
@@ -101,8 +95,7 @@ pub async fn after_factor(
             "A different authentication method is required.".into(),
         ));
     }
-    let sql = format!("DELETE FROM {} WHERE \"id\" = {}", quote(MFAS), d.param(1));
-    if app.db().execute(d.raw(sql, vec![mfa_id.into()])).await? == 0 {
+    if auth_flow::delete(app, MFAS, mfa_id).await? == 0 {
         return Err(invalid());
     }
     Ok(Outcome::Done)

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod auth_cache;
 pub mod auth_email;
+pub mod auth_flow;
 pub mod collection;
 pub mod collections;
 pub mod error;

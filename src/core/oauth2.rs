@@ -24,10 +24,8 @@ pub const EXTERNAL_AUTHS: &str = "_externalAuths";
 
 pub(crate) fn collection() -> Collection {
     let text = |n: &str| Field::new(n, FieldKind::Text(TextField::default())).required();
-    let mut c = super::collections::auth_flow_collection(
-        EXTERNAL_AUTHS,
-        vec![text("provider"), text("providerId")],
-    );
+    let mut c =
+        super::auth_flow::collection(EXTERNAL_AUTHS, vec![text("provider"), text("providerId")]);
     c.indexes.push(format!(
         "CREATE UNIQUE INDEX idx_{EXTERNAL_AUTHS}_provider ON {EXTERNAL_AUTHS} (collectionRef, provider, providerId)"
     ));
@@ -258,15 +256,15 @@ pub async fn fetch_user(
         exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(code_verifier.to_string()));
     }
     let token = exchange
-        .request_async(app.http())
+        .request_async(app.http()?)
         .await
         .map_err(|e| bad("Failed to fetch OAuth2 token", e.to_string()))?;
     let access = token.access_token().secret().clone();
+    let http = app.http()?;
     let get_json = |url: String| {
         let access = access.clone();
         async move {
-            app.http()
-                .get(&url)
+            http.get(&url)
                 .bearer_auth(access)
                 .header("accept", "application/json")
                 .send()

@@ -3,9 +3,10 @@
 
 use super::app::App;
 use super::auth_email::{check_email, find_by_email, send_later, AuthRecordRow};
+use super::auth_flow;
 use super::collection::Collection;
 use super::error::{Error, Result};
-use super::fields::{parse_datetime, Field, FieldKind, NumberField, PasswordField, TextField};
+use super::fields::{Field, FieldKind, NumberField, PasswordField, TextField};
 use super::ids::{new_record_id, random_from};
 use super::mailer::MailKind;
 use super::records;
@@ -21,7 +22,7 @@ pub const OTPS: &str = "_otps";
 pub const MAX_ATTEMPTS: i64 = 5;
 
 pub(crate) fn collection() -> Collection {
-    super::collections::auth_flow_collection(
+    super::auth_flow::collection(
         OTPS,
         vec![
             Field::new(
@@ -68,7 +69,7 @@ pub async fn request(app: &App, c: &Arc<Collection>, email: &str) -> Result<Stri
             .await;
         return Ok(new_record_id());
     };
-    remove_expired(app, c, opts.duration).await?;
+    auth_flow::delete_expired(app, OTPS, c, opts.duration).await?;
     let code = random_from(b"0123456789", opts.length.clamp(4, 16));
     let mut body = Map::new();
     body.insert("collectionRef".into(), json!(c.id));
@@ -93,24 +94,6 @@ pub async fn request(app: &App, c: &Arc<Collection>, email: &str) -> Result<Stri
         .ok_or_else(|| Error::Internal("created OTP has no id".into()))
 }
 
-/// Deletes this collection's codes older than `duration` seconds.
-async fn remove_expired(app: &App, c: &Collection, duration: u64) -> Result<()> {
-    let d = app.dialect();
-    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(duration as i64);
-    let sql = format!(
-        "DELETE FROM {} WHERE \"collectionRef\" = {} AND \"created\" < {}",
-        quote(OTPS),
-        d.param(1),
-        d.param(2)
-    );
-    let values = vec![
-        c.id.clone().into(),
-        super::fields::format_datetime(cutoff).into(),
-    ];
-    app.db().execute(d.raw(sql, values)).await?;
-    Ok(())
-}
-
 /// Checks `code` against OTP `otp_id` of collection `c` and uses it up. Returns the
 /// auth record and the address the code was sent to.
 pub async fn consume(
@@ -123,15 +106,14 @@ pub async fn consume(
     if !opts.enabled {
         return Err(not_enabled());
     }
-    let d = app.dialect();
-    let sql = format!(
-        "SELECT \"collectionRef\", \"recordRef\", \"password\", \"sentTo\", \"attempts\", \"created\" FROM {} WHERE \"id\" = {}",
-        quote(OTPS),
-        d.param(1)
-    );
-    let row = app
-        .db()
-        .query_one(d.raw(sql, vec![otp_id.into()]))
+    let columns = [
+        "collectionRef",
+        "recordRef",
+        "password",
+        "sentTo",
+        "attempts",
+    ];
+    let row = auth_flow::find(app, OTPS, otp_id, &columns)
         .await?
         .ok_or_else(invalid)?;
     let get = |k: &str| row.try_get::<String>("", k).unwrap_or_default();
@@ -139,13 +121,12 @@ pub async fn consume(
         return Err(invalid());
     }
     let attempts = super::record_io::read_number(&row, "attempts").unwrap_or(0.0);
-    let expired = parse_datetime(&get("created"))
-        .is_none_or(|t| t + chrono::Duration::seconds(opts.duration as i64) < chrono::Utc::now());
-    if expired || attempts >= MAX_ATTEMPTS as f64 {
-        delete(app, otp_id).await?;
+    if auth_flow::expired(&row, opts.duration) || attempts >= MAX_ATTEMPTS as f64 {
+        auth_flow::delete(app, OTPS, otp_id).await?;
         return Err(invalid());
     }
     if !app.verify_password(code, &get("password")).await {
+        let d = app.dialect();
         let sql = format!(
             "UPDATE {} SET \"attempts\" = \"attempts\" + 1 WHERE \"id\" = {}",
             quote(OTPS),
@@ -155,17 +136,11 @@ pub async fn consume(
         return Err(invalid());
     }
     // Whoever deletes the row used the code: two requests racing with it get one login.
-    if delete(app, otp_id).await? == 0 {
+    if auth_flow::delete(app, OTPS, otp_id).await? == 0 {
         return Err(invalid());
     }
     let rec = AuthRecordRow::load(app, c, &get("recordRef"))
         .await?
         .ok_or_else(invalid)?;
     Ok((rec, get("sentTo")))
-}
-
-async fn delete(app: &App, otp_id: &str) -> Result<u64> {
-    let d = app.dialect();
-    let sql = format!("DELETE FROM {} WHERE \"id\" = {}", quote(OTPS), d.param(1));
-    app.db().execute(d.raw(sql, vec![otp_id.into()])).await
 }

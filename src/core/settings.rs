@@ -18,6 +18,7 @@ pub struct Settings {
     pub logs: Logs,
     pub trusted_proxy: TrustedProxy,
     pub rate_limits: RateLimits,
+    pub password_hashing: PasswordHashing,
 }
 
 impl Default for Settings {
@@ -39,6 +40,7 @@ impl Default for Settings {
             },
             trusted_proxy: TrustedProxy::default(),
             rate_limits: RateLimits::default(),
+            password_hashing: PasswordHashing::default(),
         }
     }
 }
@@ -153,6 +155,27 @@ impl Default for RateLimits {
     }
 }
 
+/// Argon2id cost of new password hashes (existing hashes keep the cost they were made
+/// with). The default is OWASP's: 19 MiB, 2 passes, 1 lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PasswordHashing {
+    #[serde(rename = "memoryKiB")]
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        PasswordHashing {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RateLimitRule {
@@ -207,6 +230,38 @@ impl Settings {
         }
         if self.smtp.enabled && self.smtp.port == 0 {
             errors.push(("smtp", "port", FieldError::required()));
+        }
+        let h = &self.password_hashing;
+        let range = |min: u32, max: u32| {
+            FieldError::new(
+                "validation_out_of_range",
+                format!("Must be between {min} and {max}."),
+            )
+        };
+        if !(1..=16).contains(&h.parallelism) {
+            errors.push(("passwordHashing", "parallelism", range(1, 16)));
+        }
+        if !(1..=10).contains(&h.iterations) {
+            errors.push(("passwordHashing", "iterations", range(1, 10)));
+        }
+        if !(8 * h.parallelism.max(1)..=1 << 20).contains(&h.memory_kib) {
+            errors.push((
+                "passwordHashing",
+                "memoryKiB",
+                range(8 * h.parallelism.max(1), 1 << 20),
+            ));
+        }
+        if self
+            .rate_limits
+            .rules
+            .iter()
+            .any(|r| r.label.trim().is_empty() || r.duration == 0 || r.max_requests == 0)
+        {
+            let e = FieldError::new(
+                "validation_invalid_rule",
+                "Every rule needs a label, a duration and a request count above 0.",
+            );
+            errors.push(("rateLimits", "rules", e));
         }
         if errors.is_empty() {
             return Ok(());
