@@ -706,3 +706,29 @@ async fn json_numbers_read_back_exactly() {
         .await;
     assert_eq!(stored["meta"], meta);
 }
+
+#[tokio::test]
+async fn top_level_json_numbers_keep_their_kind() {
+    let s = start().await;
+    blog(&s).await;
+    // Found by the body property test: 9e15 came back as 9000000000000000.0.
+    for (sent, answered) in [
+        (json!(9000000000000000u64), json!(9000000000000000u64)),
+        (json!(5.0), json!(5)),
+        (json!(2.5), json!(2.5)),
+        (json!(-7), json!(-7)),
+        (json!(1e300), json!(1e300)),
+        (json!(true), json!(true)),
+        (json!("5"), json!("5")),
+    ] {
+        let created = s
+            .create_record("posts", json!({"title": "n", "meta": sent}))
+            .await;
+        assert_eq!(created["meta"], answered, "{sent}");
+        let path = format!(
+            "/api/collections/posts/records/{}",
+            created["id"].as_str().unwrap()
+        );
+        assert_eq!(s.get(&path, None).await.1["meta"], answered, "{sent}");
+    }
+}

@@ -81,8 +81,12 @@ fn read_json(row: &QueryResult, col: &str, d: Dialect) -> Option<Value> {
         Ok(None) => return None,
         Err(_) => {}
     }
-    if let Some(n) = read_number(row, col) {
-        return Some(super::fields::number_json_value(n));
+    // A top-level number is stored by SQLite as an integer or a real: keep which.
+    if let Ok(Some(n)) = row.try_get::<Option<i64>>("", col) {
+        return Some(Value::from(n));
+    }
+    if let Ok(Some(n)) = row.try_get::<Option<f64>>("", col) {
+        return serde_json::Number::from_f64(n).map(Value::Number);
     }
     row.try_get::<Option<bool>>("", col)
         .ok()

@@ -43,7 +43,16 @@ impl FieldType for JsonField {
             )
             .with_params(json!({"maxSize": max})));
         }
-        Ok(input.clone())
+        Ok(canonical(input))
+    }
+}
+
+/// A whole-number float at the top level becomes an integer: SQLite stores such a column
+/// value as an integer, and what is answered must be what reads back.
+fn canonical(input: &Value) -> Value {
+    match input.as_f64() {
+        Some(n) if input.is_f64() && n.fract() == 0.0 && n.abs() < 9.2e18 => json!(n as i64),
+        _ => input.clone(),
     }
 }
 
@@ -67,5 +76,8 @@ mod tests {
             f.prepare(&json!(null), true).unwrap_err().code,
             "validation_required"
         );
+        assert_eq!(f.prepare(&json!(5.0), false).unwrap(), json!(5));
+        assert_eq!(f.prepare(&json!([5.0]), false).unwrap(), json!([5.0]));
+        assert_eq!(f.prepare(&json!(1e300), false).unwrap(), json!(1e300));
     }
 }
