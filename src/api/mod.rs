@@ -5,8 +5,9 @@ pub mod collections;
 pub mod context;
 pub mod error;
 pub mod health;
-pub mod pick;
+pub use crate::core::pick;
 pub mod rate_limit;
+pub mod realtime;
 pub mod record_auth;
 pub mod record_auth_email_change;
 pub mod record_auth_oauth2;
@@ -38,6 +39,8 @@ pub enum Tags {
     Auth,
     /// Application settings (superusers only).
     Settings,
+    /// Server-sent events: record changes as they happen.
+    Realtime,
 }
 
 /// A JSON body that must be an object.
@@ -64,6 +67,7 @@ pub type CoreApi = (
     record_auth_otp::OtpApi,
     record_auth_oauth2::OAuth2Api,
     settings::SettingsApi,
+    realtime::RealtimeApi,
 );
 
 pub fn core_api() -> CoreApi {
@@ -78,6 +82,7 @@ pub fn core_api() -> CoreApi {
         record_auth_otp::OtpApi,
         record_auth_oauth2::OAuth2Api,
         settings::SettingsApi,
+        realtime::RealtimeApi,
     )
 }
 

@@ -19,6 +19,8 @@ pub struct Config {
     pub max_body_size: usize,
     /// How often to look for schema changes made by other instances sharing the database.
     pub schema_poll: std::time::Duration,
+    /// Realtime messages a client may have waiting before it is disconnected.
+    pub realtime_queue: usize,
 }
 
 impl Default for Config {
@@ -28,6 +30,7 @@ impl Default for Config {
             database_url: None,
             max_body_size: 32 << 20,
             schema_poll: std::time::Duration::from_secs(2),
+            realtime_queue: super::realtime::QUEUE,
         }
     }
 }
@@ -60,6 +63,7 @@ struct Inner {
     /// Outgoing HTTP (OAuth2 providers): rustls, no redirects followed. Made on first
     /// use: its root certificates cost memory an instance without OAuth2 never needs.
     http: std::sync::OnceLock<std::result::Result<reqwest::Client, String>>,
+    realtime: super::realtime::Broker,
     /// OIDC discovery documents by URL, with when they were fetched.
     discovery: std::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
@@ -90,6 +94,7 @@ impl App {
     /// Connects, applies the system migrations and loads the collections.
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
+        let (realtime, changes) = super::realtime::Broker::new(config.realtime_queue);
         gather_migrations::Migrator::up(&db.read, None).await?;
         let inner = Inner {
             db,
@@ -101,6 +106,7 @@ impl App {
             settings: RwLock::new(Arc::default()),
             http: std::sync::OnceLock::new(),
             discovery: Default::default(),
+            realtime,
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -113,6 +119,7 @@ impl App {
         app.reload_collections().await?;
         super::collections::ensure_system_collections(&app).await?;
         app.watch_schema();
+        app.deliver_changes(changes);
         Ok(app)
     }
 
@@ -194,6 +201,23 @@ impl App {
                 }
             }
         });
+    }
+
+    /// Hands record changes to realtime subscribers, in commit order, on a task of its
+    /// own. Stops when the app is dropped.
+    fn deliver_changes(&self, mut queue: super::realtime::ChangeQueue) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(change) = queue.next().await {
+                let Some(inner) = weak.upgrade() else { return };
+                super::realtime::handle(&App { inner }, change).await;
+            }
+        });
+    }
+
+    /// The realtime clients of this instance.
+    pub fn realtime(&self) -> &super::realtime::Broker {
+        &self.inner.realtime
     }
 
     /// The current settings.

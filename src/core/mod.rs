@@ -19,6 +19,8 @@ pub mod mailer;
 pub mod mfa;
 pub mod oauth2;
 pub mod otp;
+pub mod pick;
+pub mod realtime;
 pub mod record_io;
 pub mod records;
 pub mod registry;

@@ -214,6 +214,41 @@ async fn find_visible(
     Ok(row.map(|r| record_from_row(&r, c, d)))
 }
 
+/// The record `id` as a realtime subscriber sees it: through `rule`, the subscription's
+/// `filter` (with the limits of a client filter), `expand`, and hidden fields removed.
+pub(crate) async fn visible_for_realtime(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    rule: &Option<String>,
+    req: &RequestInfo,
+    filter: Option<&str>,
+    expand_param: Option<&str>,
+) -> Result<Option<Record>> {
+    let access = rule_access(app, c, rule, req)?;
+    let mut q = select_all(c);
+    q.and_where(id_eq(id));
+    if let Access::Where(e) = access {
+        q.and_where(e);
+    }
+    if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
+        let reg = app.registry();
+        q.and_where(compile_filter(f, &scope(app, &reg, c, req, true))?.into_expr());
+    }
+    let d = app.dialect();
+    let Some(row) = app.db().query_one(d.build(&q)).await? else {
+        return Ok(None);
+    };
+    let mut rec = record_from_row(&row, c, d);
+    if let Some(e) = expand_param.filter(|e| !e.trim().is_empty()) {
+        let mut items = vec![rec];
+        expand(app, c, &mut items, e, req).await?;
+        rec = items.pop().unwrap_or_default();
+    }
+    present(app, c, &mut rec, req).await?;
+    Ok(Some(rec))
+}
+
 /// Whether the record `who` of `c` satisfies `rule`, evaluated with itself as
 /// `@request.auth` (auth and MFA rules).
 pub(crate) async fn record_passes(
@@ -756,6 +791,7 @@ pub async fn create(
         original: None,
     };
     app.hooks().run_after(HookPoint::AfterCreate, ev).await;
+    super::realtime::record_changed(app, c, super::realtime::Action::Create, &rec);
     Ok(rec)
 }
 
@@ -823,6 +859,10 @@ pub async fn update(
         .await?;
     if c.is_auth() {
         app.auth_cache().forget(&c.id, id);
+        if values.contains_key("tokenKey") {
+            // Its tokens are revoked: realtime clients logged in as it become guests.
+            app.realtime().forget_auth(&c.id, id);
+        }
     }
     let mut rec = existing.clone();
     for (k, v) in values {
@@ -837,6 +877,7 @@ pub async fn update(
         original: Some(existing),
     };
     app.hooks().run_after(HookPoint::AfterUpdate, ev).await;
+    super::realtime::record_changed(app, c, super::realtime::Action::Update, &rec);
     Ok(rec)
 }
 
@@ -902,6 +943,8 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
         original: Some(existing.clone()),
     };
     app.hooks().run(HookPoint::BeforeDelete, ev).await?;
+    // Who may hear of the delete is decided while the record is still there.
+    let announce = super::realtime::before_delete(app, c, &existing).await;
     let d = app.dialect();
     let reg = app.registry();
     let cc = c.clone();
@@ -914,6 +957,7 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
         .await?;
     // Cascades may have removed auth records anywhere: start the token cache over.
     app.auth_cache().clear();
+    let existing_for_realtime = existing.clone();
     let ev = RecordEvent {
         app: app.clone(),
         collection: c.clone(),
@@ -921,6 +965,7 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
         original: Some(existing),
     };
     app.hooks().run_after(HookPoint::AfterDelete, ev).await;
+    super::realtime::record_deleted(app, c, &existing_for_realtime, announce);
     Ok(())
 }
 

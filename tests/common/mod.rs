@@ -4,6 +4,7 @@
 
 pub mod oauth;
 pub mod smtp;
+pub mod sse;
 
 use gather::core::{App, Config};
 use reqwest::{Method, StatusCode};
@@ -92,6 +93,7 @@ where
         database_url,
         max_body_size: 1 << 20,
         schema_poll: std::time::Duration::from_millis(200),
+        ..Config::default()
     };
     let app = App::open(config.clone()).await.expect("open app");
     setup(app.clone()).await;
