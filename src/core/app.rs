@@ -64,10 +64,23 @@ struct Inner {
     /// use: its root certificates cost memory an instance without OAuth2 never needs.
     http: std::sync::OnceLock<std::result::Result<reqwest::Client, String>>,
     realtime: super::realtime::Broker,
+    /// Announces changes to other instances (PostgreSQL); `None` on SQLite.
+    announcer: std::sync::OnceLock<super::realtime_pg::Announcer>,
+    /// Tells this instance's own announcements from others'.
+    instance_id: String,
     /// OIDC discovery documents by URL, with when they were fetched.
     discovery: std::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
     >,
+}
+
+/// An `App` that does not keep it alive, for background tasks.
+pub(crate) struct WeakApp(std::sync::Weak<Inner>);
+
+impl WeakApp {
+    pub(crate) fn upgrade(&self) -> Option<App> {
+        self.0.upgrade().map(|inner| App { inner })
+    }
 }
 
 /// A code migration: runs once, in order, recorded in `_migrations` by name.
@@ -107,6 +120,8 @@ impl App {
             http: std::sync::OnceLock::new(),
             discovery: Default::default(),
             realtime,
+            announcer: std::sync::OnceLock::new(),
+            instance_id: super::ids::random_token(16),
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -120,6 +135,10 @@ impl App {
         super::collections::ensure_system_collections(&app).await?;
         app.watch_schema();
         app.deliver_changes(changes);
+        if app.dialect() == Dialect::Postgres {
+            let announcer = super::realtime_pg::start(&app).await;
+            let _ = app.inner.announcer.set(announcer);
+        }
         Ok(app)
     }
 
@@ -213,6 +232,20 @@ impl App {
                 super::realtime::handle(&App { inner }, change).await;
             }
         });
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakApp {
+        WeakApp(Arc::downgrade(&self.inner))
+    }
+
+    /// A random id for this running instance.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
+    }
+
+    /// Where this instance announces its changes to the others, if they can hear.
+    pub(crate) fn announcer(&self) -> Option<&super::realtime_pg::Announcer> {
+        self.inner.announcer.get()
     }
 
     /// The realtime clients of this instance.

@@ -21,6 +21,7 @@ pub mod oauth2;
 pub mod otp;
 pub mod pick;
 pub mod realtime;
+pub mod realtime_pg;
 pub mod record_io;
 pub mod records;
 pub mod registry;

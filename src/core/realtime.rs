@@ -11,6 +11,7 @@ use super::app::App;
 use super::collection::Collection;
 use super::error::{Error, Result};
 use super::filter::{AuthRecord, RequestInfo};
+use super::realtime_pg::{ActionName, Announcement};
 use super::records::{self, Record};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -169,6 +170,8 @@ pub(crate) struct Change {
     record: Record,
     /// Worked out before the change (deletes: the row is gone afterwards).
     ready: Option<Vec<(Arc<Client>, Message)>>,
+    /// Another instance's delete: rules are checked against `record` itself.
+    gone: bool,
 }
 
 /// All connected clients of this instance.
@@ -303,8 +306,18 @@ impl Broker {
 /// The receiving end of a broker's change queue.
 pub(crate) struct ChangeQueue(mpsc::UnboundedReceiver<Change>);
 
-/// Tells subscribers about a committed create or update (queued; returns at once).
+/// Tells subscribers, here and on other instances, about a committed create or update
+/// (queued; returns at once).
 pub fn record_changed(app: &App, c: &Arc<Collection>, action: Action, record: &Record) {
+    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+    if let Some(a) = app.announcer() {
+        a.announce(Announcement {
+            collection: c.id.clone(),
+            action: action.into(),
+            id: id.to_string(),
+            record: None,
+        });
+    }
     let broker = app.realtime();
     if broker.client_count() == 0 || !broker.has_subscribers(c) {
         return;
@@ -314,6 +327,39 @@ pub fn record_changed(app: &App, c: &Arc<Collection>, action: Action, record: &R
         action,
         record: record.clone(),
         ready: None,
+        gone: false,
+    };
+    let _ = broker.changes.send(change);
+}
+
+/// Another instance's change, for this instance's clients.
+pub(crate) fn remote_change(app: &App, c: &Arc<Collection>, a: Announcement) {
+    let broker = app.realtime();
+    let action = match a.action {
+        ActionName::Create => Action::Create,
+        ActionName::Update => Action::Update,
+        ActionName::Delete => Action::Delete,
+    };
+    if c.is_auth() && action == Action::Delete {
+        broker.forget_auth(&c.id, &a.id);
+    }
+    if broker.client_count() == 0 || !broker.has_subscribers(c) {
+        return;
+    }
+    let record = match a.record {
+        Some(r) if action == Action::Delete => r,
+        _ => {
+            let mut r = Map::new();
+            r.insert("id".into(), Value::String(a.id));
+            r
+        }
+    };
+    let change = Change {
+        collection: c.clone(),
+        action,
+        record,
+        ready: None,
+        gone: action == Action::Delete,
     };
     let _ = broker.changes.send(change);
 }
@@ -329,7 +375,7 @@ pub async fn before_delete(
     if broker.client_count() == 0 || !broker.has_subscribers(c) {
         return None;
     }
-    Some(deliveries(app, c, Action::Delete, record).await)
+    Some(deliveries(app, c, Action::Delete, record, None).await)
 }
 
 /// Sends what [`before_delete`] prepared, in order with the other changes.
@@ -339,10 +385,17 @@ pub fn record_deleted(
     record: &Record,
     ready: Option<Vec<(Arc<Client>, Message)>>,
 ) {
+    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
     if c.is_auth() {
-        if let Some(id) = record.get("id").and_then(Value::as_str) {
-            app.realtime().forget_auth(&c.id, id);
-        }
+        app.realtime().forget_auth(&c.id, id);
+    }
+    if let Some(a) = app.announcer() {
+        a.announce(Announcement {
+            collection: c.id.clone(),
+            action: ActionName::Delete,
+            id: id.to_string(),
+            record: Some(record.clone()),
+        });
     }
     let Some(ready) = ready else {
         return;
@@ -352,6 +405,7 @@ pub fn record_deleted(
         action: Action::Delete,
         record: record.clone(),
         ready: Some(ready),
+        gone: false,
     };
     let _ = app.realtime().changes.send(change);
 }
@@ -366,7 +420,10 @@ impl ChangeQueue {
 pub(crate) async fn handle(app: &App, change: Change) {
     let out = match change.ready {
         Some(ready) => ready,
-        None => deliveries(app, &change.collection, change.action, &change.record).await,
+        None => {
+            let row = change.gone.then_some(&change.record);
+            deliveries(app, &change.collection, change.action, &change.record, row).await
+        }
     };
     let broker = app.realtime();
     for (client, msg) in out {
@@ -376,12 +433,14 @@ pub(crate) async fn handle(app: &App, change: Change) {
 
 /// Who hears of this change and what each is sent. Subscribers are grouped by what
 /// decides their view (auth, topic kind, options), so a thousand guests with the same
-/// subscription cost one rule check and one rendering.
+/// subscription cost one rule check and one rendering. `row`: check the rules against
+/// this record rather than the stored row (another instance deleted it).
 async fn deliveries(
     app: &App,
     c: &Arc<Collection>,
     action: Action,
     record: &Record,
+    row: Option<&Record>,
 ) -> Vec<(Arc<Client>, Message)> {
     let Some(id) = record.get("id").and_then(Value::as_str) else {
         return vec![];
@@ -428,17 +487,20 @@ async fn deliveries(
     let mut out = Vec::new();
     for g in groups.into_values() {
         let rule = if g.by_id { &c.view_rule } else { &c.list_rule };
-        let filter = g.query.get("filter").map(String::as_str);
-        let expand = g.query.get("expand").map(String::as_str);
-        let seen =
-            match records::visible_for_realtime(app, c, id, rule, &g.req, filter, expand).await {
-                Ok(Some(r)) => r,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::debug!(error = %e, "realtime subscription check failed");
-                    continue;
-                }
-            };
+        let view = records::SubscriberView {
+            rule,
+            filter: g.query.get("filter").map(String::as_str),
+            expand: g.query.get("expand").map(String::as_str),
+            row,
+        };
+        let seen = match records::visible_for_realtime(app, c, id, &g.req, &view).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "realtime subscription check failed");
+                continue;
+            }
+        };
         let shown = super::pick::pick(
             Value::Object(seen),
             g.query.get("fields").map(String::as_str),

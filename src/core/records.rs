@@ -90,12 +90,71 @@ pub(crate) fn rule_access(
 }
 
 pub(crate) fn select_all(c: &Collection) -> SelectStatement {
+    select_all_from(c, &c.name)
+}
+
+/// [`select_all`] with the record columns read from `table` (aliased as the main table).
+fn select_all_from(c: &Collection, table: &str) -> SelectStatement {
     let mut q = Query::select();
-    q.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN));
+    q.from_as(Alias::new(table), Alias::new(MAIN));
     for f in c.fields.iter().filter(|f| !f.is_write_only()) {
         q.column((Alias::new(MAIN), Alias::new(f.name.as_str())));
     }
     q
+}
+
+/// The table name [`over_values`] replaces with the record's values.
+const VALUES_ROW: &str = "__gather_values_row";
+
+/// Renders `q` (built over the table [`VALUES_ROW`]) as a statement over one record given
+/// as values rather than a stored row, so rules can be checked against a record that is
+/// no longer there. (sea-query leaves a subquery's placeholders unnumbered on PostgreSQL,
+/// so the row is written here and the statement's own placeholders are shifted after it.)
+fn over_values(
+    c: &Collection,
+    record: &Record,
+    q: &SelectStatement,
+    d: Dialect,
+) -> sea_orm::Statement {
+    let mut cols = Vec::new();
+    let mut values = Vec::new();
+    for f in c.fields.iter().filter(|f| !f.is_write_only()) {
+        let v = record.get(&f.name).cloned().unwrap_or_else(|| f.zero());
+        let sql_type = match (f.storage(), d) {
+            (super::fields::Storage::Text, _) => "TEXT",
+            (super::fields::Storage::Number, Dialect::Sqlite) => "REAL",
+            (super::fields::Storage::Number, Dialect::Postgres) => "DOUBLE PRECISION",
+            (super::fields::Storage::Bool, _) => "BOOLEAN",
+            (_, Dialect::Sqlite) => "TEXT",
+            (_, Dialect::Postgres) => "JSONB",
+        };
+        values.push(to_sql(f.storage(), &v, d));
+        cols.push(format!(
+            "CAST({} AS {sql_type}) AS {}",
+            d.param(values.len()),
+            quote(&f.name)
+        ));
+    }
+    let n = values.len();
+    let outer = d.build(q);
+    let mut sql = outer.sql;
+    if d == Dialect::Postgres {
+        static PARAM: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"\$(\d+)").expect("valid regex"));
+        sql = PARAM
+            .replace_all(&sql, |c: &regex::Captures| {
+                let i: usize = c[1].parse().unwrap_or(0);
+                format!("${}", i + n)
+            })
+            .into_owned();
+    }
+    let sql = sql.replacen(
+        &quote(VALUES_ROW),
+        &format!("(SELECT {})", cols.join(", ")),
+        1,
+    );
+    values.extend(outer.values.map(|v| v.0).unwrap_or_default());
+    d.raw(sql, values)
 }
 
 fn id_eq(id: &str) -> Expr {
@@ -214,19 +273,35 @@ async fn find_visible(
     Ok(row.map(|r| record_from_row(&r, c, d)))
 }
 
+/// How a realtime subscription looks at records.
+#[derive(Clone, Copy)]
+pub(crate) struct SubscriberView<'a> {
+    /// The list rule (`coll/*`) or the view rule (`coll/id`).
+    pub rule: &'a Option<String>,
+    pub filter: Option<&'a str>,
+    pub expand: Option<&'a str>,
+    /// The record as values, when it is no longer stored (another instance deleted it).
+    pub row: Option<&'a Record>,
+}
+
 /// The record `id` as a realtime subscriber sees it: through `rule`, the subscription's
 /// `filter` (with the limits of a client filter), `expand`, and hidden fields removed.
 pub(crate) async fn visible_for_realtime(
     app: &App,
     c: &Arc<Collection>,
     id: &str,
-    rule: &Option<String>,
     req: &RequestInfo,
-    filter: Option<&str>,
-    expand_param: Option<&str>,
+    view: &SubscriberView<'_>,
 ) -> Result<Option<Record>> {
+    let SubscriberView {
+        rule,
+        filter,
+        expand: expand_param,
+        row,
+    } = *view;
     let access = rule_access(app, c, rule, req)?;
-    let mut q = select_all(c);
+    let d = app.dialect();
+    let mut q = select_all_from(c, if row.is_some() { VALUES_ROW } else { &c.name });
     q.and_where(id_eq(id));
     if let Access::Where(e) = access {
         q.and_where(e);
@@ -235,8 +310,11 @@ pub(crate) async fn visible_for_realtime(
         let reg = app.registry();
         q.and_where(compile_filter(f, &scope(app, &reg, c, req, true))?.into_expr());
     }
-    let d = app.dialect();
-    let Some(row) = app.db().query_one(d.build(&q)).await? else {
+    let stmt = match row {
+        Some(r) => over_values(c, r, &q, d),
+        None => d.build(&q),
+    };
+    let Some(row) = app.db().query_one(stmt).await? else {
         return Ok(None);
     };
     let mut rec = record_from_row(&row, c, d);
@@ -1060,4 +1138,31 @@ fn delete_in_tx<'a>(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_over_a_record_given_as_values() {
+        let c = Collection::base("notes");
+        let mut r = Record::new();
+        r.insert("id".into(), json!("abc"));
+        let mut q = select_all_from(&c, VALUES_ROW);
+        q.and_where(id_eq("abc"));
+        let st = over_values(&c, &r, &q, Dialect::Postgres);
+        assert_eq!(
+            st.sql,
+            "SELECT \"m\".\"id\", \"m\".\"created\", \"m\".\"updated\" FROM (SELECT CAST($1 AS TEXT) AS \"id\", \
+             CAST($2 AS TEXT) AS \"created\", CAST($3 AS TEXT) AS \"updated\") AS \"m\" WHERE \"m\".\"id\" IN ($4)"
+        );
+        assert_eq!(st.values.map(|v| v.0.len()), Some(4));
+        let st = over_values(&c, &r, &q, Dialect::Sqlite);
+        assert!(
+            st.sql.contains("FROM (SELECT CAST(? AS TEXT) AS \"id\""),
+            "{}",
+            st.sql
+        );
+    }
 }

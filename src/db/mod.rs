@@ -162,6 +162,13 @@ impl Db {
         .await
     }
 
+    /// Runs one statement on the read pool, outside the writer's group commits (for
+    /// bookkeeping no write waits on, such as `pg_notify`).
+    pub async fn read_execute(&self, stmt: Statement) -> Result<u64, DbErr> {
+        use sea_orm::ConnectionTrait;
+        Ok(self.read.execute_raw(stmt).await?.rows_affected())
+    }
+
     pub async fn query_all(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
         self.read.query_all_raw(stmt).await
     }
