@@ -88,7 +88,13 @@ impl RealtimeApi {
         let id = client.id.clone();
         let frames = futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
             match tokio::time::timeout(IDLE_TIMEOUT, rx.recv()).await {
-                Ok(Some(Message { event, data })) => Some((Frame { event, data }, (rx, guard))),
+                Ok(Some(Message { event, data })) => {
+                    let frame = Frame {
+                        event: event.to_string(),
+                        data: data.to_string(),
+                    };
+                    Some((frame, (rx, guard)))
+                }
                 _ => None,
             }
         });

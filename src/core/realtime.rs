@@ -28,11 +28,12 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const MAX_SUBSCRIPTIONS: usize = 1000;
 pub const MAX_TOPIC_LEN: usize = 2500;
 
-/// One SSE frame: the `event:` name and the `data:` text.
+/// One SSE frame: the `event:` name and the `data:` text, shared by every client that
+/// gets the same frame (one event to ten thousand clients is one copy).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    pub event: String,
-    pub data: String,
+    pub event: Arc<str>,
+    pub data: Arc<str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,7 @@ impl Action {
 #[derive(Debug, Clone)]
 pub struct Subscription {
     /// Exactly as submitted: events are named after it.
-    pub raw: String,
+    pub raw: Arc<str>,
     /// A collection name or id, or a custom topic.
     target: String,
     /// `Some(id)` for `coll/id`, `None` for `coll/*` and bare names.
@@ -111,7 +112,7 @@ impl Subscription {
             None => (topic, None),
         };
         Ok(Subscription {
-            raw: raw.to_string(),
+            raw: raw.into(),
             target: target.to_string(),
             record,
             query,
@@ -155,7 +156,7 @@ impl Client {
         }
     }
 
-    pub fn subscriptions(&self) -> Vec<String> {
+    pub fn subscriptions(&self) -> Vec<Arc<str>> {
         self.state
             .lock()
             .map(|s| s.subscriptions.iter().map(|x| x.raw.clone()).collect())
@@ -204,7 +205,7 @@ impl Broker {
         });
         let hello = Message {
             event: "PB_CONNECT".into(),
-            data: json!({"clientId": client.id}).to_string(),
+            data: json!({"clientId": client.id}).to_string().into(),
         };
         let _ = client.tx.try_send(hello);
         if let Ok(mut all) = self.clients.write() {
@@ -258,10 +259,10 @@ impl Broker {
     /// Sends `data` to `client` under each of its subscriptions to the custom `topic`;
     /// false when it has none.
     pub fn send_custom_to(&self, client: &Client, topic: &str, data: &Value) -> bool {
-        let text = data.to_string();
+        let text: Arc<str> = data.to_string().into();
         let mut sent = false;
         for raw in client.subscriptions() {
-            let t = raw.split_once("?options=").map_or(raw.as_str(), |(t, _)| t);
+            let t = raw.split_once("?options=").map_or(&*raw, |(t, _)| t);
             if t == topic {
                 self.deliver(
                     client,
@@ -449,7 +450,7 @@ async fn deliveries(
         req: RequestInfo,
         by_id: bool,
         query: BTreeMap<String, String>,
-        members: Vec<(Arc<Client>, String)>,
+        members: Vec<(Arc<Client>, Arc<str>)>,
     }
     let mut groups: HashMap<String, Group> = HashMap::new();
     for client in app.realtime().snapshot() {
@@ -505,7 +506,9 @@ async fn deliveries(
             Value::Object(seen),
             g.query.get("fields").map(String::as_str),
         );
-        let data = json!({"action": action.as_str(), "record": shown}).to_string();
+        let data: Arc<str> = json!({"action": action.as_str(), "record": shown})
+            .to_string()
+            .into();
         for (client, event) in g.members {
             out.push((
                 client,
@@ -531,7 +534,7 @@ mod tests {
         assert_eq!(s.record.as_deref(), Some("abc"));
         let raw = "posts/*?options=%7B%22query%22%3A%7B%22fields%22%3A%22id%22%2C%22n%22%3A1%7D%2C%22headers%22%3A%7B%22X-Api%22%3A%22k%22%7D%7D";
         let s = Subscription::parse(raw).unwrap();
-        assert_eq!(s.raw, raw);
+        assert_eq!(&*s.raw, raw);
         assert_eq!(s.query["fields"], "id");
         assert_eq!(s.query["n"], "1");
         assert_eq!(s.headers["x_api"], "k");
@@ -553,7 +556,7 @@ mod tests {
         // What was queued before is still read, then the stream ends.
         let mut got = vec![];
         while let Some(m) = rx.recv().await {
-            got.push(m.event);
+            got.push(m.event.to_string());
             if got.len() == 3 {
                 break;
             }
