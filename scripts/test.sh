@@ -14,6 +14,11 @@ drop_test_databases() {
 }
 trap drop_test_databases EXIT
 
+# PocketBase's official JS SDK for tests/js_sdk.rs (exact versions from the lock file).
+if [ ! -d tests/sdk/node_modules/pocketbase ]; then
+    npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+fi
+
 echo "== unit and integration tests on SQLite =="
 GATHER_TEST_DB=sqlite cargo test --all-targets
 
