@@ -19,6 +19,15 @@ async fn patch_users(s: &Server, body: Value) {
     assert_eq!(st, StatusCode::OK, "{b}");
 }
 
+/// The `len`-digit code in a message.
+fn code_in(mail: &common::smtp::ReceivedMail, len: usize) -> String {
+    mail.text
+        .split_whitespace()
+        .find(|w| w.len() == len && w.chars().all(|c| c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no {len}-digit code in: {}", mail.text))
+        .to_string()
+}
+
 /// Asks for a code for `email`; returns (otpId, code from the e-mail).
 async fn otp_for(s: &Server, sink: &SmtpSink, email: &str) -> (String, String) {
     let (st, b) = post(
@@ -28,13 +37,7 @@ async fn otp_for(s: &Server, sink: &SmtpSink, email: &str) -> (String, String) {
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{b}");
-    let mail = sink.wait_for(email).await;
-    let code = mail
-        .text
-        .split_whitespace()
-        .find(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("no code in: {}", mail.text))
-        .to_string();
+    let code = code_in(&sink.wait_for(email).await, 8);
     (b["otpId"].as_str().unwrap_or_default().to_string(), code)
 }
 
@@ -138,13 +141,7 @@ async fn otp_attempts_and_expiry() {
     .await;
     assert_eq!(st, StatusCode::OK);
     let otp_id = b["otpId"].as_str().unwrap_or_default().to_string();
-    let mail = sink.wait_for("try@example.com").await;
-    let code = mail
-        .text
-        .split_whitespace()
-        .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
-        .expect("6-digit code")
-        .to_string();
+    let code = code_in(&sink.wait_for("try@example.com").await, 6);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         assert_eq!(
