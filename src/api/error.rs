@@ -68,38 +68,56 @@ pub fn envelope(status: StatusCode, message: &str, data: Value) -> Response {
 
 impl ApiError {
     pub fn parts(&self) -> (StatusCode, String, Value) {
-        match &self.0 {
-            Error::Validation { message, fields } => (
+        parts_of(&self.0)
+    }
+}
+
+/// The status, message and data an engine error is answered with.
+fn parts_of(e: &Error) -> (StatusCode, String, Value) {
+    match e {
+        Error::Validation { message, fields } => (
+            StatusCode::BAD_REQUEST,
+            message.clone(),
+            Value::Object(fields.clone()),
+        ),
+        Error::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone(), json!({})),
+        Error::Filter(e) => (
+            StatusCode::BAD_REQUEST,
+            "Something went wrong while processing your request.".into(),
+            json!({"filter": {"code": "validation_invalid_filter", "message": e.to_string()}}),
+        ),
+        Error::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone(), json!({})),
+        Error::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone(), json!({})),
+        Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
+        Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
+        Error::Batch { index, error } => {
+            let (status, message, data) = parts_of(error);
+            let failed = json!({
+                "code": "batch_request_failed",
+                "message": "Batch request failed.",
+                "response": {"status": status.as_u16(), "message": sentence(&message), "data": data},
+            });
+            (
                 StatusCode::BAD_REQUEST,
-                message.clone(),
-                Value::Object(fields.clone()),
-            ),
-            Error::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone(), json!({})),
-            Error::Filter(e) => (
-                StatusCode::BAD_REQUEST,
+                "Batch transaction failed.".into(),
+                json!({"requests": {index.to_string(): failed}}),
+            )
+        }
+        Error::Db(e) => {
+            tracing::error!(error = %e, "database error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong while processing your request.".into(),
-                json!({"filter": {"code": "validation_invalid_filter", "message": e.to_string()}}),
-            ),
-            Error::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone(), json!({})),
-            Error::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone(), json!({})),
-            Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
-            Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
-            Error::Db(e) => {
-                tracing::error!(error = %e, "database error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong while processing your request.".into(),
-                    json!({}),
-                )
-            }
-            Error::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong while processing your request.".into(),
-                    json!({}),
-                )
-            }
+                json!({}),
+            )
+        }
+        Error::Internal(m) => {
+            tracing::error!(error = %m, "internal error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong while processing your request.".into(),
+                json!({}),
+            )
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP layer (poem + poem-openapi): one module per endpoint group, the error
 //! envelope, and the server that puts them together with an app's own routes.
 
+pub mod batch;
 pub mod collections;
 pub mod context;
 pub mod error;
@@ -60,6 +61,7 @@ pub type CoreApi = (
     health::HealthApi,
     collections::CollectionsApi,
     records::RecordsApi,
+    batch::BatchApi,
     record_auth::RecordAuthApi,
     record_auth_verification::VerificationApi,
     record_auth_password_reset::PasswordResetApi,
@@ -75,6 +77,7 @@ pub fn core_api() -> CoreApi {
         health::HealthApi,
         collections::CollectionsApi,
         records::RecordsApi,
+        batch::BatchApi,
         record_auth::RecordAuthApi,
         record_auth_verification::VerificationApi,
         record_auth_password_reset::PasswordResetApi,

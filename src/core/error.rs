@@ -26,6 +26,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Request `index` (from 0) of a batch failed with `error`; nothing was written.
+    #[error("batch request {index} failed: {error}")]
+    Batch { index: usize, error: Box<Error> },
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("{0}")]

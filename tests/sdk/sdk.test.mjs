@@ -142,3 +142,25 @@ test("realtime subscriptions deliver record events", async () => {
   await unsubscribe();
   await pb.realtime.unsubscribe();
 });
+
+test("batches commit all or nothing", async () => {
+  const pb = await superuser();
+  const batch = pb.createBatch();
+  batch.collection("sdk_posts").create({ id: "sdkbatch0000001", title: "batched" });
+  batch.collection("sdk_posts").update("sdkbatch0000001", { "views+": 3 });
+  batch.collection("sdk_posts").upsert({ id: "sdkbatch0000002", title: "upserted" });
+  const answers = await batch.send();
+  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+  assert.equal(answers[1].body.views, 3);
+
+  const failing = pb.createBatch();
+  failing.collection("sdk_posts").delete("sdkbatch0000001");
+  failing.collection("sdk_posts").create({ title: "" });
+  await assert.rejects(failing.send(), (err) => {
+    assert.equal(err.status, 400);
+    assert.equal(err.response.data.requests["1"].code, "batch_request_failed");
+    return true;
+  });
+  const kept = await pb.collection("sdk_posts").getOne("sdkbatch0000001");
+  assert.equal(kept.views, 3);
+});
