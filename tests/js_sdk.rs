@@ -1,7 +1,7 @@
 //! PocketBase's official JavaScript SDK, unchanged, against this server: `tests/sdk/`
 //! holds the SDK (npm) and a `node --test` script that logs in, defines a collection,
 //! works with records under rules, asks for e-mails and OTPs, impersonates, and
-//! subscribes to realtime events, and sends batches.
+//! subscribes to realtime events, sends batches, and uploads files.
 
 mod common;
 
@@ -39,7 +39,7 @@ async fn the_official_js_sdk_works_unchanged() {
     );
     assert!(out.status.success(), "the SDK tests failed:\n{text}");
     assert!(
-        text.contains("pass 5"),
-        "expected five passing SDK tests:\n{text}"
+        text.contains("pass 6"),
+        "expected six passing SDK tests:\n{text}"
     );
 }

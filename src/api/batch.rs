@@ -6,6 +6,7 @@ use super::error::ApiResult;
 use super::record_body::MultipartBody;
 use super::Tags;
 use crate::core::batch::{self, BatchAction, BatchRequest};
+use crate::core::files::FormFile;
 use crate::core::Error;
 use poem::Request;
 use poem_openapi::payload::Json;
@@ -16,7 +17,8 @@ use std::collections::BTreeMap;
 pub struct BatchApi;
 
 /// A batch: `{"requests": [{"method", "url", "headers", "body"}]}`, as JSON or as
-/// multipart/form-data with that object in the `@jsonPayload` field.
+/// multipart/form-data with that object in the `@jsonPayload` field and files named
+/// `requests.N.field`.
 #[derive(ApiRequest)]
 pub enum BatchBody {
     Json(Json<Value>),
@@ -61,11 +63,12 @@ impl BatchApi {
         if max > 0 && declared.is_some_and(|n| n > max) {
             return Err(Error::PayloadTooLarge("The batch body is too large.".into()).into());
         }
-        let payload = match body {
-            BatchBody::Json(j) => super::body_object(j.0)?,
-            BatchBody::Multipart(m) => m.0,
+        let (payload, files) = match body {
+            BatchBody::Json(j) => (super::body_object(j.0)?, Vec::new()),
+            BatchBody::Multipart(m) => (m.fields, m.files),
         };
-        let requests = parse_requests(payload)?;
+        let mut requests = parse_requests(payload)?;
+        attach_files(&mut requests, files)?;
         let done = batch::run(&ctx.app, &ctx.info, requests).await?;
         Ok(Json(
             done.into_iter()
@@ -102,6 +105,31 @@ fn parse_requests(mut payload: Map<String, Value>) -> Result<Vec<BatchRequest>, 
             })
         })
         .collect()
+}
+
+/// Gives each request the files sent for it as `requests.N.field` (or `requests[N].field`).
+fn attach_files(requests: &mut [BatchRequest], files: Vec<FormFile>) -> Result<(), Error> {
+    for mut f in files {
+        let target = f
+            .key
+            .strip_prefix("requests.")
+            .and_then(|rest| rest.split_once('.'))
+            .or_else(|| {
+                f.key
+                    .strip_prefix("requests[")
+                    .and_then(|rest| rest.split_once("]."))
+            })
+            .and_then(|(i, key)| Some((i.parse::<usize>().ok()?, key.to_string())));
+        let Some((index, key)) = target.filter(|(i, _)| *i < requests.len()) else {
+            return Err(invalid(&format!(
+                "The file part {:?} names no request of the batch (use requests.N.field).",
+                f.key
+            )));
+        };
+        f.key = key;
+        requests[index].files.push(f);
+    }
+    Ok(())
 }
 
 fn parse_request(item: Value) -> Result<BatchRequest, Error> {
@@ -150,6 +178,7 @@ fn parse_request(item: Value) -> Result<BatchRequest, Error> {
         query,
         headers,
         body,
+        files: Vec::new(),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod collections;
 pub mod context;
 pub mod error;
+pub mod files;
 pub mod health;
 pub use crate::core::pick;
 pub mod rate_limit;
@@ -42,6 +43,8 @@ pub enum Tags {
     Settings,
     /// Server-sent events: record changes as they happen.
     Realtime,
+    /// Record files: downloads, thumbnails, protected-file tokens.
+    Files,
 }
 
 /// A JSON body that must be an object.
@@ -62,6 +65,7 @@ pub type CoreApi = (
     collections::CollectionsApi,
     records::RecordsApi,
     batch::BatchApi,
+    files::FilesApi,
     record_auth::RecordAuthApi,
     record_auth_verification::VerificationApi,
     record_auth_password_reset::PasswordResetApi,
@@ -78,6 +82,7 @@ pub fn core_api() -> CoreApi {
         collections::CollectionsApi,
         records::RecordsApi,
         batch::BatchApi,
+        files::FilesApi,
         record_auth::RecordAuthApi,
         record_auth_verification::VerificationApi,
         record_auth_password_reset::PasswordResetApi,
@@ -129,25 +134,32 @@ async fn guard_input<E: Endpoint>(
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    let nul = || {
-        ApiError(crate::core::Error::BadRequest(
-            "The NUL character is not allowed in requests.".into(),
-        ))
-    };
     if req.uri().to_string().contains("%00") {
-        return Err(nul().into());
+        return Err(nul_refused().into());
     }
+    // Files are bytes: a multipart body's text fields are checked as they are read.
+    let multipart = req
+        .content_type()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/"));
     let bytes = req
         .take_body()
         .into_bytes_limit(max)
         .await
         .map_err(|_| too_large())?;
     let escaped_nul = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(br"\u0000"));
-    if escaped_nul || bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0) {
-        return Err(nul().into());
+    let nul = escaped_nul || bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0);
+    if nul && !multipart {
+        return Err(nul_refused().into());
     }
     req.set_body(bytes);
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// PostgreSQL cannot store NUL characters, so both engines refuse them.
+pub(crate) fn nul_refused() -> ApiError {
+    ApiError(crate::core::Error::BadRequest(
+        "The NUL character is not allowed in requests.".into(),
+    ))
 }
 
 /// Serves `app` on `addr` until Ctrl-C / SIGTERM.

@@ -1,7 +1,9 @@
 //! Record bodies as PocketBase clients send them: JSON, an urlencoded form, or
-//! multipart/form-data where non-file values may come as one `@jsonPayload` JSON object.
+//! multipart/form-data with files, where non-file values may come as one `@jsonPayload`
+//! JSON object.
 
 use crate::core::fields::FieldKind;
+use crate::core::files::{FormFile, Upload};
 use crate::core::{Collection, Error};
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{Json, ParsePayload, Payload};
@@ -16,16 +18,18 @@ pub enum RecordBody {
     Json(Json<Value>),
     /// Field values as form fields; repeated keys make a list.
     Form(FormBody),
-    /// Form fields, plus an optional `@jsonPayload` field holding a JSON object to merge.
+    /// Form fields and files (for file fields: `field`, `field+` to append, `+field` to
+    /// prepend), plus an optional `@jsonPayload` field holding a JSON object to merge.
     Multipart(MultipartBody),
 }
 
 impl RecordBody {
-    pub fn into_map(self, c: &Collection) -> Result<Map<String, Value>, Error> {
+    /// The field values and the uploaded files.
+    pub fn into_parts(self, c: &Collection) -> Result<(Map<String, Value>, Vec<FormFile>), Error> {
         match self {
-            RecordBody::Json(j) => super::body_object(j.0),
-            RecordBody::Form(f) => Ok(read_json_fields(c, f.0)),
-            RecordBody::Multipart(m) => Ok(read_json_fields(c, m.0)),
+            RecordBody::Json(j) => Ok((super::body_object(j.0)?, Vec::new())),
+            RecordBody::Form(f) => Ok((read_json_fields(c, f.0), Vec::new())),
+            RecordBody::Multipart(m) => Ok((read_json_fields(c, m.fields), m.files)),
         }
     }
 }
@@ -94,7 +98,10 @@ impl ParsePayload for FormBody {
     }
 }
 
-pub struct MultipartBody(pub Map<String, Value>);
+pub struct MultipartBody {
+    pub fields: Map<String, Value>,
+    pub files: Vec<FormFile>,
+}
 
 impl Payload for MultipartBody {
     const CONTENT_TYPE: &'static str = "multipart/form-data";
@@ -114,6 +121,7 @@ impl ParsePayload for MultipartBody {
         let mut multipart =
             <poem::web::Multipart as poem::FromRequest>::from_request(req, body).await?;
         let mut map = Map::new();
+        let mut files = Vec::new();
         let mut payloads = Vec::new();
         while let Some(field) = multipart
             .next_field()
@@ -121,15 +129,25 @@ impl ParsePayload for MultipartBody {
             .map_err(|e| bad(format!("Invalid multipart body: {e}")))?
         {
             let name = field.name().unwrap_or_default().to_string();
-            if field.file_name().is_some() {
-                return Err(bad(format!(
-                    "File uploads are not supported yet (field '{name}')."
-                )));
+            if let Some(file_name) = field.file_name().map(str::to_string) {
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| bad(format!("Invalid multipart file '{name}': {e}")))?;
+                files.push(FormFile {
+                    key: name,
+                    upload: Upload::new(&file_name, data.into()),
+                });
+                continue;
             }
             let text = field
                 .text()
                 .await
                 .map_err(|e| bad(format!("Invalid multipart field '{name}': {e}")))?;
+            let escaped_nul = text.to_ascii_lowercase().contains("\\u0000");
+            if text.contains('\0') || name.contains('\0') || escaped_nul {
+                return Err(super::nul_refused().into());
+            }
             if name == "@jsonPayload" {
                 payloads.push(text);
             } else {
@@ -142,6 +160,6 @@ impl ParsePayload for MultipartBody {
                 _ => return Err(bad("@jsonPayload must be a JSON object.")),
             }
         }
-        Ok(MultipartBody(map))
+        Ok(MultipartBody { fields: map, files })
     }
 }

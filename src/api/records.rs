@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 pub struct RecordsApi;
 
-fn truthy(v: &Option<String>) -> bool {
+pub(crate) fn truthy(v: &Option<String>) -> bool {
     v.as_deref()
         .is_some_and(|s| matches!(s, "1" | "true" | "t" | "yes"))
 }
@@ -115,9 +115,9 @@ impl RecordsApi {
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
         let c = ctx.app.collection(&collection.0)?;
-        let body = body.into_map(&c)?;
+        let (body, files) = body.into_parts(&c)?;
         ctx.info.body = body.clone();
-        let rec = records::create(&ctx.app, &c, &ctx.info, body).await?;
+        let rec = records::create_with_files(&ctx.app, &c, &ctx.info, body, files).await?;
         let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
         Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
     }
@@ -138,9 +138,9 @@ impl RecordsApi {
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
         let c = ctx.app.collection(&collection.0)?;
-        let body = body.into_map(&c)?;
+        let (body, files) = body.into_parts(&c)?;
         ctx.info.body = body.clone();
-        let rec = records::update(&ctx.app, &c, &id.0, &ctx.info, body).await?;
+        let rec = records::update_with_files(&ctx.app, &c, &id.0, &ctx.info, body, files).await?;
         let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
         Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
     }

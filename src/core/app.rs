@@ -68,6 +68,8 @@ struct Inner {
     announcer: std::sync::OnceLock<super::realtime_pg::Announcer>,
     /// Tells this instance's own announcements from others'.
     instance_id: String,
+    /// Where record files are kept.
+    files: RwLock<Arc<dyn super::files::FileStorage>>,
     /// OIDC discovery documents by URL, with when they were fetched.
     discovery: std::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
@@ -109,8 +111,12 @@ impl App {
         let db = Db::connect(&config.db_target()).await?;
         let (realtime, changes) = super::realtime::Broker::new(config.realtime_queue);
         gather_migrations::Migrator::up(&db.read, None).await?;
+        let files: Arc<dyn super::files::FileStorage> = Arc::new(super::files::LocalStorage::new(
+            config.data_dir.join("storage"),
+        ));
         let inner = Inner {
             db,
+            files: RwLock::new(files),
             config,
             registry: RwLock::new(Arc::default()),
             schema_mark: std::sync::Mutex::new((0, String::new())),
@@ -140,6 +146,15 @@ impl App {
             let _ = app.inner.announcer.set(announcer);
         }
         Ok(app)
+    }
+
+    /// The storage record files are kept in.
+    pub fn files(&self) -> Arc<dyn super::files::FileStorage> {
+        self.inner
+            .files
+            .read()
+            .map(|f| f.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     pub fn db(&self) -> &Db {

@@ -126,6 +126,21 @@ pub fn auth_token(c: &Collection, record_id: &str, token_key: &str) -> Result<St
     issue_token(c, record_id, token_key, TokenType::Auth, duration, true)
 }
 
+/// A short-lived token for downloading protected files, for a logged-in record.
+pub async fn file_token(app: &App, who: &AuthRecord) -> Result<String> {
+    let c = &who.collection;
+    let row = load_auth_row(app, c, who.id()).await?.ok_or_else(|| {
+        Error::Unauthorized("The request requires valid record authorization token.".into())
+    })?;
+    let (_, key) = record_io::auth_secrets(&row)?;
+    let duration = c
+        .auth
+        .as_ref()
+        .map(|a| a.file_token.duration)
+        .unwrap_or(180);
+    issue_token(c, who.id(), &key, TokenType::File, duration, false)
+}
+
 /// Verifies `token` as a token of `kind` and loads its record. Any failure
 /// (malformed, forged, expired, wrong type, unknown record) is `None`.
 pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(AuthRecord, Claims)> {

@@ -3,6 +3,7 @@
 
 use super::app::App;
 use super::error::{Error, Result};
+use super::files::FormFile;
 use super::filter::RequestInfo;
 use super::pick::pick;
 use super::record_write::{commit, plan_create, plan_delete, plan_update, WritePlan};
@@ -36,6 +37,8 @@ pub struct BatchRequest {
     /// Extra headers, seen by rules as `@request.headers.*` (names as rules write them).
     pub headers: BTreeMap<String, String>,
     pub body: Map<String, Value>,
+    /// Files for the record's file fields, keyed as in a record form (`field`, `field+`).
+    pub files: Vec<FormFile>,
 }
 
 /// The answer to one request of a committed batch.
@@ -160,11 +163,13 @@ async fn plan(
     let known = |id: &str| written.get(&(c.id.clone(), id.to_string()));
     let body = r.body.clone();
     match &r.action {
-        BatchAction::Create => plan_create(app, &c, info, body).await,
+        BatchAction::Create => plan_create(app, &c, info, body, r.files.clone()).await,
         BatchAction::Update(id) => match known(id) {
             Some(None) => Err(Error::not_found()),
-            Some(Some(rec)) => plan_update(app, &c, id, info, body, Some(rec.clone())).await,
-            None => plan_update(app, &c, id, info, body, None).await,
+            Some(Some(rec)) => {
+                plan_update(app, &c, id, info, body, r.files.clone(), Some(rec.clone())).await
+            }
+            None => plan_update(app, &c, id, info, body, r.files.clone(), None).await,
         },
         BatchAction::Delete(id) => match known(id) {
             Some(None) => Err(Error::not_found()),
@@ -178,15 +183,17 @@ async fn plan(
                 .filter(|s| !s.is_empty())
                 .map(str::to_string);
             let Some(id) = id else {
-                return plan_create(app, &c, info, body).await;
+                return plan_create(app, &c, info, body, r.files.clone()).await;
             };
             match known(&id) {
-                Some(Some(rec)) => plan_update(app, &c, &id, info, body, Some(rec.clone())).await,
-                Some(None) => plan_create(app, &c, info, body).await,
-                None if records::exists(app, &c, &id).await? => {
-                    plan_update(app, &c, &id, info, body, None).await
+                Some(Some(rec)) => {
+                    plan_update(app, &c, &id, info, body, r.files.clone(), Some(rec.clone())).await
                 }
-                None => plan_create(app, &c, info, body).await,
+                Some(None) => plan_create(app, &c, info, body, r.files.clone()).await,
+                None if records::exists(app, &c, &id).await? => {
+                    plan_update(app, &c, &id, info, body, r.files.clone(), None).await
+                }
+                None => plan_create(app, &c, info, body, r.files.clone()).await,
             }
         }
     }

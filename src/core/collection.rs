@@ -297,6 +297,15 @@ impl Collection {
         self.kind == CollectionType::Auth
     }
 
+    /// Whether records of this collection can have stored files.
+    pub fn has_files(&self) -> bool {
+        !self.is_view()
+            && self
+                .fields
+                .iter()
+                .any(|f| matches!(f.kind, super::fields::FieldKind::File(_)))
+    }
+
     pub fn is_view(&self) -> bool {
         self.kind == CollectionType::View
     }

@@ -259,7 +259,15 @@ pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
             })
         }))
         .await?;
+    forget_files(app, &c).await;
     app.reload_collections().await
+}
+
+/// Removes the stored files of every record of `c` (after its records are gone).
+async fn forget_files(app: &App, c: &Collection) {
+    if let Err(e) = app.files().delete_prefix(&c.id).await {
+        tracing::warn!(collection = c.name, error = %e, "cannot remove the collection's files");
+    }
 }
 
 /// Deletes every record of a collection (not a view).
@@ -281,7 +289,9 @@ pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
                 Ok(())
             })
         }))
-        .await
+        .await?;
+    forget_files(app, &c).await;
+    Ok(())
 }
 
 /// Fills ids and defaults and checks everything about a collection before it is saved.

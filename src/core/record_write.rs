@@ -6,10 +6,12 @@ use super::app::App;
 use super::collection::Collection;
 use super::error::{Error, Result};
 use super::fields::{format_datetime, Field, FieldError, FieldKind};
+use super::files::{self, FileStorage, FormFile};
 use super::filter::RequestInfo;
 use super::hooks::{HookPoint, RecordEvent};
 use super::ids::{is_valid_record_id, new_record_id, random_from, random_token};
 use super::realtime::{self, Action};
+use super::record_files::{add_upload_names, settle, FileChanges};
 use super::record_io::to_sql;
 use super::records::{can_manage, find_visible, id_eq, in_list, rule_access, Access, Record, MAIN};
 use super::registry::Registry;
@@ -130,6 +132,7 @@ fn build_values(
     existing: Option<&Record>,
     manager: bool,
     action: &str,
+    uploaded: &HashSet<String>,
 ) -> Result<Record> {
     let mut errors: Vec<(String, FieldError)> = Vec::new();
     let mut out = Record::new();
@@ -190,17 +193,24 @@ fn build_values(
                     || body.contains_key(&format!("{}+", f.name))
                     || body.contains_key(&format!("+{}", f.name)) =>
             {
-                // Until uploads exist, only keeping or removing stored names is allowed.
+                // Names must be of files already stored or uploaded with this request.
                 let requested = apply_body(f, &current, body);
                 if let Some(Ok(v)) = &requested {
-                    let kept: HashSet<String> = super::fields::as_string_list_pub(&current);
-                    let new: HashSet<String> = super::fields::as_string_list_pub(v);
-                    if !new.is_subset(&kept) {
+                    let stored: HashSet<String> = super::fields::as_string_list_pub(&current);
+                    let mut unknown: Vec<String> = super::fields::as_string_list_pub(v)
+                        .into_iter()
+                        .filter(|n| !stored.contains(n) && !uploaded.contains(n))
+                        .collect();
+                    if !unknown.is_empty() {
+                        unknown.sort();
                         errors.push((
                             f.name.clone(),
                             FieldError::new(
                                 "validation_invalid_file",
-                                "Files can only be uploaded as multipart/form-data.",
+                                format!(
+                                    "Unknown file name(s): {}. New files are uploaded as multipart/form-data.",
+                                    unknown.join(", ")
+                                ),
                             ),
                         ));
                         continue;
@@ -439,6 +449,7 @@ type DeleteAnnouncement = Option<Vec<(Arc<realtime::Client>, realtime::Message)>
 pub(crate) struct WritePlan {
     step: Step,
     after: After,
+    files: FileChanges,
 }
 
 enum After {
@@ -524,7 +535,13 @@ impl WritePlan {
 }
 
 impl Step {
-    async fn run(&self, txn: &dyn WriteTx, d: Dialect, reg: &Registry) -> Result<()> {
+    /// Runs the step; returns the records it deleted (with cascades), by collection id.
+    async fn run(
+        &self,
+        txn: &dyn WriteTx,
+        d: Dialect,
+        reg: &Registry,
+    ) -> Result<Vec<(String, String)>> {
         match self {
             Step::Insert {
                 c,
@@ -552,7 +569,7 @@ impl Step {
                 if !passes(txn, d, c, id, rule).await? {
                     return Err(Error::BadRequest("Failed to create record.".into()));
                 }
-                Ok(())
+                Ok(Vec::new())
             }
             Step::Update {
                 c,
@@ -574,7 +591,7 @@ impl Step {
                     }
                 }
                 if !any {
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 q.and_where(in_list(Expr::col(Alias::new("id")), [id.clone()]));
                 let res = txn
@@ -584,13 +601,15 @@ impl Step {
                 if res == 0 {
                     return Err(Error::not_found());
                 }
-                Ok(())
+                Ok(Vec::new())
             }
             Step::Delete { c, id, rule } => {
                 if !passes(txn, d, c, id, rule).await? {
                     return Err(Error::not_found());
                 }
-                delete_in_tx(txn, d, reg, c, id.clone(), 0).await
+                let mut deleted = Vec::new();
+                delete_in_tx(txn, d, reg, c, id.clone(), 0, &mut deleted).await?;
+                Ok(deleted)
             }
         }
     }
@@ -635,11 +654,14 @@ pub(crate) async fn plan_create(
     app: &App,
     c: &Arc<Collection>,
     req: &RequestInfo,
-    body: Map<String, Value>,
+    mut body: Map<String, Value>,
+    files: Vec<FormFile>,
 ) -> Result<WritePlan> {
     writable(c)?;
     let rule = where_of(rule_access(app, c, &c.create_rule, req)?);
-    let values = build_values(c, &body, None, req.is_superuser(), "create")?;
+    add_upload_names(c, &mut body, &files, "create")?;
+    let uploaded = files.iter().map(|f| f.upload.name.clone()).collect();
+    let values = build_values(c, &body, None, req.is_superuser(), "create", &uploaded)?;
     let ev = RecordEvent {
         app: app.clone(),
         collection: c.clone(),
@@ -647,6 +669,7 @@ pub(crate) async fn plan_create(
         original: None,
     };
     let mut values = app.hooks().run(HookPoint::BeforeCreate, ev).await?.record;
+    let files = settle(c, &values, None, files, "create")?;
     let mut stored = values.clone();
     hash_passwords(app, c, &mut stored).await?;
     let id = values
@@ -674,6 +697,7 @@ pub(crate) async fn plan_create(
             rule,
         },
         after: After::Created { record },
+        files,
     })
 }
 
@@ -705,7 +729,8 @@ pub(crate) async fn plan_update(
     c: &Arc<Collection>,
     id: &str,
     req: &RequestInfo,
-    body: Map<String, Value>,
+    mut body: Map<String, Value>,
+    files: Vec<FormFile>,
     known: Option<Record>,
 ) -> Result<WritePlan> {
     writable(c)?;
@@ -714,7 +739,9 @@ pub(crate) async fn plan_update(
     if c.is_auth() && body.contains_key("password") && !manager {
         check_old_password(app, c, id, &body).await?;
     }
-    let values = build_values(c, &body, Some(&existing), manager, "update")?;
+    add_upload_names(c, &mut body, &files, "update")?;
+    let uploaded = files.iter().map(|f| f.upload.name.clone()).collect();
+    let values = build_values(c, &body, Some(&existing), manager, "update", &uploaded)?;
     let ev = RecordEvent {
         app: app.clone(),
         collection: c.clone(),
@@ -722,6 +749,7 @@ pub(crate) async fn plan_update(
         original: Some(existing.clone()),
     };
     let values = app.hooks().run(HookPoint::BeforeUpdate, ev).await?.record;
+    let files = settle(c, &values, Some(&existing), files, "update")?;
     let mut stored = values.clone();
     hash_passwords(app, c, &mut stored).await?;
     let revokes_tokens = values.contains_key("tokenKey");
@@ -743,6 +771,7 @@ pub(crate) async fn plan_update(
             existing,
             revokes_tokens,
         },
+        files,
     })
 }
 
@@ -778,43 +807,98 @@ pub(crate) async fn plan_delete(
             rule,
         },
         after: After::Deleted { existing, announce },
+        files: FileChanges::default(),
     })
 }
 
 /// Runs `plans` in one write transaction, in order, and their after-commit work. Either
 /// all commit or none does; a failure says which plan failed. With a `deadline`, a plan
 /// that would start after it fails with a timeout instead.
+///
+/// Uploads are stored before the transaction and removed again if it fails; files the
+/// writes dropped (replaced, removed, or of deleted records) go after it commits.
 pub(crate) async fn commit(
     app: &App,
     plans: Vec<WritePlan>,
     deadline: Option<Instant>,
 ) -> std::result::Result<Vec<Option<Record>>, (usize, Error)> {
+    let storage = app.files();
+    let mut staged = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        let (c, id, _) = p.outcome();
+        for u in &p.files.uploads {
+            let key = files::file_key(&c.id, id, &u.name);
+            if let Err(e) = storage.put(&key, u.data.clone()).await {
+                unstage(storage.as_ref(), &staged).await;
+                return Err((i, e));
+            }
+            staged.push(key);
+        }
+    }
     let steps: Arc<Vec<Step>> = Arc::new(plans.iter().map(|p| p.step.clone()).collect());
     let d = app.dialect();
     let reg = app.registry();
     let failed_at = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = failed_at.clone();
-    app.db()
+    let written = app
+        .db()
         .write(Box::new(move |txn| {
             let (steps, reg, seen) = (steps.clone(), reg.clone(), seen.clone());
             Box::pin(async move {
+                let mut deleted = Vec::new();
                 for (i, step) in steps.iter().enumerate() {
                     seen.store(i, std::sync::atomic::Ordering::Relaxed);
                     if deadline.is_some_and(|d| Instant::now() > d) {
                         return Err(Error::BadRequest("The batch took too long.".into()));
                     }
-                    step.run(txn, d, &reg).await?;
+                    deleted.extend(step.run(txn, d, &reg).await?);
                 }
-                Ok(())
+                Ok(deleted)
             })
         }))
-        .await
-        .map_err(|e| (failed_at.load(std::sync::atomic::Ordering::Relaxed), e))?;
+        .await;
+    let deleted = match written {
+        Ok(deleted) => deleted,
+        Err(e) => {
+            unstage(storage.as_ref(), &staged).await;
+            return Err((failed_at.load(std::sync::atomic::Ordering::Relaxed), e));
+        }
+    };
     let mut out = Vec::with_capacity(plans.len());
     for p in plans {
+        let (c, id, _) = p.outcome();
+        for name in &p.files.removed {
+            forget_file(storage.as_ref(), &files::file_key(&c.id, id, name)).await;
+            forget_dir(storage.as_ref(), &files::thumbs_dir(&c.id, id, name)).await;
+        }
         out.push(p.finish(app).await);
     }
+    let reg = app.registry();
+    for (cid, rid) in deleted {
+        if reg.find(&cid).is_some_and(|c| c.has_files()) {
+            forget_dir(storage.as_ref(), &files::record_dir(&cid, &rid)).await;
+        }
+    }
     Ok(out)
+}
+
+async fn unstage(storage: &dyn FileStorage, keys: &[String]) {
+    for k in keys {
+        forget_file(storage, k).await;
+    }
+}
+
+/// Removes a file no record refers to any more; a failure leaves an orphan, not an error.
+async fn forget_file(storage: &dyn FileStorage, key: &str) {
+    if let Err(e) = storage.delete(key).await {
+        tracing::warn!(key, error = %e, "cannot remove a file");
+    }
+}
+
+async fn forget_dir(storage: &dyn FileStorage, prefix: &str) {
+    if let Err(e) = storage.delete_prefix(prefix).await {
+        tracing::warn!(prefix, error = %e, "cannot remove files");
+    }
 }
 
 async fn commit_one(app: &App, plan: WritePlan) -> Result<Option<Record>> {
@@ -828,7 +912,18 @@ pub async fn create(
     req: &RequestInfo,
     body: Map<String, Value>,
 ) -> Result<Record> {
-    let plan = plan_create(app, c, req, body).await?;
+    create_with_files(app, c, req, body, Vec::new()).await
+}
+
+/// [`create`] with uploaded files for the collection's file fields.
+pub async fn create_with_files(
+    app: &App,
+    c: &Arc<Collection>,
+    req: &RequestInfo,
+    body: Map<String, Value>,
+    files: Vec<FormFile>,
+) -> Result<Record> {
+    let plan = plan_create(app, c, req, body, files).await?;
     Ok(commit_one(app, plan).await?.unwrap_or_default())
 }
 
@@ -839,7 +934,19 @@ pub async fn update(
     req: &RequestInfo,
     body: Map<String, Value>,
 ) -> Result<Record> {
-    let plan = plan_update(app, c, id, req, body, None).await?;
+    update_with_files(app, c, id, req, body, Vec::new()).await
+}
+
+/// [`update`] with uploaded files for the collection's file fields.
+pub async fn update_with_files(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    req: &RequestInfo,
+    body: Map<String, Value>,
+    files: Vec<FormFile>,
+) -> Result<Record> {
+    let plan = plan_update(app, c, id, req, body, files, None).await?;
     Ok(commit_one(app, plan).await?.unwrap_or_default())
 }
 
@@ -883,7 +990,8 @@ async fn check_old_password(
     Ok(())
 }
 
-/// Deletes one record and resolves references to it: cascade, refuse, or unset.
+/// Deletes one record and resolves references to it: cascade, refuse, or unset. Adds
+/// every record it deletes to `deleted` as (collection id, record id).
 fn delete_in_tx<'a>(
     txn: &'a dyn WriteTx,
     d: Dialect,
@@ -891,6 +999,7 @@ fn delete_in_tx<'a>(
     c: &'a Collection,
     id: String,
     depth: usize,
+    deleted: &'a mut Vec<(String, String)>,
 ) -> futures::future::BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         if depth > MAX_CASCADE_DEPTH {
@@ -935,7 +1044,7 @@ fn delete_in_tx<'a>(
                 }
                 if rel.cascade_delete {
                     for rid in ids {
-                        delete_in_tx(txn, d, reg, other, rid, depth + 1).await?;
+                        delete_in_tx(txn, d, reg, other, rid, depth + 1, deleted).await?;
                     }
                     continue;
                 }
@@ -966,11 +1075,14 @@ fn delete_in_tx<'a>(
                     quote(&c.name),
                     if d == Dialect::Sqlite { "?" } else { "$1" }
                 ),
-                vec![id.into()],
+                vec![id.clone().into()],
             ))
             .await?;
         if res == 0 && depth == 0 {
             return Err(Error::not_found());
+        }
+        if res > 0 {
+            deleted.push((c.id.clone(), id));
         }
         Ok(())
     })

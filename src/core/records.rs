@@ -7,7 +7,7 @@ use super::error::{Error, Result};
 pub use super::expand::expand;
 use super::filter::{compile_filter, compile_sort, RequestInfo, Scope};
 use super::record_io::{record_from_row, to_sql};
-pub use super::record_write::{create, delete, update};
+pub use super::record_write::{create, create_with_files, delete, update, update_with_files};
 use crate::db::{quote, Dialect};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use serde_json::{Map, Value};

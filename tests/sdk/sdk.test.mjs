@@ -164,3 +164,34 @@ test("batches commit all or nothing", async () => {
   const kept = await pb.collection("sdk_posts").getOne("sdkbatch0000001");
   assert.equal(kept.views, 3);
 });
+
+test("files upload as the SDK sends them and download by their URL", async () => {
+  const pb = await superuser();
+  await pb.collections.create({
+    name: "sdk_files",
+    type: "base",
+    listRule: "",
+    viewRule: "",
+    createRule: "",
+    fields: [
+      { name: "title", type: "text" },
+      { name: "docs", type: "file", maxSelect: 5 },
+      { name: "meta", type: "json" },
+    ],
+  });
+  const guest = new PocketBase(BASE);
+  const rec = await guest.collection("sdk_files").create({
+    title: "with a file",
+    meta: { a: 1 },
+    docs: [new Blob(["hello from the sdk"], { type: "text/plain" }), new Blob(["two"])],
+  });
+  assert.equal(rec.docs.length, 2);
+  assert.deepEqual(rec.meta, { a: 1 });
+  const url = guest.files.getURL(rec, rec.docs[0], { download: 1 });
+  const resp = await fetch(url);
+  assert.equal(resp.status, 200);
+  assert.equal(await resp.text(), "hello from the sdk");
+  assert.match(resp.headers.get("content-disposition"), /^attachment/);
+  const token = await pb.files.getToken();
+  assert.equal(typeof token, "string");
+});
