@@ -25,6 +25,12 @@ struct TestEmail {
     collection: Option<String>,
 }
 
+#[derive(Object)]
+struct TestS3 {
+    /// What to check: `storage` (record files).
+    filesystem: Option<String>,
+}
+
 #[OpenApi(tag = "Tags::Settings")]
 impl SettingsApi {
     /// All settings, without secrets (superusers).
@@ -96,6 +102,25 @@ impl SettingsApi {
         mailer::send(&settings, &mail)
             .await
             .map_err(|e| Error::BadRequest(format!("Failed to send the test e-mail: {e}.")))?;
+        Ok(NoContent::Done)
+    }
+
+    /// Checks the file storage by storing, reading back and removing a small file
+    /// (superusers). `filesystem` must be `storage` (record files).
+    #[oai(
+        path = "/api/settings/test/s3",
+        method = "post",
+        operation_id = "testS3"
+    )]
+    async fn test_s3(&self, ctx: Ctx, body: Json<TestS3>) -> ApiResult<NoContent> {
+        ctx.require_superuser()?;
+        if body.filesystem.as_deref().unwrap_or("storage") != "storage" {
+            return Err(Error::BadRequest(
+                "Only the record file storage (\"storage\") can be checked.".into(),
+            )
+            .into());
+        }
+        crate::core::files::check_storage(ctx.app.files().as_ref()).await?;
         Ok(NoContent::Done)
     }
 }

@@ -68,8 +68,10 @@ struct Inner {
     announcer: std::sync::OnceLock<super::realtime_pg::Announcer>,
     /// Tells this instance's own announcements from others'.
     instance_id: String,
-    /// Where record files are kept.
+    /// Where record files are kept, and the S3 settings it was made from (`None`: the
+    /// local directory).
     files: RwLock<Arc<dyn super::files::FileStorage>>,
+    files_s3: std::sync::Mutex<Option<super::settings::S3>>,
     /// OIDC discovery documents by URL, with when they were fetched.
     discovery: std::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
@@ -117,6 +119,7 @@ impl App {
         let inner = Inner {
             db,
             files: RwLock::new(files),
+            files_s3: std::sync::Mutex::new(None),
             config,
             registry: RwLock::new(Arc::default()),
             schema_mark: std::sync::Mutex::new((0, String::new())),
@@ -146,6 +149,34 @@ impl App {
             let _ = app.inner.announcer.set(announcer);
         }
         Ok(app)
+    }
+
+    /// Switches file storage when the S3 settings changed (here or in another instance).
+    fn use_storage(&self, s3: &super::settings::S3) {
+        let wanted = s3.enabled.then(|| s3.clone());
+        let Ok(mut current) = self.inner.files_s3.lock() else {
+            return;
+        };
+        if *current == wanted {
+            return;
+        }
+        let storage: Arc<dyn super::files::FileStorage> = match &wanted {
+            None => Arc::new(super::files::LocalStorage::new(
+                self.inner.config.data_dir.join("storage"),
+            )),
+            Some(cfg) => match super::files::S3Storage::new(cfg) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot use the S3 settings; files stay where they were");
+                    return;
+                }
+            },
+        };
+        if let Ok(mut w) = self.inner.files.write() {
+            *w = storage;
+            *current = wanted;
+            tracing::info!(s3 = current.is_some(), "file storage set");
+        }
     }
 
     /// The storage record files are kept in.
@@ -194,6 +225,7 @@ impl App {
         let mark = super::collections::schema_mark(self).await?;
         let list = super::collections::load_all(self).await?;
         let settings = Arc::new(self.load_settings().await?);
+        self.use_storage(&settings.s3);
         if let Ok(mut w) = self.inner.settings.write() {
             *w = settings;
         }
@@ -298,6 +330,9 @@ impl App {
         patch: &serde_json::Value,
     ) -> Result<Arc<super::settings::Settings>> {
         let next = self.settings().merged(patch)?;
+        if next.s3.enabled {
+            super::files::S3Storage::new(&next.s3)?;
+        }
         let d = self.dialect();
         let value = serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?;
         let now = super::fields::format_datetime(chrono::Utc::now());

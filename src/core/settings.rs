@@ -14,6 +14,9 @@ pub const SETTINGS_KEY: &str = "settings";
 pub struct Settings {
     pub meta: Meta,
     pub smtp: Smtp,
+    /// Where record files are kept: an S3-compatible bucket when enabled, else the
+    /// local `storage` directory.
+    pub s3: S3,
     pub batch: Batch,
     pub logs: Logs,
     pub trusted_proxy: TrustedProxy,
@@ -26,6 +29,7 @@ impl Default for Settings {
         Settings {
             meta: Meta::default(),
             smtp: Smtp::default(),
+            s3: S3::default(),
             batch: Batch {
                 enabled: true,
                 max_requests: 50,
@@ -95,6 +99,21 @@ impl Default for Smtp {
             local_name: String::new(),
         }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct S3 {
+    pub enabled: bool,
+    pub bucket: String,
+    pub region: String,
+    /// `https://...` (or `http://` for a server on a private network).
+    pub endpoint: String,
+    pub access_key: String,
+    /// Never returned by the API.
+    pub secret: String,
+    /// Bucket in the path (`endpoint/bucket/key`) rather than in the host name.
+    pub force_path_style: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -193,6 +212,9 @@ impl Settings {
         if let Some(smtp) = v.get_mut("smtp").and_then(Value::as_object_mut) {
             smtp.remove("password");
         }
+        if let Some(s3) = v.get_mut("s3").and_then(Value::as_object_mut) {
+            s3.remove("secret");
+        }
         v
     }
 
@@ -207,6 +229,13 @@ impl Settings {
             .is_some_and(str::is_empty)
         {
             current["smtp"]["password"] = json!(self.smtp.password);
+        }
+        if patch
+            .pointer("/s3/secret")
+            .and_then(Value::as_str)
+            .is_some_and(str::is_empty)
+        {
+            current["s3"]["secret"] = json!(self.s3.secret);
         }
         let next: Settings = serde_json::from_value(current)
             .map_err(|e| Error::BadRequest(format!("Invalid settings: {e}.")))?;
@@ -230,6 +259,28 @@ impl Settings {
         }
         if self.smtp.enabled && self.smtp.port == 0 {
             errors.push(("smtp", "port", FieldError::required()));
+        }
+        if self.s3.enabled {
+            for (key, value) in [
+                ("bucket", &self.s3.bucket),
+                ("region", &self.s3.region),
+                ("endpoint", &self.s3.endpoint),
+                ("accessKey", &self.s3.access_key),
+                ("secret", &self.s3.secret),
+            ] {
+                if value.trim().is_empty() {
+                    errors.push(("s3", key, FieldError::required()));
+                }
+            }
+            let web = url::Url::parse(&self.s3.endpoint)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !self.s3.endpoint.trim().is_empty() && !web {
+                errors.push((
+                    "s3",
+                    "endpoint",
+                    FieldError::new("validation_is_url", "Must be an http(s) URL."),
+                ));
+            }
         }
         let h = &self.password_hashing;
         let range = |min: u32, max: u32| {

@@ -2,7 +2,9 @@
 //! fresh database per server) depending on `GATHER_TEST_DB`.
 #![allow(dead_code)]
 
+pub mod files;
 pub mod oauth;
+pub mod s3;
 pub mod smtp;
 pub mod sse;
 

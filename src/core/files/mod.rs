@@ -1,15 +1,18 @@
-//! Files of records: where they are kept (a storage trait; a local directory by
-//! default), how uploads are named and checked, and thumbnails of images.
+//! Files of records: where they are kept (a storage trait: a local directory by
+//! default, or an S3-compatible bucket), how uploads are named and checked, and
+//! thumbnails of images.
 //!
 //! Keys are `<collectionId>/<recordId>/<name>`; thumbnails live beside the file in
 //! `<collectionId>/<recordId>/thumbs_<name>/<thumb>_<name>`, as in PocketBase.
 
 mod local;
 mod names;
+mod s3;
 pub mod thumbs;
 
 pub use local::LocalStorage;
 pub use names::stored_name;
+pub use s3::S3Storage;
 
 use super::error::{Error, Result};
 use bytes::Bytes;
@@ -89,6 +92,22 @@ pub fn sniff(data: &[u8]) -> String {
     } else {
         "text/plain; charset=utf-8".into()
     }
+}
+
+/// Stores, reads back and removes a small file with `storage`, to check its settings.
+pub async fn check_storage(storage: &dyn FileStorage) -> Result<()> {
+    let key = format!("_gather_check/{}.txt", super::ids::random_token(12));
+    let probe = Bytes::from_static(b"gather storage check");
+    let result = async {
+        storage.put(&key, probe.clone()).await?;
+        match storage.get(&key).await? {
+            Some(f) if f.data == probe => Ok(()),
+            _ => Err(Error::Internal("the file read back differs".into())),
+        }
+    }
+    .await;
+    let _ = storage.delete(&key).await;
+    result.map_err(|e| Error::BadRequest(format!("The storage check failed: {e}")))
 }
 
 pub fn record_dir(collection_id: &str, record_id: &str) -> String {
