@@ -3,6 +3,7 @@
 //! - [`core`]: the engine (collections, records, filter language, rules, hooks, auth).
 //! - [`api`]: the HTTP layer (poem + poem-openapi).
 //! - [`db`]: SQLite / PostgreSQL connections with a group-committing writer.
+//! - [`gather`]: the Gather agent platform, built on the framework's public API.
 //!
 //! An application opens an [`core::App`], registers its collections (as code
 //! migrations) and hooks, and serves the HTTP API together with its own routes with
@@ -11,5 +12,6 @@
 pub mod api;
 pub mod core;
 pub mod db;
+pub mod gather;
 
 pub use crate::core::{App, Config};

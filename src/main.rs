@@ -1,4 +1,5 @@
-//! The `gather` binary: serve, migrations and superuser management.
+//! The `gather` binary: serve (the framework with the Gather platform), migrations and
+//! superuser management.
 
 use clap::{Parser, Subcommand};
 use gather::core::{superusers, App, Config};
@@ -97,7 +98,8 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
     match cmd {
         Command::Serve { http } => {
             let app = App::open(config).await?;
-            gather::api::serve(app, (), &http).await?;
+            gather::gather::setup(&app).await?;
+            gather::api::serve(app, gather::gather::api(), &http).await?;
         }
         Command::Migrate { action } => {
             let db = gather::db::Db::connect(&config.db_target()).await?;

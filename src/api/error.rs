@@ -90,6 +90,10 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
         Error::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone(), json!({})),
         Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
         Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
+        Error::TooManyRequests { message, .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, message.clone(), json!({}))
+        }
+        Error::ServiceUnavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.clone(), json!({})),
         Error::Batch { index, error } => {
             let (status, message, data) = parts_of(error);
             let failed = json!({
@@ -122,10 +126,21 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
     }
 }
 
+impl ApiError {
+    fn response(&self) -> Response {
+        let (status, message, data) = self.parts();
+        let mut resp = envelope(status, &message, data);
+        if let Error::TooManyRequests { retry_after, .. } = &self.0 {
+            resp.headers_mut()
+                .insert("retry-after", poem::http::HeaderValue::from(*retry_after));
+        }
+        resp
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message, data) = self.parts();
-        envelope(status, &message, data)
+        self.response()
     }
 }
 
@@ -142,8 +157,7 @@ impl poem::error::ResponseError for ApiError {
         self.parts().0
     }
     fn as_response(&self) -> Response {
-        let (status, message, data) = self.parts();
-        envelope(status, &message, data)
+        self.response()
     }
 }
 
@@ -171,6 +185,7 @@ impl ApiResponse for ApiError {
                 r(401, "Missing or invalid auth token"),
                 r(403, "Not allowed for this requester"),
                 r(404, "Not found, or hidden by an API rule"),
+                r(429, "Too many requests: wait for Retry-After seconds"),
             ],
         }
     }
@@ -183,8 +198,7 @@ impl ApiResponse for ApiError {
 /// the extractors, oversized bodies, ...) into the envelope.
 pub fn catch_all(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {
-        let (status, message, data) = api.parts();
-        return envelope(status, &message, data);
+        return api.response();
     }
     let status = err.status();
     let message = match status {

@@ -47,6 +47,20 @@ pub enum Tags {
     Files,
 }
 
+/// The server's OpenAPI document (as served at `/openapi.json`), for routes that describe
+/// the API to clients, such as a help page that lists the routes that exist.
+#[derive(Clone)]
+pub struct ApiDocument(pub Arc<serde_json::Value>);
+
+impl<'a> poem::FromRequest<'a> for ApiDocument {
+    async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        Ok(req
+            .data::<ApiDocument>()
+            .cloned()
+            .unwrap_or_else(|| ApiDocument(Arc::new(serde_json::Value::Null))))
+    }
+}
+
 /// A JSON body that must be an object.
 pub fn body_object(
     v: serde_json::Value,
@@ -104,6 +118,9 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         )
         .server(server_url);
     let spec = service.spec_endpoint();
+    let document = ApiDocument(Arc::new(
+        serde_json::from_str(&service.spec()).unwrap_or(serde_json::Value::Null),
+    ));
     let docs = service.swagger_ui();
     let max_body = app.config().max_body_size;
     let limiters = Arc::new(rate_limit::Limiters::default());
@@ -116,6 +133,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .catch_all_error(|err| async move { error::catch_all(err) })
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
+        .data(document)
 }
 
 /// Refuses bodies over `max` bytes with 413, whether or not they declare a length, and

@@ -68,6 +68,9 @@ struct Inner {
     announcer: std::sync::OnceLock<super::realtime_pg::Announcer>,
     /// Tells this instance's own announcements from others'.
     instance_id: String,
+    /// What apps built on the framework keep here, one value per type.
+    state:
+        RwLock<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
     /// Where record files are kept, and the S3 settings it was made from (`None`: the
     /// local directory).
     files: RwLock<Arc<dyn super::files::FileStorage>>,
@@ -120,6 +123,7 @@ impl App {
             db,
             files: RwLock::new(files),
             files_s3: std::sync::Mutex::new(None),
+            state: RwLock::default(),
             config,
             registry: RwLock::new(Arc::default()),
             schema_mark: std::sync::Mutex::new((0, String::new())),
@@ -177,6 +181,23 @@ impl App {
             *current = wanted;
             tracing::info!(s3 = current.is_some(), "file storage set");
         }
+    }
+
+    /// Keeps `value` for code that has this App (an app's shared state: its settings
+    /// cache, its limiters); one value per type, replacing an earlier one.
+    pub fn put_state<T: Send + Sync + 'static>(&self, value: T) {
+        if let Ok(mut s) = self.inner.state.write() {
+            s.insert(std::any::TypeId::of::<T>(), Arc::new(value));
+        }
+    }
+
+    /// The value of type `T` given to [`App::put_state`], if any.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let s = self.inner.state.read().ok()?;
+        s.get(&std::any::TypeId::of::<T>())?
+            .clone()
+            .downcast::<T>()
+            .ok()
     }
 
     /// The storage record files are kept in.
@@ -310,18 +331,11 @@ impl App {
     }
 
     async fn load_settings(&self) -> Result<super::settings::Settings> {
-        let d = self.dialect();
-        let ph = if d == Dialect::Sqlite { "?" } else { "$1" };
-        let sql = format!("SELECT \"value\" FROM \"_params\" WHERE \"id\" = {ph}");
-        let row = self
-            .db()
-            .query_one(d.raw(sql, vec![super::settings::SETTINGS_KEY.into()]))
-            .await?;
-        let Some(row) = row else {
-            return Ok(Default::default());
-        };
-        let text: String = row.try_get("", "value")?;
-        serde_json::from_str(&text).map_err(|e| Error::Internal(format!("corrupt settings: {e}")))
+        match super::params::load(self, super::settings::SETTINGS_KEY).await? {
+            None => Ok(Default::default()),
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| Error::Internal(format!("corrupt settings: {e}"))),
+        }
     }
 
     /// Validates and stores a partial settings update; returns the new settings.
@@ -333,25 +347,8 @@ impl App {
         if next.s3.enabled {
             super::files::S3Storage::new(&next.s3)?;
         }
-        let d = self.dialect();
-        let value = serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?;
-        let now = super::fields::format_datetime(chrono::Utc::now());
-        self.db()
-            .write(Box::new(move |tx| {
-                let (value, now) = (value.clone(), now.clone());
-                Box::pin(async move {
-                    let ph: Vec<String> = (1..=4).map(|i| if d == Dialect::Sqlite { "?".to_string() } else { format!("${i}") }).collect();
-                    let sql = format!(
-                        "INSERT INTO \"_params\" (\"id\", \"value\", \"created\", \"updated\") VALUES ({}) \
-                         ON CONFLICT (\"id\") DO UPDATE SET \"value\" = excluded.\"value\", \"updated\" = excluded.\"updated\"",
-                        ph.join(", ")
-                    );
-                    let values = vec![super::settings::SETTINGS_KEY.into(), value.into(), now.clone().into(), now.into()];
-                    tx.execute(d.raw(sql, values)).await?;
-                    Ok(())
-                })
-            }))
-            .await?;
+        let value = serde_json::to_value(&next).map_err(|e| Error::Internal(e.to_string()))?;
+        super::params::save(self, super::settings::SETTINGS_KEY, &value).await?;
         self.reload_collections().await?;
         Ok(self.settings())
     }

@@ -26,6 +26,12 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429; `retry_after` seconds go into the `Retry-After` header.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    /// 503: an outside service this needs cannot be reached or is not configured.
+    #[error("{0}")]
+    ServiceUnavailable(String),
     /// Request `index` (from 0) of a batch failed with `error`; nothing was written.
     #[error("batch request {index} failed: {error}")]
     Batch { index: usize, error: Box<Error> },

@@ -21,6 +21,7 @@ pub mod mailer;
 pub mod mfa;
 pub mod oauth2;
 pub mod otp;
+pub mod params;
 pub mod pick;
 pub mod realtime;
 pub mod realtime_pg;

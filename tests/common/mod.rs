@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod oauth;
+pub mod oembed;
 pub mod s3;
 pub mod smtp;
 pub mod sse;
@@ -145,14 +146,25 @@ impl Server {
     /// A second instance on the same database (same SQLite file, or same PostgreSQL
     /// database), serving on its own port: what a load balancer would spread over.
     pub async fn twin(&self) -> (String, oneshot::Sender<()>) {
+        self.twin_with(|_| async {}, ()).await
+    }
+
+    /// [`Server::twin`] with an app's own setup and routes, as [`start_with`] has them.
+    pub async fn twin_with<F, Fut, T>(&self, setup: F, extra: T) -> (String, oneshot::Sender<()>)
+    where
+        F: FnOnce(App) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+        T: poem_openapi::OpenApi + Send + 'static,
+    {
         let app = App::open(self.config.clone()).await.expect("open twin");
+        setup(app.clone()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = gather::api::serve_on(app, (), listener, async {
+            let _ = gather::api::serve_on(app, extra, listener, async {
                 let _ = rx.await;
             })
             .await;

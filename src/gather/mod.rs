@@ -1,0 +1,146 @@
+//! The Gather platform, built on the framework's public API only: its collections come
+//! from code migrations, the welcome message from a record hook, and its routes are
+//! poem-openapi operations in the same OpenAPI document as the framework's.
+//!
+//! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
+//! verification), the agent inbox, `/help` and `/discover`, and tiered rate limits.
+
+pub mod agent_auth;
+pub mod agents_api;
+pub mod help;
+pub mod identity;
+pub mod inbox;
+pub mod inbox_api;
+pub mod keys;
+pub mod limits;
+pub mod schema;
+pub mod settings;
+pub mod twitter;
+
+pub use agent_auth::{AgentAuth, PerIp, VerifiedAgent};
+pub use inbox::{send_inbox_message, MessageType};
+
+use crate::core::error::{Error, Result};
+use crate::core::{params, App, HookPoint};
+use poem_openapi::Tags;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// An agent, as guards hand it to routes.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    /// Lowercase hex SHA-256 of the raw public key.
+    pub fingerprint: String,
+    pub verified: bool,
+    pub twitter_handle: String,
+}
+
+#[derive(Tags)]
+pub enum GatherTags {
+    /// Agent identity: registration, challenge-response login, Twitter verification.
+    #[oai(rename = "Agent Auth")]
+    AgentAuth,
+    /// An agent's messages from the platform.
+    Inbox,
+    /// How to use the platform.
+    Help,
+    /// What the platform is, for machines.
+    Discovery,
+}
+
+/// What Gather's routes share, kept in the App.
+pub struct Gather {
+    /// Signs agent tokens: `JWT_SIGNING_KEY`, or a random key made once and shared by
+    /// every instance through the database.
+    pub(crate) jwt_key: Vec<u8>,
+    pub(crate) settings: settings::SettingsCache,
+    pub(crate) limits: limits::Limits,
+}
+
+pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
+    app.state::<Gather>()
+        .ok_or_else(|| Error::Internal("the Gather app is not set up".into()))
+}
+
+/// Gather's routes, to serve next to the framework's.
+pub type GatherApi = (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi);
+
+pub fn api() -> GatherApi {
+    (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi)
+}
+
+/// The JWT key: `JWT_SIGNING_KEY` (at least 32 bytes) when set.
+fn signing_key_from_env() -> Result<Option<Vec<u8>>> {
+    match std::env::var("JWT_SIGNING_KEY") {
+        Ok(k) if k.len() >= 32 => Ok(Some(k.into_bytes())),
+        Ok(k) if !k.is_empty() => Err(Error::BadRequest(
+            "JWT_SIGNING_KEY must be at least 32 bytes long.".into(),
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Sets Gather up on `app`: its migrations, its hooks, its shared state. Call once,
+/// before serving [`api`].
+pub async fn setup(app: &App) -> Result<()> {
+    app.run_code_migrations(&schema::migrations()).await?;
+    let jwt_key = match signing_key_from_env()? {
+        Some(k) => k,
+        None => {
+            let made = params::load_or_init(app, "gather_jwt_key", || {
+                Value::String(crate::core::ids::random_token(64))
+            })
+            .await?;
+            made.as_str().unwrap_or_default().as_bytes().to_vec()
+        }
+    };
+    let settings = settings::SettingsCache::load(app).await?;
+    app.put_state(Gather {
+        jwt_key,
+        settings,
+        limits: limits::Limits::default(),
+    });
+    register_hooks(app);
+    Ok(())
+}
+
+fn register_hooks(app: &App) {
+    // Every new agent finds a welcome message; failing to send it never fails the
+    // registration.
+    app.hooks()
+        .on_record(HookPoint::AfterCreate, Some("agents"), |ev| async move {
+            let id = ev.record.get("id").and_then(Value::as_str).unwrap_or_default();
+            let body = "You are registered. Next: POST /api/agents/challenge with your public key, sign the nonce, and POST /api/agents/authenticate to get a token. Verify through Twitter (POST /api/agents/verify) to unlock higher limits. Check GET /api/inbox any time, and GET /help for the whole guide.";
+            if let Err(e) =
+                send_inbox_message(&ev.app, id, MessageType::Welcome, "Welcome to Gather!", body, None)
+                    .await
+            {
+                tracing::warn!(agent = id, error = %e, "cannot send the welcome message");
+            }
+            Ok(ev)
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_names_only_routes_that_exist() {
+        // The OpenAPI document of the whole server.
+        let service = poem_openapi::OpenApiService::new(
+            (crate::api::core_api(), super::api()),
+            "Gather",
+            "test",
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&service.spec()).expect("the spec is JSON");
+        for named in super::help::all_named_endpoints() {
+            let (method, path) = named.split_once(' ').expect("METHOD path");
+            assert!(
+                doc["paths"][path][method.to_lowercase()].is_object(),
+                "{named} is not a route"
+            );
+        }
+    }
+}
