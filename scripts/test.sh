@@ -19,6 +19,11 @@ if [ ! -d tests/sdk/node_modules/pocketbase ]; then
     npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 fi
 
+# playwright-core for the dashboard's browser tests (tests/admin_ui.rs; chromium from apt).
+if [ ! -d admin-ui/node_modules/playwright-core ]; then
+    npm ci --prefix admin-ui --no-audit --no-fund --loglevel=error
+fi
+
 # moto's S3-compatible server for tests/files_s3.rs.
 if ! python3 -c "import moto.server" >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"

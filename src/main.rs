@@ -99,6 +99,13 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
         Command::Serve { http } => {
             let app = App::open(config).await?;
             gather::gather::setup(&app).await?;
+            if let Some(token) = superusers::installer(&app).await? {
+                // As PocketBase does: the first superuser is made in the browser.
+                let host = http.replace("0.0.0.0", "127.0.0.1");
+                println!(
+                    "\nNo superuser yet. Create the first one (link valid 30 minutes):\n  http://{host}/_/#/install/{token}\n(or run: gather superuser upsert EMAIL PASSWORD)\n"
+                );
+            }
             gather::api::serve(app, gather::gather::api(), &http).await?;
         }
         Command::Migrate { action } => {

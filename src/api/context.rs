@@ -34,7 +34,11 @@ impl<'a> FromRequest<'a> for Ctx {
         let (auth, token) = match bearer(req) {
             Some(t) => match verify_token(&app, &t, TokenType::Auth).await {
                 Some((a, claims)) => (Some(a), Some((t, claims))),
-                None => (None, None),
+                // A fresh install's one-time installer token acts as a superuser.
+                None => match crate::core::superusers::installer_request(&app, &t).await {
+                    Some(installer) => (installer.auth, None),
+                    None => (None, None),
+                },
             },
             None => (None, None),
         };

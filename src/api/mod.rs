@@ -1,6 +1,7 @@
 //! The HTTP layer (poem + poem-openapi): one module per endpoint group, the error
 //! envelope, and the server that puts them together with an app's own routes.
 
+pub mod admin_ui;
 pub mod batch;
 pub mod collections;
 pub mod context;
@@ -128,6 +129,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .nest("/_", admin_ui::endpoint())
         .around(move |ep, req| guard_input(ep, req, max_body))
         .around(move |ep, req| rate_limit::limit(ep, req, limiters.clone()))
         .catch_all_error(|err| async move { error::catch_all(err) })

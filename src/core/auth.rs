@@ -126,6 +126,12 @@ pub fn auth_token(c: &Collection, record_id: &str, token_key: &str) -> Result<St
     issue_token(c, record_id, token_key, TokenType::Auth, duration, true)
 }
 
+/// Compares secrets without leaking where they differ (only whether lengths do).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
 /// A short-lived token for downloading protected files, for a logged-in record.
 pub async fn file_token(app: &App, who: &AuthRecord) -> Result<String> {
     let c = &who.collection;

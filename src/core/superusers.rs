@@ -67,3 +67,53 @@ pub async fn delete(app: &App, email: &str) -> Result<()> {
         .ok_or_else(|| Error::NotFound(format!("No superuser with e-mail {email}.")))?;
     records::delete(app, &c, &id, &req).await
 }
+
+/// Whether any superuser exists.
+pub async fn any(app: &App) -> Result<bool> {
+    let c = app.collection(SUPERUSERS)?;
+    let found = records::list(
+        app,
+        &c,
+        &system_request(app)?,
+        &records::ListParams {
+            per_page: 1,
+            skip_total: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(!found.items.is_empty())
+}
+
+/// The one-time installer token of a fresh install: while no superuser exists, it acts
+/// as a superuser's token, so the dashboard can create the first one through the
+/// ordinary records API (as PocketBase's installer link does). Dies after 30 minutes.
+pub struct InstallToken {
+    token: String,
+    expires: std::time::Instant,
+}
+
+/// When no superuser exists, makes the installer token and returns it (to print as a
+/// link); otherwise `None`.
+pub async fn installer(app: &App) -> Result<Option<String>> {
+    if any(app).await? {
+        return Ok(None);
+    }
+    let token = crate::core::ids::random_token(48);
+    app.put_state(InstallToken {
+        token: token.clone(),
+        expires: std::time::Instant::now() + std::time::Duration::from_secs(30 * 60),
+    });
+    Ok(Some(token))
+}
+
+/// The request identity `token` grants, if it is the live installer token.
+pub async fn installer_request(app: &App, token: &str) -> Option<RequestInfo> {
+    let t = app.state::<InstallToken>()?;
+    let valid = t.expires > std::time::Instant::now()
+        && crate::core::auth::constant_time_eq(t.token.as_bytes(), token.as_bytes());
+    if !valid || any(app).await.unwrap_or(true) {
+        return None;
+    }
+    system_request(app).ok()
+}

@@ -85,6 +85,24 @@ where
     Fut: std::future::Future<Output = ()>,
     T: poem_openapi::OpenApi + Send + 'static,
 {
+    start_inner(setup, extra, true).await
+}
+
+/// A server on a fresh install: no superuser yet (`su_token` is empty).
+pub async fn start_fresh<F, Fut>(setup: F) -> Server
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    start_inner(setup, (), false).await
+}
+
+async fn start_inner<F, Fut, T>(setup: F, extra: T, superuser: bool) -> Server
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+    T: poem_openapi::OpenApi + Send + 'static,
+{
     let dir = std::env::temp_dir().join(unique("gather_test"));
     let database_url = if is_postgres() {
         Some(fresh_postgres().await)
@@ -100,9 +118,11 @@ where
     };
     let app = App::open(config.clone()).await.expect("open app");
     setup(app.clone()).await;
-    gather::core::superusers::upsert(&app, SU_EMAIL, SU_PASSWORD)
-        .await
-        .expect("create superuser");
+    if superuser {
+        gather::core::superusers::upsert(&app, SU_EMAIL, SU_PASSWORD)
+            .await
+            .expect("create superuser");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -125,6 +145,9 @@ where
         stop: Some(tx),
         config,
     };
+    if !superuser {
+        return server;
+    }
     let (status, body) = server
         .call(
             Method::POST,
