@@ -156,3 +156,22 @@ test("an operator logs in, builds a collection, works with records and rules", a
   await page.getByRole("heading", { name: "books" }).waitFor();
   await shot("records-phone");
 });
+
+test("the logs screen shows the requests", async () => {
+  await page.setViewportSize({ width: 1280, height: 820 });
+  await page.goto(`${BASE}/_/#/logs`);
+  await page.getByRole("heading", { name: "Logs", level: 1 }).waitFor();
+  // Entries are written in batches: refresh until the dashboard's own requests show.
+  for (let i = 0; i < 30; i++) {
+    if (await page.getByRole("cell", { name: /\/api\/collections/ }).count()) break;
+    await page.waitForTimeout(200);
+    await page.getByRole("button", { name: "Refresh" }).click();
+  }
+  await page.getByRole("img", { name: "Requests per hour" }).waitFor();
+  await page.getByLabel("Filter logs").fill("data.status >= 400");
+  await page.getByLabel("Filter logs").press("Enter");
+  await page.getByRole("cell", { name: /^4\d\d$/ }).first().waitFor();
+  await shot("logs");
+  await page.getByRole("cell", { name: /^4\d\d$/ }).first().click();
+  await page.getByRole("dialog", { name: "Log entry" }).waitFor();
+});

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_system_tables;
 mod m20261125_000001_realtime_events;
+mod m20261201_000001_logs_jsonb;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_system_tables::Migration),
             Box::new(m20261125_000001_realtime_events::Migration),
+            Box::new(m20261201_000001_logs_jsonb::Migration),
         ]
     }
 }

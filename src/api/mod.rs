@@ -8,6 +8,7 @@ pub mod context;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod logs;
 pub use crate::core::pick;
 pub mod rate_limit;
 pub mod realtime;
@@ -46,6 +47,8 @@ pub enum Tags {
     Realtime,
     /// Record files: downloads, thumbnails, protected-file tokens.
     Files,
+    /// Request and app logs (superusers only).
+    Logs,
 }
 
 /// The server's OpenAPI document (as served at `/openapi.json`), for routes that describe
@@ -88,6 +91,7 @@ pub type CoreApi = (
     record_auth_otp::OtpApi,
     record_auth_oauth2::OAuth2Api,
     settings::SettingsApi,
+    logs::LogsApi,
     realtime::RealtimeApi,
 );
 
@@ -105,6 +109,7 @@ pub fn core_api() -> CoreApi {
         record_auth_otp::OtpApi,
         record_auth_oauth2::OAuth2Api,
         settings::SettingsApi,
+        logs::LogsApi,
         realtime::RealtimeApi,
     )
 }
@@ -133,6 +138,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .around(move |ep, req| guard_input(ep, req, max_body))
         .around(move |ep, req| rate_limit::limit(ep, req, limiters.clone()))
         .catch_all_error(|err| async move { error::catch_all(err) })
+        .around(logs::record)
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
         .data(document)

@@ -68,6 +68,8 @@ struct Inner {
     announcer: std::sync::OnceLock<super::realtime_pg::Announcer>,
     /// Tells this instance's own announcements from others'.
     instance_id: String,
+    /// Where log entries queue for the background writer.
+    logs: std::sync::OnceLock<super::logs::LogQueue>,
     /// What apps built on the framework keep here, one value per type.
     state:
         RwLock<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
@@ -124,6 +126,7 @@ impl App {
             files: RwLock::new(files),
             files_s3: std::sync::Mutex::new(None),
             state: RwLock::default(),
+            logs: std::sync::OnceLock::new(),
             config,
             registry: RwLock::new(Arc::default()),
             schema_mark: std::sync::Mutex::new((0, String::new())),
@@ -147,6 +150,7 @@ impl App {
         app.reload_collections().await?;
         super::collections::ensure_system_collections(&app).await?;
         app.watch_schema();
+        let _ = app.inner.logs.set(super::logs::LogQueue::start(&app));
         app.deliver_changes(changes);
         if app.dialect() == Dialect::Postgres {
             let announcer = super::realtime_pg::start(&app).await;
@@ -198,6 +202,10 @@ impl App {
             .clone()
             .downcast::<T>()
             .ok()
+    }
+
+    pub(crate) fn log_queue(&self) -> Option<&super::logs::LogQueue> {
+        self.inner.logs.get()
     }
 
     /// The storage record files are kept in.

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod hasher;
 pub mod hooks;
 pub mod ids;
+pub mod logs;
 pub mod mailer;
 pub mod mfa;
 pub mod oauth2;

@@ -1,0 +1,227 @@
+//! Request and app logs in `_logs`: entries are queued and written in batches by a
+//! background task (a request never waits for its log line), old ones are removed
+//! after `logs.maxDays`, and superusers read them with the filter language.
+
+use super::app::App;
+use super::collection::Collection;
+use super::error::{Error, Result};
+use super::fields::{format_datetime, Field, FieldKind};
+use super::filter::RequestInfo;
+use super::records::{self, ListParams, ListResult, MAIN};
+use crate::db::quote;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// PocketBase's levels (slog's): debug -4, info 0, warn 4, error 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Debug = -4,
+    Info = 0,
+    Warn = 4,
+    Error = 8,
+}
+
+/// One log line.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub level: Level,
+    pub message: String,
+    pub data: Value,
+}
+
+/// Entries waiting to be written; more than this and new ones are dropped (logged).
+const QUEUE: usize = 10_000;
+/// Most rows in one insert.
+const BATCH: usize = 200;
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// The sending side of the log queue, kept in the App.
+pub struct LogQueue(mpsc::Sender<Entry>);
+
+impl LogQueue {
+    /// Starts the writer task for `app`; it stops when the app is gone.
+    pub(crate) fn start(app: &App) -> LogQueue {
+        let (tx, mut rx) = mpsc::channel::<Entry>(QUEUE);
+        let weak = app.downgrade();
+        tokio::spawn(async move {
+            let mut last_cleanup = std::time::Instant::now() - Duration::from_secs(3600);
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                let got = tokio::time::timeout(FLUSH_EVERY, rx.recv()).await;
+                match got {
+                    Ok(Some(e)) => {
+                        batch.push(e);
+                        while batch.len() < BATCH {
+                            match rx.try_recv() {
+                                Ok(e) => batch.push(e),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(_) => {}
+                }
+                let Some(app) = weak.upgrade() else { return };
+                if !batch.is_empty() {
+                    if let Err(e) = write(&app, std::mem::take(&mut batch)).await {
+                        tracing::warn!(error = %e, "cannot write logs");
+                    }
+                }
+                if last_cleanup.elapsed() > Duration::from_secs(3600) {
+                    last_cleanup = std::time::Instant::now();
+                    if let Err(e) = remove_old(&app).await {
+                        tracing::warn!(error = %e, "cannot remove old logs");
+                    }
+                }
+            }
+        });
+        LogQueue(tx)
+    }
+
+    /// Queues an entry; when the queue is full (the database is far behind) it is
+    /// dropped rather than slowing requests down.
+    pub fn push(&self, entry: Entry) {
+        if self.0.try_send(entry).is_err() {
+            tracing::warn!("log queue full; a log entry was dropped");
+        }
+    }
+}
+
+/// Writes `entry` if the settings keep entries of its level.
+pub fn log(app: &App, entry: Entry) {
+    let s = app.settings();
+    if s.logs.max_days == 0 || (entry.level as i32) < s.logs.min_level {
+        return;
+    }
+    if let Some(q) = app.log_queue() {
+        q.push(entry);
+    }
+}
+
+async fn write(app: &App, entries: Vec<Entry>) -> Result<()> {
+    let d = app.dialect();
+    let now = format_datetime(chrono::Utc::now());
+    let mut q = Query::insert();
+    q.into_table(Alias::new("_logs")).columns([
+        Alias::new("id"),
+        Alias::new("level"),
+        Alias::new("message"),
+        Alias::new("data"),
+        Alias::new("created"),
+    ]);
+    for e in entries {
+        let data = Expr::val(super::record_io::to_sql(
+            super::fields::Storage::Json,
+            &e.data,
+            d,
+        ));
+        q.values([
+            Expr::val(super::ids::new_record_id()),
+            Expr::val(e.level as i32),
+            Expr::val(e.message),
+            data,
+            Expr::val(now.clone()),
+        ])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    app.db().execute(d.build(&q)).await?;
+    Ok(())
+}
+
+async fn remove_old(app: &App) -> Result<()> {
+    let days = std::cmp::max(app.settings().logs.max_days, 1);
+    let cutoff = format_datetime(chrono::Utc::now() - chrono::Duration::days(days.into()));
+    let d = app.dialect();
+    let mut q = Query::delete();
+    q.from_table(Alias::new("_logs"))
+        .and_where(Expr::col(Alias::new("created")).lt(cutoff));
+    app.db().execute(d.build(&q)).await?;
+    Ok(())
+}
+
+/// `_logs` as a collection, so the records machinery (filter, sort, paging) reads it.
+fn logs_collection() -> Arc<Collection> {
+    let mut c = Collection::base("_logs");
+    c.id = "_logs".into();
+    c.system = true;
+    c.fields.retain(|f| f.name == "id" || f.name == "created");
+    let level = Field::new("level", FieldKind::Number(Default::default()));
+    let message = Field::new("message", FieldKind::Text(Default::default()));
+    let data = Field::new("data", FieldKind::Json(Default::default()));
+    for f in [level, message, data] {
+        c.add_field(f);
+    }
+    Arc::new(c)
+}
+
+/// A page of logs (superusers): filter and sort as for records (default newest first).
+pub async fn list(app: &App, req: &RequestInfo, params: &ListParams) -> Result<ListResult> {
+    if !req.is_superuser() {
+        return Err(Error::superusers_only());
+    }
+    let mut p = params.clone();
+    if p.sort.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        p.sort = Some("-created,-id".into());
+    }
+    p.expand = None;
+    records::list(app, &logs_collection(), req, &p).await
+}
+
+pub async fn view(app: &App, req: &RequestInfo, id: &str) -> Result<records::Record> {
+    if !req.is_superuser() {
+        return Err(Error::superusers_only());
+    }
+    records::view(app, &logs_collection(), id, req, None).await
+}
+
+/// Logs per hour (`[{date: "2026-12-01 08:00:00.000Z", total}]`), optionally filtered.
+pub async fn stats(app: &App, req: &RequestInfo, filter: Option<&str>) -> Result<Vec<Value>> {
+    if !req.is_superuser() {
+        return Err(Error::superusers_only());
+    }
+    let c = logs_collection();
+    let reg = app.registry();
+    let d = app.dialect();
+    let hour = format!("SUBSTR({}.{}, 1, 13)", quote(MAIN), quote("created"));
+    let mut q = Query::select();
+    q.from_as(Alias::new("_logs"), Alias::new(MAIN))
+        .expr_as(Expr::cust(hour.clone()), Alias::new("hour"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
+        .group_by_col(Alias::new("hour"))
+        .order_by(Alias::new("hour"), Order::Asc);
+    if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
+        let scope = super::filter::Scope {
+            registry: &reg,
+            collection: &c,
+            alias: MAIN,
+            request: req,
+            dialect: d,
+            now: chrono::Utc::now(),
+            client_filter: true,
+        };
+        q.and_where(super::filter::compile_filter(f, &scope)?.into_expr());
+    }
+    let rows = app.db().query_all(d.build(&q)).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let hour: String = r.try_get("", "hour").unwrap_or_default();
+            let total: i64 = r.try_get("", "total").unwrap_or(0);
+            json!({"date": format!("{hour}:00:00.000Z"), "total": total})
+        })
+        .collect())
+}
+
+/// Removes every log entry (superusers).
+pub async fn delete_all(app: &App, req: &RequestInfo) -> Result<()> {
+    if !req.is_superuser() {
+        return Err(Error::superusers_only());
+    }
+    let mut q = Query::delete();
+    q.from_table(Alias::new("_logs"));
+    app.db().execute(app.dialect().build(&q)).await?;
+    Ok(())
+}
