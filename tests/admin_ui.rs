@@ -107,7 +107,7 @@ async fn an_operator_works_through_the_dashboard_in_a_browser() {
     );
     assert!(out.status.success(), "the dashboard tests failed:\n{text}");
     assert!(
-        text.contains("pass 2"),
-        "expected two passing browser tests:\n{text}"
+        text.contains("pass 4"),
+        "expected four passing browser tests:\n{text}"
     );
 }

@@ -175,3 +175,67 @@ test("the logs screen shows the requests", async () => {
   await page.getByRole("cell", { name: /^4\d\d$/ }).first().click();
   await page.getByRole("dialog", { name: "Log entry" }).waitFor();
 });
+
+test("an auth collection's login options are edited in the collection editor", async () => {
+  await page.goto(`${BASE}/_/#/collections/users`);
+  await page.getByRole("button", { name: "⚙ Edit collection" }).click();
+  const editor = page.getByRole("form", { name: "Edit collection users" });
+  await editor.getByRole("tab", { name: "Login options" }).click();
+  await editor.getByLabel("Log in with a code sent by e-mail").check();
+  await editor.getByLabel("Digits").fill("6");
+  await editor.getByLabel("Log in with an OAuth2 / OpenID Connect provider").check();
+  await editor.getByRole("button", { name: "+ Add provider" }).click();
+  await editor.getByLabel("Client id").fill("dashboard-client");
+  await editor.getByLabel("Client secret").fill("dashboard-secret");
+  await shot("auth-options");
+  await editor.getByRole("button", { name: "Save changes" }).click();
+  await editor.waitFor({ state: "detached" });
+  const s = await (await fetch(`${BASE}/api/collections/_superusers/auth-with-password`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ identity: process.env.SU_EMAIL, password: process.env.SU_PASSWORD }),
+  })).json();
+  const users = await (await fetch(`${BASE}/api/collections/users`, { headers: { Authorization: s.token } })).json();
+  assert.equal(users.otp.enabled, true);
+  assert.equal(users.otp.length, 6);
+  assert.equal(users.oauth2.providers[0].name, "github");
+  assert.equal(users.oauth2.providers[0].clientId, "dashboard-client");
+  assert.equal(users.oauth2.providers[0].clientSecret, undefined, "secrets are never returned");
+});
+
+test("files upload from the record form, and records made elsewhere appear live", async () => {
+  await page.goto(`${BASE}/_/#/collections/books`);
+  await page.getByRole("heading", { name: "books" }).waitFor();
+  await page.getByRole("button", { name: "+ New record" }).click();
+  const form = page.getByRole("form", { name: "New record" });
+  await form.getByLabel(/^title/).fill("Foundation");
+  // A 1x1 PNG.
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await form.getByLabel(/^cover/).setInputFiles({ name: "cover.png", mimeType: "image/png", buffer: png });
+  await form.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("cell", { name: "Foundation", exact: true }).waitFor();
+  await page.getByRole("cell", { name: "Foundation", exact: true }).click();
+  const edit = page.getByRole("form", { name: /^Edit record/ });
+  const thumb = edit.getByRole("img", { name: /^cover_.*\.png$/ });
+  await thumb.waitFor();
+  assert.ok(await thumb.evaluate((img) => img.complete && img.naturalWidth > 0), "the thumbnail loads");
+  await shot("record-editor");
+  await edit.getByRole("button", { name: "Cancel" }).click();
+
+  // A record created through the API shows up without a reload (realtime).
+  const s = await (await fetch(`${BASE}/api/collections/_superusers/auth-with-password`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ identity: process.env.SU_EMAIL, password: process.env.SU_PASSWORD }),
+  })).json();
+  const r = await fetch(`${BASE}/api/collections/books/records`, {
+    method: "POST",
+    headers: { "content-type": "application/json", Authorization: s.token },
+    body: JSON.stringify({ title: "Made elsewhere", pages: 1 }),
+  });
+  assert.equal(r.status, 200);
+  await page.getByRole("cell", { name: "Made elsewhere", exact: true }).waitFor({ timeout: 10000 });
+});
