@@ -239,3 +239,27 @@ test("files upload from the record form, and records made elsewhere appear live"
   assert.equal(r.status, 200);
   await page.getByRole("cell", { name: "Made elsewhere", exact: true }).waitFor({ timeout: 10000 });
 });
+
+test("a password reset link from an e-mail opens a page that sets the new password", async () => {
+  const fresh = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await fresh.goto(`${BASE}/_/#/auth/confirm-password-reset/${process.env.RESET_TOKEN}`);
+  await fresh.getByRole("heading", { name: "Choose a new password" }).waitFor();
+  await fresh.getByLabel("New password", { exact: true }).fill("brand-new-password");
+  await fresh.getByLabel("Repeat it").fill("brand-new-password");
+  await fresh.getByRole("button", { name: "Confirm" }).click();
+  await fresh.getByRole("status").waitFor();
+  await fresh.screenshot({ path: `${OUT}/confirm-password-reset.png` });
+  const login = await fetch(`${BASE}/api/collections/users/auth-with-password`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ identity: process.env.RESET_EMAIL, password: "brand-new-password" }),
+  });
+  assert.equal(login.status, 200);
+  // The link works once.
+  await fresh.reload();
+  await fresh.getByLabel("New password", { exact: true }).fill("another-password-1");
+  await fresh.getByLabel("Repeat it").fill("another-password-1");
+  await fresh.getByRole("button", { name: "Confirm" }).click();
+  await fresh.getByRole("alert").waitFor();
+  await fresh.close();
+});
