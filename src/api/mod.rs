@@ -52,16 +52,34 @@ pub enum Tags {
 }
 
 /// The server's OpenAPI document (as served at `/openapi.json`), for routes that describe
-/// the API to clients, such as a help page that lists the routes that exist.
+/// the API to clients, such as a help page that lists the routes that exist. Kept as
+/// text and read into JSON on first use: most servers never need it.
 #[derive(Clone)]
-pub struct ApiDocument(pub Arc<serde_json::Value>);
+pub struct ApiDocument {
+    text: Arc<String>,
+    json: Arc<std::sync::OnceLock<serde_json::Value>>,
+}
+
+impl ApiDocument {
+    fn new(text: String) -> ApiDocument {
+        ApiDocument {
+            text: Arc::new(text),
+            json: Arc::default(),
+        }
+    }
+
+    pub fn json(&self) -> &serde_json::Value {
+        self.json
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null))
+    }
+}
 
 impl<'a> poem::FromRequest<'a> for ApiDocument {
     async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
         Ok(req
             .data::<ApiDocument>()
             .cloned()
-            .unwrap_or_else(|| ApiDocument(Arc::new(serde_json::Value::Null))))
+            .unwrap_or_else(|| ApiDocument::new(String::new())))
     }
 }
 
@@ -124,9 +142,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         )
         .server(server_url);
     let spec = service.spec_endpoint();
-    let document = ApiDocument(Arc::new(
-        serde_json::from_str(&service.spec()).unwrap_or(serde_json::Value::Null),
-    ));
+    let document = ApiDocument::new(service.spec());
     let docs = service.swagger_ui();
     let max_body = app.config().max_body_size;
     let limiters = Arc::new(rate_limit::Limiters::default());

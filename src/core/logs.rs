@@ -34,8 +34,8 @@ pub struct Entry {
 
 /// Entries waiting to be written; more than this and new ones are dropped (logged).
 const QUEUE: usize = 10_000;
-/// Most rows in one insert.
-const BATCH: usize = 200;
+/// Most rows in one insert (SQLite takes up to 32,766 bound values; 5 per row).
+const BATCH: usize = 5_000;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// The sending side of the log queue, kept in the App.
@@ -50,25 +50,28 @@ impl LogQueue {
             let mut last_cleanup = std::time::Instant::now() - Duration::from_secs(3600);
             let mut batch = Vec::with_capacity(BATCH);
             loop {
-                let got = tokio::time::timeout(FLUSH_EVERY, rx.recv()).await;
-                match got {
-                    Ok(Some(e)) => {
-                        batch.push(e);
-                        while batch.len() < BATCH {
-                            match rx.try_recv() {
-                                Ok(e) => batch.push(e),
-                                Err(_) => break,
-                            }
+                // Gather entries for up to a second (or a full batch), then write them in
+                // one statement: logging must not compete with the writes it records.
+                let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+                let mut closed = false;
+                while batch.len() < BATCH {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(e)) => batch.push(e),
+                        Ok(None) => {
+                            closed = true;
+                            break;
                         }
+                        Err(_) => break,
                     }
-                    Ok(None) => return,
-                    Err(_) => {}
                 }
                 let Some(app) = weak.upgrade() else { return };
                 if !batch.is_empty() {
                     if let Err(e) = write(&app, std::mem::take(&mut batch)).await {
                         tracing::warn!(error = %e, "cannot write logs");
                     }
+                }
+                if closed {
+                    return;
                 }
                 if last_cleanup.elapsed() > Duration::from_secs(3600) {
                     last_cleanup = std::time::Instant::now();

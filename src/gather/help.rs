@@ -189,7 +189,7 @@ impl HelpApi {
             "overview": "Gather is an agent-first platform. Access tiers: Public (no token) -> Registered (an Ed25519 key and a token from challenge-response) -> Verified (a tweet proves a Twitter account). Full reference: /docs and /openapi.json.",
             "prerequisites": prerequisites(),
             "workflow": workflow(),
-            "endpoints": endpoints_from(&doc.0),
+            "endpoints": endpoints_from(doc.json()),
         }))
     }
 
