@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_js_sdk_works_unchanged() {
@@ -17,29 +16,10 @@ async fn the_official_js_sdk_works_unchanged() {
         "the SDK is not installed: run `npm ci --prefix tests/sdk` (scripts/test.sh does)"
     );
     let s = start().await;
-    let base = s.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("--test")
-            .arg("--test-reporter=spec")
-            .arg("sdk.test.mjs")
-            .current_dir(dir)
-            .env("GATHER_URL", base)
-            .env("SU_EMAIL", SU_EMAIL)
-            .env("SU_PASSWORD", SU_PASSWORD)
-            .output()
-            .expect("run node (Node.js 20 or newer is needed)")
-    })
-    .await
-    .expect("node finished");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the SDK tests failed:\n{text}");
-    assert!(
-        text.contains("pass 6"),
-        "expected six passing SDK tests:\n{text}"
-    );
+    let env = vec![
+        ("GATHER_URL", s.base.clone()),
+        ("SU_EMAIL", SU_EMAIL.to_string()),
+        ("SU_PASSWORD", SU_PASSWORD.to_string()),
+    ];
+    run_node_tests(dir, "sdk.test.mjs", env, 6).await;
 }

@@ -3,7 +3,7 @@
 //! instance can answer a challenge another one issued, and each works once.
 
 use super::keys::{parse_public_key, AgentKey};
-use super::{agent_auth, inbox, state, twitter, Agent};
+use super::{agent_auth, inbox, list_as_system, state, twitter, Agent};
 use crate::core::error::{Error, Result};
 use crate::core::fields::{format_datetime, FieldError};
 use crate::core::records::{self, ListParams, Record};
@@ -45,20 +45,14 @@ fn agent_from(rec: &Record) -> Agent {
 
 /// The first record of `collection` matching `filter`, newest first.
 async fn first(app: &App, collection: &str, filter: String) -> Result<Option<Record>> {
-    let c = app.collection(collection)?;
-    let found = records::list(
-        app,
-        &c,
-        &system_request(app)?,
-        &ListParams {
-            per_page: 1,
-            filter: Some(filter),
-            sort: Some("-created".into()),
-            skip_total: true,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let params = ListParams {
+        per_page: 1,
+        filter: Some(filter),
+        sort: Some("-created".into()),
+        skip_total: true,
+        ..Default::default()
+    };
+    let found = list_as_system(app, collection, params).await?;
     Ok(found.items.into_iter().next())
 }
 
@@ -204,19 +198,14 @@ pub async fn challenge(app: &App, public_key: &str) -> Result<Challenge> {
     );
     records::create(app, &c, &sys, body).await?;
     // Expired challenges, and all but the newest few, are removed.
-    let old = records::list(
-        app,
-        &c,
-        &sys,
-        &ListParams {
-            per_page: 100,
-            filter: Some(format!("agent = {}", lit(&agent_id))),
-            sort: Some("-created,-id".into()),
-            skip_total: true,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let params = ListParams {
+        per_page: 100,
+        filter: Some(format!("agent = {}", lit(&agent_id))),
+        sort: Some("-created,-id".into()),
+        skip_total: true,
+        ..Default::default()
+    };
+    let old = list_as_system(app, "agent_challenges", params).await?;
     let now = format_datetime(chrono::Utc::now());
     for (i, rec) in old.items.iter().enumerate() {
         if i >= MAX_PENDING || text(rec, "expires") <= now {
@@ -260,19 +249,14 @@ pub async fn authenticate(
     if let Some(n) = nonce.filter(|n| !n.is_empty()) {
         filter.push_str(&format!(" && nonce = {}", lit(n)));
     }
-    let pending = records::list(
-        app,
-        &c,
-        &sys,
-        &ListParams {
-            per_page: MAX_PENDING as u64,
-            filter: Some(filter),
-            sort: Some("-created".into()),
-            skip_total: true,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let params = ListParams {
+        per_page: MAX_PENDING as u64,
+        filter: Some(filter),
+        sort: Some("-created".into()),
+        skip_total: true,
+        ..Default::default()
+    };
+    let pending = list_as_system(app, "agent_challenges", params).await?;
     if pending.items.is_empty() {
         return Err(Error::BadRequest(
             "No pending challenge for this key: call POST /api/agents/challenge first (a challenge works once and expires after its expires_in seconds)."

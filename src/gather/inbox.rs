@@ -2,6 +2,7 @@
 //! that agent sees and changes.
 
 use super::identity::lit;
+use super::list_as_system;
 use crate::core::error::{Error, Result};
 use crate::core::records::{self, ListParams, Record};
 use crate::core::{system_request, App};
@@ -65,19 +66,12 @@ pub struct Page {
 }
 
 async fn count(app: &App, filter: String) -> Result<i64> {
-    let c = app.collection("messages")?;
-    let r = records::list(
-        app,
-        &c,
-        &system_request(app)?,
-        &ListParams {
-            per_page: 1,
-            filter: Some(filter),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(r.total_items)
+    let params = ListParams {
+        per_page: 1,
+        filter: Some(filter),
+        ..Default::default()
+    };
+    Ok(list_as_system(app, "messages", params).await?.total_items)
 }
 
 fn mine(agent: &str) -> String {
@@ -96,7 +90,6 @@ pub async fn list(
     limit: u64,
     offset: u64,
 ) -> Result<Page> {
-    let c = app.collection("messages")?;
     let filter = if unread_only {
         format!("{} && read = false", mine(agent))
     } else {
@@ -110,19 +103,14 @@ pub async fn list(
     let mut items = Vec::new();
     let mut total = 0;
     for page in [first_page, first_page + 1] {
-        let r = records::list(
-            app,
-            &c,
-            &system_request(app)?,
-            &ListParams {
-                page,
-                per_page: limit,
-                filter: Some(filter.clone()),
-                sort: Some("-created,-id".into()),
-                ..Default::default()
-            },
-        )
-        .await?;
+        let params = ListParams {
+            page,
+            per_page: limit,
+            filter: Some(filter.clone()),
+            sort: Some("-created,-id".into()),
+            ..Default::default()
+        };
+        let r = list_as_system(app, "messages", params).await?;
         total = r.total_items;
         items.extend(r.items);
         if skip == 0 || (items.len() as u64) < limit {
@@ -163,19 +151,13 @@ async fn own(app: &App, agent: &str, id: &str) -> Result<()> {
     if !crate::core::ids::is_valid_record_id(id) {
         return Err(not_found());
     }
-    let c = app.collection("messages")?;
-    let r = records::list(
-        app,
-        &c,
-        &system_request(app)?,
-        &ListParams {
-            per_page: 1,
-            filter: Some(format!("id = {} && {}", lit(id), mine(agent))),
-            skip_total: true,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let params = ListParams {
+        per_page: 1,
+        filter: Some(format!("id = {} && {}", lit(id), mine(agent))),
+        skip_total: true,
+        ..Default::default()
+    };
+    let r = list_as_system(app, "messages", params).await?;
     if r.items.is_empty() {
         return Err(not_found());
     }

@@ -59,6 +59,17 @@ pub struct Gather {
     pub(crate) limits: limits::Limits,
 }
 
+/// Lists `collection` as the server itself (no API rule applies): Gather's routes check
+/// the agent themselves.
+pub(crate) async fn list_as_system(
+    app: &App,
+    collection: &str,
+    params: crate::core::ListParams,
+) -> Result<crate::core::ListResult> {
+    let c = app.collection(collection)?;
+    crate::core::records::list(app, &c, &crate::core::system_request(app)?, &params).await
+}
+
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
     app.state::<Gather>()
         .ok_or_else(|| Error::Internal("the Gather app is not set up".into()))

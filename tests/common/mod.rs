@@ -368,3 +368,30 @@ pub fn fuzz_runner() -> proptest::test_runner::TestRunner {
         ..proptest::test_runner::Config::default()
     })
 }
+
+/// Runs `node --test <target>` in `dir` with `env`; fails the test (with node's output)
+/// unless node succeeds and reports `passes` passing tests.
+pub async fn run_node_tests(dir: PathBuf, target: &str, env: Vec<(&str, String)>, passes: usize) {
+    let target = target.to_string();
+    let env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(["--test", "--test-reporter=spec", &target])
+            .current_dir(dir)
+            .envs(env)
+            .output()
+            .expect("run node (Node.js 20 or newer is needed)")
+    })
+    .await
+    .expect("node finished");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the node tests failed:\n{text}");
+    assert!(
+        text.contains(&format!("pass {passes}")),
+        "expected {passes} passing node tests:\n{text}"
+    );
+}
