@@ -6,7 +6,7 @@ use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick_items;
 use super::Tags;
-use crate::core::logs::{self, Entry, Level};
+use crate::core::logs::{self, RequestLog};
 use crate::core::records::ListParams;
 use crate::core::App;
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -81,76 +81,53 @@ impl LogsApi {
 }
 
 /// Records each `/api/` request (method, URL, status, time taken, client) once it has
-/// been answered; the entry is written later, in a batch.
+/// been answered; the entry is written later, in a batch. With logging off it only
+/// reads the settings.
 pub async fn record<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
-    let started = Instant::now();
     let app = req.data::<App>().cloned();
-    let path = req.uri().path().to_string();
-    let logged = app.is_some() && path.starts_with("/api/") && req.method() != "OPTIONS";
-    let details = logged.then(|| {
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let url = req
+    let settings = app.as_ref().map(|a| a.settings());
+    let wanted = settings.as_ref().is_some_and(|s| s.logs.max_days > 0)
+        && req.uri().path().starts_with("/api/")
+        && req.method() != poem::http::Method::OPTIONS;
+    let (Some(app), Some(settings), true) = (app, settings, wanted) else {
+        return next.call(req).await.map(IntoResponse::into_response);
+    };
+    let started = Instant::now();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut line = RequestLog {
+        kind: "request",
+        method: req.method().to_string(),
+        url: req
             .uri()
             .path_and_query()
             .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| path.clone());
-        (
-            req.method().to_string(),
-            url,
-            header("referer"),
-            header("user-agent"),
-        )
-    });
-    let ips = app.as_ref().map(|a| {
-        let settings = a.settings();
-        let remote = req
+            .unwrap_or_default(),
+        status: 0,
+        exec_time: 0.0,
+        referer: header("referer"),
+        user_agent: header("user-agent"),
+        remote_ip: None,
+        user_ip: None,
+    };
+    if settings.logs.log_ip {
+        line.remote_ip = req
             .remote_addr()
             .as_socket_addr()
-            .map(|s| s.ip().to_string())
-            .unwrap_or_default();
-        let user = super::rate_limit::client_ip(&req, &settings)
-            .map(|ip| ip.to_string())
-            .unwrap_or_default();
-        (settings.logs.log_ip, remote, user)
-    });
-    let resp = next.call(req).await.map(IntoResponse::into_response);
-    if let (Some(app), Some((method, url, referer, user_agent))) = (app, details) {
-        let status = match &resp {
-            Ok(r) => r.status().as_u16(),
-            Err(e) => e.status().as_u16(),
-        };
-        let mut data = json!({
-            "type": "request",
-            "method": method,
-            "url": url,
-            "status": status,
-            "execTime": started.elapsed().as_secs_f64() * 1000.0,
-            "referer": referer,
-            "userAgent": user_agent,
-        });
-        if let Some((true, remote, user)) = ips {
-            data["remoteIP"] = json!(remote);
-            data["userIP"] = json!(user);
-        }
-        let level = match status {
-            500.. => Level::Error,
-            400.. => Level::Warn,
-            _ => Level::Info,
-        };
-        logs::log(
-            &app,
-            Entry {
-                level,
-                message: format!("{method} {url}"),
-                data,
-            },
-        );
+            .map(|s| s.ip().to_string());
+        line.user_ip = super::rate_limit::client_ip(&req, &settings).map(|ip| ip.to_string());
     }
+    let resp = next.call(req).await.map(IntoResponse::into_response);
+    line.status = match &resp {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    line.exec_time = started.elapsed().as_secs_f64() * 1000.0;
+    logs::log_request(&app, line);
     resp
 }

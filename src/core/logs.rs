@@ -32,6 +32,60 @@ pub struct Entry {
     pub data: Value,
 }
 
+/// What is logged of one API request; turned into an [`Entry`] by the writer task, so
+/// the request itself only copies a few strings.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestLog {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    /// Milliseconds.
+    pub exec_time: f64,
+    pub referer: String,
+    pub user_agent: String,
+    #[serde(rename = "remoteIP", skip_serializing_if = "Option::is_none")]
+    pub remote_ip: Option<String>,
+    #[serde(rename = "userIP", skip_serializing_if = "Option::is_none")]
+    pub user_ip: Option<String>,
+}
+
+impl RequestLog {
+    /// 5xx are errors, 4xx warnings, the rest information.
+    pub fn level(&self) -> Level {
+        match self.status {
+            500.. => Level::Error,
+            400.. => Level::Warn,
+            _ => Level::Info,
+        }
+    }
+
+    fn into_entry(self) -> Entry {
+        Entry {
+            level: self.level(),
+            message: format!("{} {}", self.method, self.url),
+            data: serde_json::to_value(&self).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// What waits in the queue.
+enum Queued {
+    Entry(Entry),
+    Request(RequestLog),
+}
+
+impl Queued {
+    fn into_entry(self) -> Entry {
+        match self {
+            Queued::Entry(e) => e,
+            Queued::Request(r) => r.into_entry(),
+        }
+    }
+}
+
 /// Entries waiting to be written; more than this and new ones are dropped (logged).
 const QUEUE: usize = 10_000;
 /// Most rows in one insert (SQLite takes up to 32,766 bound values; 5 per row).
@@ -39,12 +93,12 @@ const BATCH: usize = 5_000;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// The sending side of the log queue, kept in the App.
-pub struct LogQueue(mpsc::Sender<Entry>);
+pub struct LogQueue(mpsc::Sender<Queued>);
 
 impl LogQueue {
     /// Starts the writer task for `app`; it stops when the app is gone.
     pub(crate) fn start(app: &App) -> LogQueue {
-        let (tx, mut rx) = mpsc::channel::<Entry>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Queued>(QUEUE);
         let weak = app.downgrade();
         tokio::spawn(async move {
             let mut last_cleanup = std::time::Instant::now() - Duration::from_secs(3600);
@@ -56,7 +110,7 @@ impl LogQueue {
                 let mut closed = false;
                 while batch.len() < BATCH {
                     match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(e)) => batch.push(e),
+                        Ok(Some(e)) => batch.push(e.into_entry()),
                         Ok(None) => {
                             closed = true;
                             break;
@@ -86,21 +140,34 @@ impl LogQueue {
 
     /// Queues an entry; when the queue is full (the database is far behind) it is
     /// dropped rather than slowing requests down.
-    pub fn push(&self, entry: Entry) {
+    fn push(&self, entry: Queued) {
         if self.0.try_send(entry).is_err() {
             tracing::warn!("log queue full; a log entry was dropped");
         }
     }
 }
 
+/// Whether entries of `level` are kept (`logs.maxDays` 0 keeps none).
+pub fn keeps(app: &App, level: Level) -> bool {
+    let s = app.settings();
+    s.logs.max_days > 0 && (level as i32) >= s.logs.min_level
+}
+
 /// Writes `entry` if the settings keep entries of its level.
 pub fn log(app: &App, entry: Entry) {
-    let s = app.settings();
-    if s.logs.max_days == 0 || (entry.level as i32) < s.logs.min_level {
-        return;
+    if keeps(app, entry.level) {
+        if let Some(q) = app.log_queue() {
+            q.push(Queued::Entry(entry));
+        }
     }
-    if let Some(q) = app.log_queue() {
-        q.push(entry);
+}
+
+/// Writes a request's log line if the settings keep its level.
+pub fn log_request(app: &App, request: RequestLog) {
+    if keeps(app, request.level()) {
+        if let Some(q) = app.log_queue() {
+            q.push(Queued::Request(request));
+        }
     }
 }
 
