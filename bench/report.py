@@ -115,5 +115,5 @@ rows = [
 ]
 for label, a, b, c, target in rows:
     lines.append(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} | {target} | {fmt(c)} |")
-lines.append("\nRealtime fan-out (K SSE subscribers) is not measured yet: Gather has no realtime API so far.\n")
+lines.append("\nRealtime fan-out (K SSE subscribers, every event to all) is measured by `bench/fanout.sh`: see [FANOUT.md](FANOUT.md).\n")
 print("\n".join(lines))
