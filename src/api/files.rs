@@ -112,7 +112,7 @@ impl FilesApi {
         let range = StaticFileRequest::from_request_without_body(req)
             .await
             .map_err(|e| Error::BadRequest(e.to_string()))?;
-        let resp = match range.create_response_from_data(&file.data) {
+        let mut resp = match range.create_response_from_data(&file.data) {
             Ok(r) => r.with_content_type(file.mime.clone()).into_response(),
             Err(_) => super::error::envelope(
                 poem::http::StatusCode::RANGE_NOT_SATISFIABLE,
@@ -125,7 +125,6 @@ impl FilesApi {
         } else {
             "inline"
         };
-        let mut resp = resp;
         let headers = resp.headers_mut();
         let mut set = |k: &'static str, v: String| {
             if let Ok(v) = poem::http::HeaderValue::from_str(&v) {

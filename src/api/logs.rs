@@ -13,7 +13,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::OpenApi;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -47,11 +47,7 @@ impl LogsApi {
             },
         )
         .await?;
-        let body = json!({
-            "page": r.page, "perPage": r.per_page, "totalItems": r.total_items,
-            "totalPages": r.total_pages, "items": r.items,
-        });
-        Ok(Json(pick_items(body, fields.0.as_deref())))
+        Ok(Json(pick_items(r.into_json(), fields.0.as_deref())))
     }
 
     /// Log entries per hour: `[{"date": "2026-12-01 08:00:00.000Z", "total": 42}]`.

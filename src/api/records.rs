@@ -11,7 +11,7 @@ use crate::core::Error;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::OpenApi;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub struct RecordsApi;
 
@@ -71,14 +71,7 @@ impl RecordsApi {
             skip_total: truthy(&skip_total.0),
         };
         let r = records::list(&ctx.app, &c, &ctx.info, &params).await?;
-        let body = json!({
-            "page": r.page,
-            "perPage": r.per_page,
-            "totalItems": r.total_items,
-            "totalPages": r.total_pages,
-            "items": r.items,
-        });
-        Ok(Json(pick_items(body, fields.0.as_deref())))
+        Ok(Json(pick_items(r.into_json(), fields.0.as_deref())))
     }
 
     /// View one record (404 when missing or hidden by the view rule).

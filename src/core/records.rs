@@ -10,7 +10,7 @@ use super::record_io::{record_from_row, to_sql};
 pub use super::record_write::{create, create_with_files, delete, update, update_with_files};
 use crate::db::{quote, Dialect};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// A record as JSON fields (plus `collectionId`, `collectionName`, maybe `expand`).
@@ -38,6 +38,19 @@ pub struct ListResult {
     pub total_items: i64,
     pub total_pages: i64,
     pub items: Vec<Record>,
+}
+
+impl ListResult {
+    /// PocketBase's list envelope: `{page, perPage, totalItems, totalPages, items}`.
+    pub fn into_json(self) -> Value {
+        json!({
+            "page": self.page,
+            "perPage": self.per_page,
+            "totalItems": self.total_items,
+            "totalPages": self.total_pages,
+            "items": self.items,
+        })
+    }
 }
 
 fn scope<'a>(
@@ -413,7 +426,6 @@ pub(crate) async fn can_manage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn rules_over_a_record_given_as_values() {

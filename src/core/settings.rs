@@ -329,8 +329,9 @@ impl Settings {
     }
 }
 
-/// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
-pub(crate) fn merge(base: &mut Value, patch: &Value) {
+/// Deep-merges `patch` into `base` (objects key by key, anything else replaced): how a
+/// partial settings document is applied, for the framework's settings and an app's own.
+pub fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             for (k, v) in p {

@@ -131,12 +131,12 @@ impl<'a> FromRequest<'a> for PerIp {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let app = app_of(req)?;
         let g = state(&app).map_err(ApiError)?;
-        let rates = g.settings.get(&app).await.rate_limits.clone();
+        let settings = g.settings.get(&app).await;
         let ip = crate::api::rate_limit::client_ip(req, &app.settings())
             .map(|ip| ip.to_string())
             .unwrap_or_default();
         g.limits
-            .check(&rates, Tier::PerIp, &ip)
+            .check(&settings.rate_limits, Tier::PerIp, &ip)
             .map_err(|e| ApiError(e).into())
             .map(|_| PerIp)
     }
@@ -145,9 +145,9 @@ impl<'a> FromRequest<'a> for PerIp {
 /// Counts a write by `agent` against its tier's limit.
 pub async fn count_write(app: &App, agent: &Agent) -> Result<()> {
     let g = state(app)?;
-    let rates = g.settings.get(app).await.rate_limits.clone();
+    let settings = g.settings.get(app).await;
     let tier = Tier::Write {
         verified: agent.verified,
     };
-    g.limits.check(&rates, tier, &agent.id)
+    g.limits.check(&settings.rate_limits, tier, &agent.id)
 }

@@ -57,11 +57,20 @@ async fn first(app: &App, collection: &str, filter: String) -> Result<Option<Rec
 }
 
 pub async fn find_agent(app: &App, id: &str) -> Result<Option<Agent>> {
+    Ok(agent_record(app, id).await?.as_ref().map(agent_from))
+}
+
+/// The stored `agents` row with this id, read by id (it runs on every agent request).
+async fn agent_record(app: &App, id: &str) -> Result<Option<Record>> {
     if !crate::core::ids::is_valid_record_id(id) {
         return Ok(None);
     }
-    let rec = first(app, "agents", format!("id = {}", lit(id))).await?;
-    Ok(rec.as_ref().map(agent_from))
+    let c = app.collection("agents")?;
+    match records::view(app, &c, id, &system_request(app)?, None).await {
+        Ok(rec) => Ok(Some(rec)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 async fn agent_record_by_key(app: &App, key: &AgentKey) -> Result<Option<Record>> {
@@ -310,13 +319,12 @@ pub struct Verified {
 /// Verifies an agent by a tweet that carries its code and the required mention. One
 /// Twitter account may verify at most one agent per 24 hours.
 pub async fn verify(app: &App, agent_id: &str, tweet_url: &str) -> Result<Verified> {
-    let rec = match find_agent(app, agent_id).await? {
-        Some(a) => a,
-        None => return Err(Error::NotFound("No agent with this id.".into())),
+    let Some(full) = agent_record(app, agent_id).await? else {
+        return Err(Error::NotFound("No agent with this id.".into()));
     };
+    let rec = agent_from(&full);
     let c = app.collection("agents")?;
     let sys = system_request(app)?;
-    let full = records::view(app, &c, &rec.id, &sys, None).await?;
     if rec.verified {
         return Err(Error::BadRequest("This agent is already verified.".into()));
     }
