@@ -111,11 +111,10 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
         Command::Migrate { action } => {
             let db = gather::db::Db::connect(&config.db_target()).await?;
             match action {
-                MigrateAction::Up => gather_migrations::Migrator::up(&db.read, None).await?,
-                MigrateAction::Down => gather_migrations::Migrator::down(&db.read, Some(1)).await?,
+                MigrateAction::Up => gather_migrations::Migrator::up(&db.sea, None).await?,
+                MigrateAction::Down => gather_migrations::Migrator::down(&db.sea, Some(1)).await?,
                 MigrateAction::Status => {
-                    for m in
-                        gather_migrations::Migrator::get_migration_with_status(&db.read).await?
+                    for m in gather_migrations::Migrator::get_migration_with_status(&db.sea).await?
                     {
                         println!("{:<40} {:?}", m.name(), m.status());
                     }

@@ -16,7 +16,7 @@ async fn migrations_are_idempotent_and_reversible() {
     )
     .await;
     s.create_record("things", json!({"v": "kept"})).await;
-    let db = &s.app.db().read;
+    let db = &s.app.db().sea;
     // Running them again changes nothing.
     Migrator::up(db, None).await.expect("up again");
     let status = Migrator::get_pending_migrations(db).await.expect("status");

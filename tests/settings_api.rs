@@ -95,7 +95,6 @@ async fn settings_round_trip() {
 
 #[tokio::test]
 async fn password_hashing_cost_is_a_setting() {
-    use sea_orm::ConnectionTrait;
     let s = start().await;
     s.user("before@example.com").await;
     let (st, err) = s
@@ -132,12 +131,11 @@ async fn password_hashing_cost_is_a_setting() {
         );
         let db = s.app.db().clone();
         async move {
-            db.read
-                .query_one_raw(d.raw(sql, vec![email.into()]))
+            db.query_one(d.raw(sql, vec![email.into()]))
                 .await
                 .unwrap()
                 .unwrap()
-                .try_get::<String>("", "password")
+                .string("password")
                 .unwrap()
         }
     };

@@ -259,7 +259,7 @@ impl CollectionsApi {
         let reg = app.registry();
         let all: Vec<Value> = rows
             .iter()
-            .filter_map(|r| r.try_get::<String>("", "id").ok())
+            .filter_map(|r| r.string("id").ok())
             .filter_map(|id| reg.find(&id))
             .map(|c| c.to_json())
             .collect();

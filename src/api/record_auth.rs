@@ -65,7 +65,7 @@ pub(super) async fn complete_auth(
         .ok_or_else(|| Error::BadRequest("Failed to authenticate.".into()))?;
     let who = AuthRecord {
         collection: c.clone(),
-        record: record_io::record_from_row(&row, c, ctx.app.dialect()),
+        record: record_io::record_from_row(&row, c),
     };
     if !mfa::may_authenticate(&ctx.app, c, &who).await? {
         return Err(Error::BadRequest("Failed to authenticate.".into()).into());
@@ -137,7 +137,7 @@ async fn auth_response(
             issue_token(c, id, &key, TokenType::Auth, secs, false)?
         }
     };
-    let mut rec = record_io::record_from_row(&row, c, ctx.app.dialect());
+    let mut rec = record_io::record_from_row(&row, c);
     // The record is shown to itself.
     let mut info = ctx.info.clone();
     info.auth = Some(crate::core::filter::AuthRecord {
@@ -208,10 +208,7 @@ impl RecordAuthApi {
         }
         // Hash anyway when nobody matched, so timing does not reveal which identities exist.
         let (id, hash) = match found {
-            Some(r) => (
-                r.try_get::<String>("", "id")?,
-                r.try_get::<String>("", "password")?,
-            ),
+            Some(r) => (r.string("id")?, r.string("password")?),
             None => (String::new(), String::new()),
         };
         let ok = ctx.app.verify_password(&body.password, &hash).await;

@@ -117,7 +117,7 @@ impl App {
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
         let (realtime, changes) = super::realtime::Broker::new(config.realtime_queue);
-        gather_migrations::Migrator::up(&db.read, None).await?;
+        gather_migrations::Migrator::up(&db.sea, None).await?;
         let files: Arc<dyn super::files::FileStorage> = Arc::new(super::files::LocalStorage::new(
             config.data_dir.join("storage"),
         ));

@@ -169,7 +169,7 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
         None => {
             let row = load_auth_row(app, &c, &unverified.id).await.ok()??;
             let (_, token_key) = record_io::auth_secrets(&row).ok()?;
-            let record = record_io::record_from_row(&row, &c, app.dialect());
+            let record = record_io::record_from_row(&row, &c);
             app.auth_cache()
                 .put(&c.id, &unverified.id, token_key.clone(), record.clone());
             (token_key, record)
@@ -198,7 +198,7 @@ pub async fn load_auth_row(
     app: &App,
     c: &Arc<Collection>,
     id: &str,
-) -> Result<Option<sea_orm::QueryResult>> {
+) -> Result<Option<crate::db::Row>> {
     let d = app.dialect();
     let ph = if d == crate::db::Dialect::Sqlite {
         "?"

@@ -49,7 +49,7 @@ pub(crate) async fn find_by_email(
     let Some(row) = app.db().query_one(d.raw(sql, vec![email.into()])).await? else {
         return Ok(None);
     };
-    AuthRecordRow::from_row(&row, c, d).map(Some)
+    AuthRecordRow::from_row(&row, c).map(Some)
 }
 
 /// An auth record with the secrets the flows need.
@@ -63,9 +63,9 @@ pub struct AuthRecordRow {
 }
 
 impl AuthRecordRow {
-    fn from_row(row: &sea_orm::QueryResult, c: &Collection, d: crate::db::Dialect) -> Result<Self> {
+    fn from_row(row: &crate::db::Row, c: &Collection) -> Result<Self> {
         let (password_hash, token_key) = record_io::auth_secrets(row)?;
-        let record = record_io::record_from_row(row, c, d);
+        let record = record_io::record_from_row(row, c);
         let s = |k: &str| {
             record
                 .get(k)
@@ -88,7 +88,7 @@ impl AuthRecordRow {
 
     pub(crate) async fn load(app: &App, c: &Arc<Collection>, id: &str) -> Result<Option<Self>> {
         match load_auth_row(app, c, id).await? {
-            Some(row) => Self::from_row(&row, c, app.dialect()).map(Some),
+            Some(row) => Self::from_row(&row, c).map(Some),
             None => Ok(None),
         }
     }

@@ -34,7 +34,7 @@ pub(crate) async fn find(
     table: &str,
     id: &str,
     columns: &[&str],
-) -> Result<Option<sea_orm::QueryResult>> {
+) -> Result<Option<crate::db::Row>> {
     let d = app.dialect();
     let cols: Vec<String> = columns
         .iter()
@@ -51,8 +51,8 @@ pub(crate) async fn find(
 }
 
 /// Whether a row read by [`find`] is older than `secs` seconds.
-pub(crate) fn expired(row: &sea_orm::QueryResult, secs: u64) -> bool {
-    let created = row.try_get::<String>("", "created").unwrap_or_default();
+pub(crate) fn expired(row: &crate::db::Row, secs: u64) -> bool {
+    let created = row.string("created").unwrap_or_default();
     parse_datetime(&created)
         .is_none_or(|t| t + chrono::Duration::seconds(secs as i64) < chrono::Utc::now())
 }

@@ -27,7 +27,7 @@ pub(crate) async fn schema_mark(app: &App) -> Result<(i64, String)> {
     let sql = "SELECT COUNT(*) AS n, COALESCE(MAX(\"updated\"), '') || '|' || COALESCE((SELECT \"updated\" FROM \"_params\" WHERE \"id\" = 'settings'), '') AS u FROM \"_collections\"";
     let row = app.db().query_one(d.raw(sql, vec![])).await?;
     Ok(match row {
-        Some(r) => (r.try_get::<i64>("", "n")?, r.try_get::<String>("", "u")?),
+        Some(r) => (r.i64("n")?, r.string("u")?),
         None => (0, String::new()),
     })
 }
@@ -44,9 +44,9 @@ pub(crate) async fn load_all(app: &App) -> Result<Vec<Collection>> {
     rows.iter().map(row_to_collection).collect()
 }
 
-fn row_to_collection(row: &sea_orm::QueryResult) -> Result<Collection> {
-    let s = |c: &str| row.try_get::<String>("", c).map_err(Error::from);
-    let o = |c: &str| row.try_get::<Option<String>>("", c).map_err(Error::from);
+fn row_to_collection(row: &crate::db::Row) -> Result<Collection> {
+    let s = |c: &str| row.string(c).map_err(Error::from);
+    let o = |c: &str| row.opt_string(c).map_err(Error::from);
     let kind = match s("type")?.as_str() {
         "auth" => CollectionType::Auth,
         "view" => CollectionType::View,
@@ -60,7 +60,7 @@ fn row_to_collection(row: &sea_orm::QueryResult) -> Result<Collection> {
         id: s("id")?,
         name: s("name")?,
         kind,
-        system: row.try_get::<bool>("", "system")?,
+        system: row.bool("system")?,
         fields: serde_json::from_value(parse("fields")?)
             .map_err(|e| Error::Internal(format!("corrupt fields: {e}")))?,
         indexes: serde_json::from_value(parse("indexes")?).unwrap_or_default(),

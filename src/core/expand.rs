@@ -277,5 +277,5 @@ async fn fetch_related(
     }
     q.order_by((Alias::new(MAIN), Alias::new("id")), Order::Asc);
     let rows = app.db().query_all(d.build(&q)).await?;
-    Ok(rows.iter().map(|r| record_from_row(r, target, d)).collect())
+    Ok(rows.iter().map(|r| record_from_row(r, target)).collect())
 }

@@ -278,8 +278,8 @@ pub async fn stats(app: &App, req: &RequestInfo, filter: Option<&str>) -> Result
     Ok(rows
         .iter()
         .map(|r| {
-            let hour: String = r.try_get("", "hour").unwrap_or_default();
-            let total: i64 = r.try_get("", "total").unwrap_or(0);
+            let hour: String = r.string("hour").unwrap_or_default();
+            let total: i64 = r.i64("total").unwrap_or(0);
             json!({"date": format!("{hour}:00:00.000Z"), "total": total})
         })
         .collect())

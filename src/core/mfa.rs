@@ -85,7 +85,7 @@ pub async fn after_factor(
     let row = auth_flow::find(app, MFAS, mfa_id, &columns)
         .await?
         .ok_or_else(invalid)?;
-    let get = |k: &str| row.try_get::<String>("", k).unwrap_or_default();
+    let get = |k: &str| row.string(k).unwrap_or_default();
     let expired = auth_flow::expired(&row, opts.duration);
     if get("collectionRef") != c.id || get("recordRef") != record.id() || expired {
         return Err(invalid());

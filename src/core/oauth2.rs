@@ -353,7 +353,7 @@ pub async fn linked_record(
     );
     let values = vec![c.id.clone().into(), provider.into(), provider_id.into()];
     Ok(match app.db().query_one(d.raw(sql, values)).await? {
-        Some(row) => Some(row.try_get::<String>("", "recordRef")?),
+        Some(row) => Some(row.string("recordRef")?),
         None => None,
     })
 }

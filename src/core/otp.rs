@@ -116,11 +116,11 @@ pub async fn consume(
     let row = auth_flow::find(app, OTPS, otp_id, &columns)
         .await?
         .ok_or_else(invalid)?;
-    let get = |k: &str| row.try_get::<String>("", k).unwrap_or_default();
+    let get = |k: &str| row.string(k).unwrap_or_default();
     if get("collectionRef") != c.id {
         return Err(invalid());
     }
-    let attempts = super::record_io::read_number(&row, "attempts").unwrap_or(0.0);
+    let attempts = row.f64("attempts").unwrap_or(0.0);
     if auth_flow::expired(&row, opts.duration) || attempts >= MAX_ATTEMPTS as f64 {
         auth_flow::delete(app, OTPS, otp_id).await?;
         return Err(invalid());

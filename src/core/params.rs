@@ -20,7 +20,7 @@ pub async fn load(app: &App, key: &str) -> Result<Option<Value>> {
     let Some(row) = app.db().query_one(d.raw(sql, vec![key.into()])).await? else {
         return Ok(None);
     };
-    let text: String = row.try_get("", "value")?;
+    let text: String = row.string("value")?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Error::Internal(format!("corrupt _params row {key}: {e}")))

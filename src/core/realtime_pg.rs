@@ -73,7 +73,7 @@ pub(crate) async fn start(app: &App) -> Announcer {
         app.instance_id().to_string(),
         rx,
     ));
-    let pool = app.db().read.get_postgres_connection_pool().clone();
+    let pool = app.db().sea.get_postgres_connection_pool().clone();
     match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
         Ok(mut listener) => match listener.listen(CHANNEL).await {
             Ok(()) => {
@@ -175,7 +175,7 @@ async fn received(app: &App, payload: &str) -> super::error::Result<()> {
         let Some(row) = app.db().query_one(d.raw(sql, vec![id.into()])).await? else {
             return Ok(());
         };
-        let text: String = row.try_get("", "payload")?;
+        let text: String = row.string("payload")?;
         batch = serde_json::from_str(&text).map_err(bad)?;
     }
     for a in batch.changes {

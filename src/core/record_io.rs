@@ -4,8 +4,8 @@
 use super::collection::Collection;
 use super::error::{Error, Result};
 use super::fields::{Field, Storage};
-use crate::db::Dialect;
-use sea_orm::{QueryResult, Value as SqlValue};
+use crate::db::{Dialect, Row};
+use sea_orm::Value as SqlValue;
 use serde_json::{Map, Value};
 
 /// The value to bind for `v` in a column of this storage.
@@ -33,70 +33,20 @@ pub fn to_sql(storage: Storage, v: &Value, d: Dialect) -> SqlValue {
 }
 
 /// Reads one field of a row; a NULL or unreadable value becomes the field's zero value.
-pub fn from_row(row: &QueryResult, f: &Field, d: Dialect) -> Value {
+pub fn from_row(row: &Row, f: &Field) -> Value {
     let col = f.name.as_str();
-    let zero = || f.zero();
-    match f.storage() {
-        Storage::Text => match row.try_get::<Option<String>>("", col) {
-            Ok(Some(s)) => Value::String(s),
-            _ => zero(),
-        },
-        Storage::Number => read_number(row, col)
-            .map(super::fields::number_json_value)
-            .unwrap_or_else(zero),
-        Storage::Bool => match row.try_get::<Option<bool>>("", col) {
-            Ok(Some(b)) => Value::Bool(b),
-            _ => match row.try_get::<Option<i64>>("", col) {
-                Ok(Some(n)) => Value::Bool(n != 0),
-                _ => zero(),
-            },
-        },
-        Storage::Json | Storage::JsonArray | Storage::GeoPoint => {
-            read_json(row, col, d).unwrap_or_else(zero)
-        }
-    }
-}
-
-pub(crate) fn read_number(row: &QueryResult, col: &str) -> Option<f64> {
-    if let Ok(Some(n)) = row.try_get::<Option<f64>>("", col) {
-        return Some(n);
-    }
-    if let Ok(Some(n)) = row.try_get::<Option<i64>>("", col) {
-        return Some(n as f64);
-    }
-    if let Ok(Some(n)) = row.try_get::<Option<i32>>("", col) {
-        return Some(n as f64);
-    }
-    None
-}
-
-fn read_json(row: &QueryResult, col: &str, d: Dialect) -> Option<Value> {
-    if d == Dialect::Postgres {
-        if let Ok(v) = row.try_get::<Option<Value>>("", col) {
-            return v;
-        }
-    }
-    match row.try_get::<Option<String>>("", col) {
-        Ok(Some(s)) => return Some(serde_json::from_str(&s).unwrap_or(Value::String(s))),
-        Ok(None) => return None,
-        Err(_) => {}
-    }
-    // A top-level number is stored by SQLite as an integer or a real: keep which.
-    if let Ok(Some(n)) = row.try_get::<Option<i64>>("", col) {
-        return Some(Value::from(n));
-    }
-    if let Ok(Some(n)) = row.try_get::<Option<f64>>("", col) {
-        return serde_json::Number::from_f64(n).map(Value::Number);
-    }
-    row.try_get::<Option<bool>>("", col)
-        .ok()
-        .flatten()
-        .map(Value::Bool)
+    let value = match f.storage() {
+        Storage::Text => row.opt_string(col).ok().flatten().map(Value::String),
+        Storage::Number => row.f64(col).map(super::fields::number_json_value),
+        Storage::Bool => row.opt_bool(col).map(Value::Bool),
+        Storage::Json | Storage::JsonArray | Storage::GeoPoint => row.json(col),
+    };
+    value.unwrap_or_else(|| f.zero())
 }
 
 /// A whole record from a row: every readable field plus `collectionId`/`collectionName`.
 /// Write-only fields (passwords) and, for auth collections, `tokenKey` are never included.
-pub fn record_from_row(row: &QueryResult, c: &Collection, d: Dialect) -> Map<String, Value> {
+pub fn record_from_row(row: &Row, c: &Collection) -> Map<String, Value> {
     let mut m = Map::with_capacity(c.fields.len() + 2);
     m.insert("collectionId".into(), Value::String(c.id.clone()));
     m.insert("collectionName".into(), Value::String(c.name.clone()));
@@ -104,14 +54,14 @@ pub fn record_from_row(row: &QueryResult, c: &Collection, d: Dialect) -> Map<Str
         if f.is_write_only() {
             continue;
         }
-        m.insert(f.name.clone(), from_row(row, f, d));
+        m.insert(f.name.clone(), from_row(row, f));
     }
     m
 }
 
 /// The stored password hash and token key of an auth record row.
-pub fn auth_secrets(row: &QueryResult) -> Result<(String, String)> {
-    let hash: String = row.try_get("", "password").map_err(Error::from)?;
-    let key: String = row.try_get("", "tokenKey").map_err(Error::from)?;
+pub fn auth_secrets(row: &Row) -> Result<(String, String)> {
+    let hash = row.string("password").map_err(Error::from)?;
+    let key = row.string("tokenKey").map_err(Error::from)?;
     Ok((hash, key))
 }

@@ -209,7 +209,7 @@ pub async fn list(
     }
     q.limit(per_page).offset((page - 1) * per_page);
     let rows = app.db().query_all(d.build(&q)).await?;
-    let mut items: Vec<Record> = rows.iter().map(|r| record_from_row(r, c, d)).collect();
+    let mut items: Vec<Record> = rows.iter().map(|r| record_from_row(r, c)).collect();
 
     let (total_items, total_pages) = if p.skip_total {
         (-1, -1)
@@ -221,10 +221,7 @@ pub async fn list(
             cq.and_where(e);
         }
         let row = app.db().query_one(d.build(&cq)).await?;
-        let n: i64 = row
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
+        let n: i64 = row.map(|r| r.i64("n")).transpose()?.unwrap_or(0);
         (n, (n + per_page as i64 - 1) / per_page as i64)
     };
     if let Some(e) = p.expand.as_deref() {
@@ -278,7 +275,7 @@ pub(crate) async fn find_visible(
     }
     let d = app.dialect();
     let row = app.db().query_one(d.build(&q)).await?;
-    Ok(row.map(|r| record_from_row(&r, c, d)))
+    Ok(row.map(|r| record_from_row(&r, c)))
 }
 
 /// Whether a record with this id is stored, whatever the rules say (batch upserts).
@@ -334,7 +331,7 @@ pub(crate) async fn visible_for_realtime(
     let Some(row) = app.db().query_one(stmt).await? else {
         return Ok(None);
     };
-    let mut rec = record_from_row(&row, c, d);
+    let mut rec = record_from_row(&row, c);
     if let Some(e) = expand_param.filter(|e| !e.trim().is_empty()) {
         let mut items = vec![rec];
         expand(app, c, &mut items, e, req).await?;

@@ -1,11 +1,14 @@
 //! One connection abstraction over SQLite (embedded default) and PostgreSQL (scale-out):
 //! a pool of readers plus a group-committing writer queue.
 
+mod row;
+mod sqlite;
 mod tx;
 mod writer;
 
 pub use gather_migrations::Migrator;
-pub use tx::{Row, WriteTx};
+pub use row::Row;
+pub use tx::WriteTx;
 pub use writer::{WriteFn, Writer};
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
@@ -72,8 +75,10 @@ pub enum DbTarget {
 #[derive(Clone)]
 pub struct Db {
     pub dialect: Dialect,
-    /// Pool used for reads (and for migrations and DDL on PostgreSQL).
-    pub read: DatabaseConnection,
+    /// sea-orm's connection: migrations on both engines, and every read on PostgreSQL.
+    pub sea: DatabaseConnection,
+    /// SQLite's reader threads (reads on PostgreSQL go through `sea`).
+    sqlite_readers: Option<sqlite::Readers>,
     pub writer: Writer,
 }
 
@@ -88,36 +93,29 @@ impl Db {
     async fn connect_sqlite(dir: &Path) -> Result<Db, DbErr> {
         std::fs::create_dir_all(dir)
             .map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
-        let url = format!("sqlite://{}?mode=rwc", dir.join("data.db").display());
-        let read_opts = {
-            let mut o = ConnectOptions::new(url.clone());
-            o.max_connections(num_readers())
-                .min_connections(1)
-                .sqlx_logging(false)
-                .acquire_timeout(Duration::from_secs(30))
-                .idle_timeout(None::<Duration>)
-                .max_lifetime(None::<Duration>)
-                .map_sqlx_sqlite_opts(|o| {
-                    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-                    o.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                        .busy_timeout(Duration::from_secs(10))
-                        .foreign_keys(true)
-                        .pragma("temp_store", "MEMORY")
-                        .pragma("cache_size", "-8000")
-                        .pragma("mmap_size", "268435456")
-                        .pragma("journal_size_limit", "200000000")
-                        .statement_cache_capacity(256)
-                });
-            o
-        };
+        let path = dir.join("data.db");
         // The writer's own connection is opened first, so WAL mode is set before readers attach.
-        let writer = Writer::start_sqlite(open_sqlite_writer(&dir.join("data.db"))?)
+        let writer = Writer::start_sqlite(sqlite::open_writer(&path)?)
             .map_err(|e| DbErr::Custom(format!("cannot start the writer thread: {e}")))?;
-        let read = Database::connect(read_opts).await?;
+        let readers = sqlite::Readers::start(&path, num_readers())?;
+        // sea-orm's own connection is only for migrations: one, closed when idle.
+        let mut o = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
+        o.max_connections(1)
+            .min_connections(0)
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(Duration::from_secs(10))
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::SqliteSynchronous;
+                o.synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        let sea = Database::connect(o).await?;
         Ok(Db {
             dialect: Dialect::Sqlite,
-            read,
+            sea,
+            sqlite_readers: Some(readers),
             writer,
         })
     }
@@ -136,14 +134,15 @@ impl Db {
             o
         };
         // Several writer tasks: PostgreSQL handles concurrent writers; each still group-commits.
-        let (read, writers) = futures::join!(
+        let (sea, writers) = futures::join!(
             Database::connect(opts(16)),
             futures::future::try_join_all((0..4).map(|_| Database::connect(opts(1))))
         );
-        let (read, writers) = (read?, writers?);
+        let (sea, writers) = (sea?, writers?);
         Ok(Db {
             dialect: Dialect::Postgres,
-            read,
+            sea,
+            sqlite_readers: None,
             writer: Writer::start_postgres(writers),
         })
     }
@@ -162,19 +161,30 @@ impl Db {
         .await
     }
 
-    /// Runs one statement on the read pool, outside the writer's group commits (for
-    /// bookkeeping no write waits on, such as `pg_notify`).
+    /// Runs one statement on PostgreSQL's read pool, outside the writer's group commits
+    /// (for bookkeeping no write waits on, such as `pg_notify`).
     pub async fn read_execute(&self, stmt: Statement) -> Result<u64, DbErr> {
-        use sea_orm::ConnectionTrait;
-        Ok(self.read.execute_raw(stmt).await?.rows_affected())
+        Ok(self.sea.execute_raw(stmt).await?.rows_affected())
     }
 
-    pub async fn query_all(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-        self.read.query_all_raw(stmt).await
+    pub async fn query_all(&self, stmt: Statement) -> Result<Vec<Row>, DbErr> {
+        match &self.sqlite_readers {
+            Some(readers) => readers.query(stmt, None).await,
+            None => Ok(self
+                .sea
+                .query_all_raw(stmt)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect()),
+        }
     }
 
-    pub async fn query_one(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
-        self.read.query_one_raw(stmt).await
+    pub async fn query_one(&self, stmt: Statement) -> Result<Option<Row>, DbErr> {
+        match &self.sqlite_readers {
+            Some(readers) => Ok(readers.query(stmt, Some(1)).await?.pop()),
+            None => Ok(self.sea.query_one_raw(stmt).await?.map(Row::Postgres)),
+        }
     }
 }
 
@@ -195,23 +205,9 @@ fn loopback_without_tls(raw: &str) -> String {
     url.to_string()
 }
 
-/// The one read-write SQLite connection, with the pragmas every connection gets.
-fn open_sqlite_writer(path: &Path) -> Result<rusqlite::Connection, DbErr> {
-    let err = |e: rusqlite::Error| DbErr::Custom(format!("cannot open {}: {e}", path.display()));
-    let conn = rusqlite::Connection::open(path).map_err(err)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000; PRAGMA journal_size_limit = 200000000;",
-    )
-    .map_err(err)?;
-    conn.set_prepared_statement_cache_capacity(256);
-    Ok(conn)
-}
-
-fn num_readers() -> u32 {
+fn num_readers() -> usize {
     std::thread::available_parallelism()
-        .map(|n| n.get() as u32 * 2)
+        .map(|n| n.get() * 2)
         .unwrap_or(4)
         .clamp(2, 16)
 }

@@ -1,0 +1,210 @@
+//! SQLite through rusqlite: opening connections with our pragmas, binding sea-query
+//! values, reading rows, and the pool of reader threads.
+
+use super::row::{Row, SqliteValue};
+use sea_orm::{DbErr, Statement, Value};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pragmas every connection gets (the journal mode is the file's, set by the writer).
+const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+     PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 200000000;";
+
+/// Opens `path` with the shared pragmas and a statement cache. The query planner
+/// stability guarantee is on: without it, SQLite (built with STAT4) re-prepares a
+/// statement whenever a bound value in its WHERE clause changes, which is every request.
+pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbErr> {
+    let err = |e: rusqlite::Error| DbErr::Custom(format!("cannot open {}: {e}", path.display()));
+    let conn = rusqlite::Connection::open(path).map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+    conn.execute_batch(PRAGMAS).map_err(err)?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{cache_kib};"))
+        .map_err(err)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+/// The one read-write connection; it puts the file in WAL mode before readers attach.
+pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbErr> {
+    let conn = open(path, 16_000)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL;")
+        .map_err(|e| DbErr::Custom(format!("cannot use WAL for {}: {e}", path.display())))?;
+    Ok(conn)
+}
+
+fn to_sqlite(v: &Value) -> SqliteValue {
+    use SqliteValue as V;
+    match v {
+        Value::Bool(b) => b.map(|b| V::Integer(b as i64)).unwrap_or(V::Null),
+        Value::TinyInt(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::SmallInt(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::Int(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::BigInt(n) => n.map(V::Integer).unwrap_or(V::Null),
+        Value::TinyUnsigned(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::SmallUnsigned(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::Unsigned(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::BigUnsigned(n) => n.map(|n| V::Integer(n as i64)).unwrap_or(V::Null),
+        Value::Float(f) => f.map(|f| V::Real(f as f64)).unwrap_or(V::Null),
+        Value::Double(f) => f.map(V::Real).unwrap_or(V::Null),
+        Value::String(s) => s.clone().map(V::Text).unwrap_or(V::Null),
+        Value::Char(c) => c.map(|c| V::Text(c.to_string())).unwrap_or(V::Null),
+        Value::Bytes(b) => b.clone().map(V::Blob).unwrap_or(V::Null),
+        Value::Json(j) => j
+            .as_ref()
+            .map(|j| V::Text(j.to_string()))
+            .unwrap_or(V::Null),
+        other => V::Text(format!("{other:?}")),
+    }
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> DbErr {
+    DbErr::Custom(e.to_string())
+}
+
+pub(crate) fn params(stmt: &Statement) -> Vec<SqliteValue> {
+    stmt.values
+        .as_ref()
+        .map(|v| v.0.iter().map(to_sqlite).collect())
+        .unwrap_or_default()
+}
+
+/// Runs a query on `conn`; at most `limit` rows.
+pub fn query(
+    conn: &rusqlite::Connection,
+    stmt: &Statement,
+    limit: Option<usize>,
+) -> Result<Vec<Row>, DbErr> {
+    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
+    let names: Arc<[String]> = prepared
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = prepared
+        .query(rusqlite::params_from_iter(params(stmt)))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db_err)? {
+        let mut values = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            values.push(r.get::<_, SqliteValue>(i).map_err(db_err)?);
+        }
+        out.push(Row::Sqlite {
+            names: names.clone(),
+            values,
+        });
+        if limit.is_some_and(|l| out.len() >= l) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a statement on `conn`; returns the number of rows changed.
+pub fn execute(conn: &rusqlite::Connection, stmt: &Statement) -> Result<u64, DbErr> {
+    let params = params(stmt);
+    if params.is_empty() && !stmt.sql.contains('?') {
+        // DDL and other parameterless statements (possibly several).
+        conn.execute_batch(&stmt.sql).map_err(db_err)?;
+        return Ok(conn.changes());
+    }
+    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
+    prepared
+        .execute(rusqlite::params_from_iter(params))
+        .map(|n| n as u64)
+        .map_err(db_err)
+}
+
+type ReadJob = Box<dyn FnOnce(&rusqlite::Connection) + Send>;
+
+/// Reader threads, each with its own read-only connection. A query is one hand-off to
+/// a reader and one back, however many rows it returns; several readers let a slow
+/// query run beside fast ones.
+#[derive(Clone)]
+pub struct Readers {
+    jobs: flume::Sender<ReadJob>,
+}
+
+impl Readers {
+    pub fn start(path: &Path, count: usize) -> Result<Readers, DbErr> {
+        let (tx, rx) = flume::unbounded::<ReadJob>();
+        for i in 0..count {
+            let conn = open(path, 8_000)?;
+            conn.execute_batch("PRAGMA query_only = ON;")
+                .map_err(db_err)?;
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("gather-reader-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job(&conn);
+                    }
+                })
+                .map_err(|e| DbErr::Custom(format!("cannot start a reader thread: {e}")))?;
+        }
+        Ok(Readers { jobs: tx })
+    }
+
+    /// Runs `f` on a reader's connection.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, DbErr> + Send + 'static,
+    ) -> Result<T, DbErr> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| DbErr::Custom("the readers have stopped".into()))?;
+        rx.await
+            .map_err(|_| DbErr::Custom("a reader dropped a query".into()))?
+    }
+
+    pub async fn query(&self, stmt: Statement, limit: Option<usize>) -> Result<Vec<Row>, DbErr> {
+        self.run(move |conn| query(conn, &stmt, limit)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn readers_see_what_the_writer_committed() {
+        let dir = std::env::temp_dir().join(format!("gather-readers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let w = open_writer(&path).unwrap();
+        w.execute_batch(
+            "CREATE TABLE t (a TEXT, b REAL); INSERT INTO t VALUES ('x', 1.5), (NULL, 2);",
+        )
+        .unwrap();
+        let readers = Readers::start(&path, 2).unwrap();
+        let stmt = Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT a, b FROM t WHERE b > ? ORDER BY b",
+            [Value::Double(Some(1.0))],
+        );
+        let rows = readers.query(stmt.clone(), None).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].string("a").unwrap(), "x");
+        assert_eq!(rows[1].opt_string("a").unwrap(), None);
+        assert_eq!(rows[1].f64("b"), Some(2.0));
+        assert_eq!(readers.query(stmt, Some(1)).await.unwrap().len(), 1);
+        // Readers cannot write.
+        let insert = Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "INSERT INTO t VALUES ('y', 3)",
+        );
+        let err = readers.run(move |c| execute(c, &insert)).await.unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
