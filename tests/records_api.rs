@@ -732,3 +732,140 @@ async fn top_level_json_numbers_keep_their_kind() {
         assert_eq!(s.get(&path, None).await.1["meta"], answered, "{sent}");
     }
 }
+
+/// `totalItems` is right after every kind of write, asked the same way each time (so
+/// a count kept from before a write would show).
+#[tokio::test]
+async fn totals_follow_every_kind_of_write() {
+    let s = start().await;
+    let (uid, posts) = blog(&s).await;
+    let totals = || async {
+        let mut out = Vec::new();
+        for filter in ["", "text ~ 'c'"] {
+            for _ in 0..2 {
+                let (st, b) = s
+                    .list("comments", &[("filter", filter), ("perPage", "1")], None)
+                    .await;
+                assert_eq!(st, StatusCode::OK, "{b}");
+                out.push(b["totalItems"].as_i64().unwrap());
+            }
+        }
+        assert_eq!(out[0], out[1]);
+        assert_eq!(out[2], out[3]);
+        (out[0], out[2])
+    };
+    assert_eq!(totals().await, (3, 3));
+
+    let c = s
+        .create_record(
+            "comments",
+            json!({"text": "c4", "post": posts[1]["id"], "user": uid}),
+        )
+        .await;
+    assert_eq!(totals().await, (4, 4), "after a create");
+
+    let id = c["id"].as_str().unwrap();
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            &format!("/api/collections/comments/records/{id}"),
+            Some(json!({"text": "zz"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(totals().await, (4, 3), "after an update");
+
+    let (st, _) = s
+        .su(
+            Method::DELETE,
+            &format!(
+                "/api/collections/posts/records/{}",
+                posts[0]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(totals().await, (2, 1), "after a cascade delete");
+
+    let batch = json!({"requests": [
+        {"method": "POST", "url": "/api/collections/comments/records", "body": {"text": "c5"}},
+        {"method": "POST", "url": "/api/collections/comments/records", "body": {"text": "c6"}},
+    ]});
+    let (st, b) = s.su(Method::POST, "/api/batch", Some(batch)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(totals().await, (4, 3), "after a batch");
+
+    // A write by app code straight through the database, not the records API.
+    let d = s.app.dialect();
+    s.app
+        .db()
+        .execute(d.raw("DELETE FROM \"comments\" WHERE \"text\" = 'zz'", vec![]))
+        .await
+        .unwrap();
+    assert_eq!(totals().await, (3, 3), "after a raw write");
+}
+
+/// Autodate fields set on create get an index of their own (lists sort by them), which
+/// is not listed among the collection's indexes and follows the field.
+#[tokio::test]
+async fn created_fields_are_indexed() {
+    let s = start().await;
+    let c = s
+        .create_collection(json!({
+            "name": "notes",
+            "fields": [
+                {"name": "text", "type": "text"},
+                {"name": "created", "type": "autodate", "onCreate": true, "onUpdate": false},
+                {"name": "updated", "type": "autodate", "onCreate": true, "onUpdate": true}
+            ]
+        }))
+        .await;
+    assert_eq!(c["indexes"], json!([]));
+    let d = s.app.dialect();
+    let index_columns = || async {
+        let sql = if is_postgres() {
+            "SELECT indexdef AS def FROM pg_indexes WHERE tablename = 'notes' AND indexname LIKE '\\_auto\\_%'"
+        } else {
+            "SELECT sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notes' AND name LIKE '\\_auto\\_%' ESCAPE '\\'"
+        };
+        let rows = s.app.db().query_all(d.raw(sql, vec![])).await.unwrap();
+        rows.iter()
+            .map(|r| r.string("def").unwrap())
+            .collect::<Vec<_>>()
+    };
+    let defs = index_columns().await;
+    assert_eq!(defs.len(), 1, "{defs:?}");
+    assert!(defs[0].contains("created"), "{defs:?}");
+
+    // Renamed: the index follows; removed: it goes (the column could not be dropped
+    // otherwise); the table still works.
+    let mut fields = c["fields"].as_array().unwrap().clone();
+    for f in fields.iter_mut() {
+        if f["name"] == "created" {
+            f["name"] = json!("made");
+        }
+    }
+    let (st, b) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/notes",
+            Some(json!({"fields": fields})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let defs = index_columns().await;
+    assert!(defs.len() == 1 && defs[0].contains("made"), "{defs:?}");
+    fields.retain(|f| f["name"] != "made");
+    let (st, b) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/notes",
+            Some(json!({"fields": fields})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(index_columns().await.len(), 0);
+    s.create_record("notes", json!({"text": "still works"}))
+        .await;
+}

@@ -59,6 +59,7 @@ struct Inner {
     hooks: Hooks,
     hasher: super::hasher::Hasher,
     auth_cache: super::auth_cache::AuthCache,
+    counts: super::count_cache::CountCache,
     settings: RwLock<Arc<super::settings::Settings>>,
     /// Outgoing HTTP (OAuth2 providers): rustls, no redirects followed. Made on first
     /// use: its root certificates cost memory an instance without OAuth2 never needs.
@@ -132,6 +133,7 @@ impl App {
             schema_mark: std::sync::Mutex::new((0, String::new())),
             hooks: Hooks::default(),
             auth_cache: Default::default(),
+            counts: Default::default(),
             settings: RwLock::new(Arc::default()),
             http: std::sync::OnceLock::new(),
             discovery: Default::default(),
@@ -149,6 +151,7 @@ impl App {
         };
         app.reload_collections().await?;
         super::collections::ensure_system_collections(&app).await?;
+        super::collections::ensure_auto_indexes(&app).await?;
         app.watch_schema();
         let _ = app.inner.logs.set(super::logs::LogQueue::start(&app));
         app.deliver_changes(changes);
@@ -408,6 +411,11 @@ impl App {
     /// Auth records behind tokens, cached briefly.
     pub fn auth_cache(&self) -> &super::auth_cache::AuthCache {
         &self.inner.auth_cache
+    }
+
+    /// Counts of list queries, kept until the next write (SQLite only).
+    pub(crate) fn counts(&self) -> &super::count_cache::CountCache {
+        &self.inner.counts
     }
 
     /// Hashes a password (argon2id) on the hashing threads.

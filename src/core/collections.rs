@@ -669,6 +669,48 @@ async fn infer_view_fields(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Res
     Ok(fields)
 }
 
+/// Creates the [`schema::auto_indexes`] that tables made before they existed lack.
+/// Another instance may be doing the same: a failure is logged, not fatal.
+pub(crate) async fn ensure_auto_indexes(app: &App) -> Result<()> {
+    let d = app.dialect();
+    let sql = match d {
+        Dialect::Sqlite => "SELECT \"name\" FROM sqlite_master WHERE \"type\" = 'index'",
+        Dialect::Postgres => {
+            "SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = current_schema()"
+        }
+    };
+    let existing: std::collections::HashSet<String> = app
+        .db()
+        .query_all(d.raw(sql, vec![]))
+        .await?
+        .iter()
+        .filter_map(|r| r.string("name").ok())
+        .collect();
+    let missing: Vec<String> = app
+        .registry()
+        .all()
+        .iter()
+        .flat_map(|c| schema::auto_indexes(c))
+        .filter(|(name, _)| !existing.contains(name))
+        .map(|(_, sql)| sql)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(count = missing.len(), "creating indexes on autodate fields");
+    let created = app
+        .db()
+        .write(Box::new(move |txn| {
+            let missing = missing.clone();
+            Box::pin(async move { exec_all(txn, d, &missing).await })
+        }))
+        .await;
+    if let Err(e) = created {
+        tracing::warn!(error = %e, "cannot create indexes on autodate fields");
+    }
+    Ok(())
+}
+
 /// Creates the built-in collections of a new install (`_superusers`, `users`).
 pub(crate) async fn ensure_system_collections(app: &App) -> Result<()> {
     let reg = app.registry();

@@ -9,6 +9,7 @@ pub mod auth_flow;
 pub mod batch;
 pub mod collection;
 pub mod collections;
+pub mod count_cache;
 pub mod error;
 pub mod expand;
 pub mod fields;

@@ -220,8 +220,7 @@ pub async fn list(
         for e in conds {
             cq.and_where(e);
         }
-        let row = app.db().query_one(d.build(&cq)).await?;
-        let n: i64 = row.map(|r| r.i64("n")).transpose()?.unwrap_or(0);
+        let n = count(app, d.build(&cq)).await?;
         (n, (n + per_page as i64 - 1) / per_page as i64)
     };
     if let Some(e) = p.expand.as_deref() {
@@ -237,6 +236,26 @@ pub async fn list(
         total_pages,
         items,
     })
+}
+
+/// Runs a `COUNT(*) AS n` query, or, on SQLite, answers from the counts kept since the
+/// last write.
+async fn count(app: &App, stmt: sea_orm::Statement) -> Result<i64> {
+    let run = |stmt| async {
+        let row = app.db().query_one(stmt).await?;
+        Ok::<_, Error>(row.map(|r| r.i64("n")).transpose()?.unwrap_or(0))
+    };
+    if app.dialect() != Dialect::Sqlite {
+        return run(stmt).await;
+    }
+    let key = format!("{}\u{0}{:?}", stmt.sql, stmt.values);
+    let generation = app.db().write_generation();
+    if let Some(n) = app.counts().get(&key, generation) {
+        return Ok(n);
+    }
+    let n = run(stmt).await?;
+    app.counts().put(key, generation, n);
+    Ok(n)
 }
 
 /// One record by id, if the view rule lets the requester see it (404 otherwise).

@@ -152,6 +152,11 @@ impl Db {
         self.writer.write(f).await
     }
 
+    /// Changes whenever a write may have been committed through this instance.
+    pub fn write_generation(&self) -> u64 {
+        self.writer.generation()
+    }
+
     /// Runs one statement through the writer; returns the number of rows changed.
     pub async fn execute(&self, stmt: Statement) -> Result<u64, crate::core::Error> {
         self.write(Box::new(move |tx| {

@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -70,6 +71,9 @@ const QUEUE_DEPTH: usize = 8192;
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
+    /// Bumped after every group, before anyone in it is answered: a value read before
+    /// a query that is still current afterwards means nothing was committed meanwhile.
+    generation: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -79,23 +83,30 @@ impl Writer {
         let mut engine = SqliteEngine {
             conn: Arc::new(StdMutex::new(conn)),
         };
+        let generation = Arc::new(AtomicU64::new(0));
+        let gen = generation.clone();
         std::thread::Builder::new()
             .name("gather-writer".into())
             .spawn(move || {
                 while let Some(first) = rx.blocking_recv() {
                     let group = drain(first, &mut rx);
-                    futures::executor::block_on(process_group(&mut engine, group));
+                    futures::executor::block_on(process_group(&mut engine, group, &gen));
                 }
             })?;
-        Ok(Writer { queue: tx })
+        Ok(Writer {
+            queue: tx,
+            generation,
+        })
     }
 
     /// The PostgreSQL writers: one task per connection, sharing one queue.
     pub fn start_postgres(conns: Vec<DatabaseConnection>) -> Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
+        let generation = Arc::new(AtomicU64::new(0));
         for conn in conns {
             let rx = rx.clone();
+            let gen = generation.clone();
             tokio::spawn(async move {
                 let mut engine = PgEngine { conn };
                 loop {
@@ -106,11 +117,19 @@ impl Writer {
                             None => return,
                         }
                     };
-                    process_group(&mut engine, group).await;
+                    process_group(&mut engine, group, &gen).await;
                 }
             });
         }
-        Writer { queue: tx }
+        Writer {
+            queue: tx,
+            generation,
+        }
+    }
+
+    /// Changes whenever this writer may have committed something.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Runs `work` in a write transaction and returns its result once that transaction
@@ -206,20 +225,22 @@ impl Engine for PgEngine {
 }
 
 /// Commits `group` together, or, when a job fails, each job on its own.
-async fn process_group<E: Engine>(engine: &mut E, group: Vec<Box<dyn Job>>) {
+async fn process_group<E: Engine>(engine: &mut E, group: Vec<Box<dyn Job>>, gen: &AtomicU64) {
+    let answer = |group: Vec<Box<dyn Job>>, commit: Result<(), String>| {
+        gen.fetch_add(1, Ordering::SeqCst);
+        group.into_iter().for_each(|j| j.answer(commit.clone()));
+    };
     match commit_together(engine, &group).await {
-        Ok(()) => group.into_iter().for_each(|j| j.answer(Ok(()))),
-        Err(GroupError::Commit(e)) => group.into_iter().for_each(|j| j.answer(Err(e.clone()))),
-        Err(GroupError::JobFailed) if group.len() == 1 => {
-            group.into_iter().for_each(|j| j.answer(Ok(())))
-        }
+        Ok(()) => answer(group, Ok(())),
+        Err(GroupError::Commit(e)) => answer(group, Err(e)),
+        Err(GroupError::JobFailed) if group.len() == 1 => answer(group, Ok(())),
         Err(GroupError::JobFailed) => {
             for job in group {
                 let commit = match commit_together(engine, std::slice::from_ref(&job)).await {
                     Ok(()) | Err(GroupError::JobFailed) => Ok(()),
                     Err(GroupError::Commit(e)) => Err(e),
                 };
-                job.answer(commit);
+                answer(vec![job], commit);
             }
         }
     }
