@@ -7,6 +7,11 @@ use sea_orm_migration::MigratorTrait;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's allocator: with glibc, malloc and free took ~40% of the
+/// CPU of a list request (bench/README.md has the profile).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gather",

@@ -210,7 +210,7 @@ pub async fn load_auth_row(
 }
 
 thread_local! {
-    /// Argon2's working memory (~19 MiB), kept per hashing thread and reused: allocating
+    /// Argon2's working memory (7 MiB by default), kept per hashing thread and reused: allocating
     /// and freeing it per hash fragments the heap and peak memory grows with every login.
     static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }

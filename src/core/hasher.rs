@@ -1,7 +1,7 @@
-//! A small pool of threads for password hashing. Argon2 is slow and takes ~19 MiB per
-//! hash by design; doing it on a fixed thread per core (rather than on the async
+//! A small pool of threads for password hashing. Argon2 is slow and takes several MiB
+//! per hash by design; doing it on a fixed thread per core (rather than on the async
 //! threads, or on an ever-changing set of blocking threads, each keeping its own malloc
-//! arena full of freed 19 MiB blocks) bounds both CPU and memory, and a burst of logins
+//! arena full of freed blocks) bounds both CPU and memory, and a burst of logins
 //! simply queues.
 
 use super::error::{Error, Result};
