@@ -295,9 +295,15 @@ mod tests {
         let sql = alter_sql(&old, &new, Dialect::Sqlite).unwrap();
         // The automatic index on `created` goes first (before columns change) and comes
         // back last, on the renamed table.
-        assert!(sql[0].starts_with(r#"DROP INDEX IF EXISTS "_auto_"#), "{sql:?}");
+        assert!(
+            sql[0].starts_with(r#"DROP INDEX IF EXISTS "_auto_"#),
+            "{sql:?}"
+        );
         assert_eq!(sql[1], r#"ALTER TABLE "posts" RENAME TO "articles""#);
-        assert!(sql.last().unwrap().contains(r#"ON "articles" ("created")"#), "{sql:?}");
+        assert!(
+            sql.last().unwrap().contains(r#"ON "articles" ("created")"#),
+            "{sql:?}"
+        );
         assert!(sql.contains(&r#"ALTER TABLE "articles" DROP COLUMN "views""#.to_string()));
         assert!(sql.contains(
             &r#"ALTER TABLE "articles" RENAME COLUMN "title" TO "headline""#.to_string()
