@@ -215,6 +215,16 @@ thread_local! {
     static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Gives this thread's argon2 memory back (the hashing threads call it when no more
+/// work is waiting, so an idle server does not keep it).
+pub(crate) fn release_hash_memory() {
+    BLOCKS.with(|blocks| {
+        if let Ok(mut blocks) = blocks.try_borrow_mut() {
+            *blocks = Vec::new();
+        }
+    })
+}
+
 /// Argon2 with `params` into `out`, using this thread's reusable memory.
 fn argon2_into(
     algorithm: Argon2Algorithm,

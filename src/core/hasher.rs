@@ -32,6 +32,19 @@ impl Hasher {
                         Ok(t) => t(),
                         Err(_) => return,
                     }
+                    // Keep argon2's memory while more work is waiting; give it back
+                    // once the queue is empty.
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(r) => r.try_recv(),
+                            Err(_) => return,
+                        };
+                        match next {
+                            Ok(t) => t(),
+                            Err(_) => break,
+                        }
+                    }
+                    super::auth::release_hash_memory();
                 });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a hashing thread");

@@ -10,7 +10,7 @@ use super::record_io::{record_from_row, to_sql};
 pub use super::record_write::{create, create_with_files, delete, update, update_with_files};
 use crate::db::{quote, Dialect};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// A record as JSON fields (plus `collectionId`, `collectionName`, maybe `expand`).
@@ -42,14 +42,16 @@ pub struct ListResult {
 
 impl ListResult {
     /// PocketBase's list envelope: `{page, perPage, totalItems, totalPages, items}`.
+    /// (Built by hand: `json!` would serialize every record into a copy of itself.)
     pub fn into_json(self) -> Value {
-        json!({
-            "page": self.page,
-            "perPage": self.per_page,
-            "totalItems": self.total_items,
-            "totalPages": self.total_pages,
-            "items": self.items,
-        })
+        let mut m = Map::with_capacity(5);
+        m.insert("page".into(), self.page.into());
+        m.insert("perPage".into(), self.per_page.into());
+        m.insert("totalItems".into(), self.total_items.into());
+        m.insert("totalPages".into(), self.total_pages.into());
+        let items = self.items.into_iter().map(Value::Object).collect();
+        m.insert("items".into(), Value::Array(items));
+        Value::Object(m)
     }
 }
 
@@ -447,7 +449,7 @@ mod tests {
     fn rules_over_a_record_given_as_values() {
         let c = Collection::base("notes");
         let mut r = Record::new();
-        r.insert("id".into(), json!("abc"));
+        r.insert("id".into(), serde_json::json!("abc"));
         let mut q = select_all_from(&c, VALUES_ROW);
         q.and_where(id_eq("abc"));
         let st = over_values(&c, &r, &q, Dialect::Postgres);

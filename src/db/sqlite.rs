@@ -7,6 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Page cache per connection. Each connection has its own, so these add up (one writer,
+/// a reader per thread); pages beyond them come from the OS's file cache, a copy away.
+const WRITER_CACHE_KIB: u32 = 8_000;
+const READER_CACHE_KIB: u32 = 2_000;
+
 /// Pragmas every connection gets (the journal mode is the file's, set by the writer).
 const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
      PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 200000000;";
@@ -32,7 +37,7 @@ pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbErr> 
 
 /// The one read-write connection; it puts the file in WAL mode before readers attach.
 pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbErr> {
-    let conn = open(path, 16_000)?;
+    let conn = open(path, WRITER_CACHE_KIB)?;
     conn.execute_batch("PRAGMA journal_mode = WAL;")
         .map_err(|e| DbErr::Custom(format!("cannot use WAL for {}: {e}", path.display())))?;
     Ok(conn)
@@ -135,7 +140,7 @@ impl Readers {
     pub fn start(path: &Path, count: usize) -> Result<Readers, DbErr> {
         let (tx, rx) = flume::unbounded::<ReadJob>();
         for i in 0..count {
-            let conn = open(path, 8_000)?;
+            let conn = open(path, READER_CACHE_KIB)?;
             conn.execute_batch("PRAGMA query_only = ON;")
                 .map_err(db_err)?;
             let rx = rx.clone();
