@@ -148,7 +148,12 @@ impl Readers {
                 .name(format!("gather-reader-{i}"))
                 .spawn(move || {
                     while let Ok(job) = rx.recv() {
-                        job(&conn);
+                        // A panicking query fails alone (its caller sees a dropped
+                        // reply); the thread and its connection carry on.
+                        let run = std::panic::AssertUnwindSafe(|| job(&conn));
+                        if std::panic::catch_unwind(run).is_err() {
+                            tracing::error!("a read panicked");
+                        }
                     }
                 })
                 .map_err(|e| DbErr::Custom(format!("cannot start a reader thread: {e}")))?;
@@ -210,6 +215,20 @@ mod tests {
         );
         let err = readers.run(move |c| execute(c, &insert)).await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
+        // A job that panics fails alone; the readers go on.
+        let panicked = readers
+            .run(|_| -> Result<(), DbErr> { panic!("boom") })
+            .await;
+        assert!(panicked.is_err());
+        for _ in 0..4 {
+            let stmt = Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "SELECT 1 AS x");
+            assert_eq!(
+                readers.query(stmt, None).await.unwrap()[0]
+                    .i64("x")
+                    .unwrap(),
+                1
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
