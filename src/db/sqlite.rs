@@ -215,7 +215,8 @@ mod tests {
         );
         let err = readers.run(move |c| execute(c, &insert)).await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
-        // A job that panics fails alone; the readers go on.
+        // A job that panics fails alone; its reader goes on.
+        let readers = Readers::start(&path, 1).unwrap();
         let panicked = readers
             .run(|_| -> Result<(), DbErr> { panic!("boom") })
             .await;
