@@ -23,28 +23,26 @@ impl Hasher {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("gather-hash-{i}"))
-                .spawn(move || loop {
-                    let task = match rx.lock() {
-                        Ok(r) => r.recv(),
-                        Err(_) => return,
-                    };
-                    match task {
-                        Ok(t) => t(),
-                        Err(_) => return,
-                    }
-                    // Keep argon2's memory while more work is waiting; give it back
-                    // once the queue is empty.
-                    loop {
-                        let next = match rx.lock() {
-                            Ok(r) => r.try_recv(),
-                            Err(_) => return,
-                        };
-                        match next {
-                            Ok(t) => t(),
-                            Err(_) => break,
+                .spawn(move || {
+                    // The next task: waiting for one, or only if one is already queued.
+                    // `None` once the queue is gone (or poisoned).
+                    let next = |wait: bool| {
+                        let rx = rx.lock().ok()?;
+                        if wait {
+                            rx.recv().ok()
+                        } else {
+                            rx.try_recv().ok()
                         }
+                    };
+                    while let Some(task) = next(true) {
+                        task();
+                        // Keep argon2's memory while more work is waiting; give it back
+                        // once the queue is empty.
+                        while let Some(task) = next(false) {
+                            task();
+                        }
+                        super::auth::release_hash_memory();
                     }
-                    super::auth::release_hash_memory();
                 });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a hashing thread");

@@ -23,7 +23,7 @@ fn missing(col: &str) -> DbErr {
 
 impl Row {
     /// The SQLite value of `col` (`None`: no such column, or a PostgreSQL row).
-    pub fn sqlite_value(&self, col: &str) -> Option<&SqliteValue> {
+    fn sqlite_value(&self, col: &str) -> Option<&SqliteValue> {
         match self {
             Row::Sqlite { names, values } => names
                 .iter()

@@ -68,11 +68,11 @@ fn to_sqlite(v: &Value) -> SqliteValue {
     }
 }
 
-pub(crate) fn db_err(e: rusqlite::Error) -> DbErr {
+fn db_err(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(e.to_string())
 }
 
-pub(crate) fn params(stmt: &Statement) -> Vec<SqliteValue> {
+fn params(stmt: &Statement) -> Vec<SqliteValue> {
     stmt.values
         .as_ref()
         .map(|v| v.0.iter().map(to_sqlite).collect())
