@@ -13,4 +13,4 @@ dir="$1"; shift
 db="gather_bench_$(basename "$(dirname "$dir")")_$(basename "$dir")"
 db="$(echo "$db" | tr -c 'a-zA-Z0-9_\n' '_' | cut -c1-60)"
 psql "$pg/test" -qc "CREATE DATABASE \"$db\"" >/dev/null 2>&1 || true
-exec env DATABASE_URL="$pg/$db" "$gather" --dir "$dir" "$@"
+exec env DATABASE_URL="$pg/$db" "$gather" --dir "$dir" --secrets-dir "$dir/secrets" "$@"

@@ -46,6 +46,16 @@ struct Cli {
     /// Largest accepted request body, in bytes.
     #[arg(long, global = true, env = "GATHER_MAX_BODY_SIZE", default_value_t = 32 << 20)]
     max_body_size: usize,
+    /// Directory of the server's secrets (signing keys), shared by every instance; by
+    /// default `<dir>/secrets`, which only SQLite may use.
+    #[arg(long, global = true, env = "GATHER_SECRETS_DIR")]
+    secrets_dir: Option<PathBuf>,
+    /// File holding the agent JWT signing key (instead of `JWT_SIGNING_KEY`).
+    #[arg(long, global = true, env = "GATHER_JWT_KEY_FILE")]
+    jwt_key_file: Option<PathBuf>,
+    /// File holding the secret mixed into record tokens (instead of `GATHER_TOKEN_SECRET`).
+    #[arg(long, global = true, env = "GATHER_TOKEN_SECRET_FILE")]
+    token_secret_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,10 +120,25 @@ async fn run_cli() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    let mut secret_files = std::collections::BTreeMap::new();
+    let named = [
+        (gather::gather::JWT_KEY.name, &cli.jwt_key_file),
+        (
+            gather::core::secrets::TOKEN_SECRET.name,
+            &cli.token_secret_file,
+        ),
+    ];
+    for (name, file) in named {
+        if let Some(f) = file {
+            secret_files.insert(name.to_string(), f.clone());
+        }
+    }
     let config = Config {
         data_dir: cli.dir.clone(),
         database_url: cli.database_url.clone(),
         max_body_size: cli.max_body_size,
+        secrets_dir: cli.secrets_dir.clone(),
+        secret_files,
         ..Config::default()
     };
     match run(cli.command, config).await {

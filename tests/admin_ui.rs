@@ -94,6 +94,7 @@ async fn an_operator_works_through_the_dashboard_in_a_browser() {
         .expect("user");
     let (_, key) = gather::core::record_io::auth_secrets(&row).expect("secrets");
     let reset = gather::core::auth::email_token(
+        &s.app,
         &users,
         &uid,
         &key,

@@ -806,3 +806,215 @@ async fn a_challenge_from_one_instance_is_answered_at_another() {
         .expect("replay at A");
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
 }
+
+/// Every string the database holds under `v`.
+fn strings_in(v: &Value, out: &mut Vec<Vec<u8>>) {
+    match v {
+        Value::String(s) => out.push(s.clone().into_bytes()),
+        Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings_in(x, out)),
+        _ => {}
+    }
+}
+
+fn sign_claims(claims: &Value, key: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(key),
+    )
+    .expect("sign")
+}
+
+/// A leaked database is harmless: with everything in it and the public code, no agent
+/// or record token can be made that the server accepts. The keys live in files (0600).
+#[tokio::test]
+async fn a_copy_of_the_database_forges_no_token() {
+    let s = gather_server().await;
+    let key = new_key();
+    register(&s, &key, "target").await;
+    let agent_token = login(&s, &key).await;
+    let (uid, user_token) = s.user("victim@example.com").await;
+
+    // Every value that could be a key: each string in `_params` and every auth
+    // collection's secrets, alone and as PocketBase combines them with a token key.
+    let mut candidates: Vec<Vec<u8>> = vec![vec![]];
+    let d = s.app.dialect();
+    let rows = s
+        .app
+        .db()
+        .query_all(d.raw("SELECT \"value\" FROM \"_params\"".to_string(), vec![]))
+        .await
+        .expect("params");
+    for r in rows {
+        let v: Value = serde_json::from_str(&r.string("value").expect("value")).expect("json");
+        strings_in(&v, &mut candidates);
+    }
+    let users = s.app.collection("users").expect("users");
+    let row = gather::core::auth::load_auth_row(&s.app, &users, &uid)
+        .await
+        .expect("row")
+        .expect("user");
+    let (_, token_key) = gather::core::record_io::auth_secrets(&row).expect("secrets");
+    for c in s.app.registry().all().iter().filter(|c| c.is_auth()) {
+        let secret = c.auth.as_ref().expect("auth options").token_secret.clone();
+        candidates.push(format!("{token_key}{secret}").into_bytes());
+        candidates.push(secret.into_bytes());
+    }
+
+    let secrets = s.config().secrets_dir.expect("secrets dir");
+    let jwt_key = std::fs::read(secrets.join("jwt.key")).expect("jwt.key");
+    let server_secret = std::fs::read(secrets.join("token.key")).expect("token.key");
+    #[cfg(unix)]
+    for f in ["jwt.key", "token.key"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(secrets.join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+    assert!(
+        !candidates.contains(&jwt_key),
+        "the agent key is not in the database"
+    );
+
+    let agent_claims = claims(&agent_token);
+    let user_claims = claims(&user_token);
+    for k in &candidates {
+        let forged = sign_claims(&agent_claims, k);
+        let (st, _) = s.get("/api/inbox", Some(&forged)).await;
+        assert_eq!(
+            st,
+            StatusCode::UNAUTHORIZED,
+            "agent token forged from the database"
+        );
+        let forged = sign_claims(&user_claims, k);
+        let (st, _) = s
+            .call(
+                Method::POST,
+                "/api/collections/users/auth-refresh",
+                Some(&forged),
+                None,
+            )
+            .await;
+        assert_eq!(
+            st,
+            StatusCode::UNAUTHORIZED,
+            "record token forged from the database"
+        );
+    }
+    // The forging is faithful: with the keys from the files, the same claims work.
+    let (st, _) = s
+        .get("/api/inbox", Some(&sign_claims(&agent_claims, &jwt_key)))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let secret = users.auth.as_ref().expect("auth").token_secret.clone();
+    let mut full = format!("{token_key}{secret}").into_bytes();
+    full.extend_from_slice(&server_secret);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/collections/users/auth-refresh",
+            Some(&sign_claims(&user_claims, &full)),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    // On PostgreSQL, where instances share the database, a server with no explicit place
+    // for its secrets refuses to start and says how to give one.
+    if is_postgres() {
+        let mut config = s.config();
+        config.secrets_dir = None;
+        config.data_dir = config.data_dir.join("elsewhere");
+        let err = gather::core::App::open(config)
+            .await
+            .err()
+            .expect("refused");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("GATHER_TOKEN_SECRET") && msg.contains("--secrets-dir"),
+            "{msg}"
+        );
+    }
+}
+
+/// A key an older version generated into `_params` moves to the key file on upgrade,
+/// leaves the database, and the tokens it signed keep working.
+#[tokio::test]
+async fn a_key_kept_in_the_database_moves_to_the_key_file() {
+    let old = "an-old-generated-key-".repeat(4);
+    let kept = old.clone();
+    let s = start_with(
+        move |app| async move {
+            gather::core::params::save(&app, "gather_jwt_key", &json!(kept))
+                .await
+                .expect("old key");
+            gather::gather::setup(&app).await.expect("gather setup");
+        },
+        gather::gather::api(),
+    )
+    .await;
+    let left = gather::core::params::load(&s.app, "gather_jwt_key")
+        .await
+        .expect("params");
+    assert!(left.is_none(), "the key left the database");
+    let file = s.config().secrets_dir.expect("secrets").join("jwt.key");
+    assert_eq!(std::fs::read_to_string(file).expect("jwt.key"), old);
+    let key = new_key();
+    register(&s, &key, "upgraded").await;
+    let token = login(&s, &key).await;
+    let before_upgrade = sign_claims(&claims(&token), old.as_bytes());
+    let (st, _) = s.get("/api/inbox", Some(&before_upgrade)).await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+/// Values from a request are bound into the engine's filters, never written into them:
+/// text that would be filter syntax is just a value that matches nothing.
+#[tokio::test]
+async fn request_values_never_become_filter_syntax() {
+    let s = gather_server().await;
+    let key = new_key();
+    register(&s, &key, "bound").await;
+    let nonce = challenge_at(&s, &s.base, &key).await;
+    let sig = B64.encode(key.sign(&B64.decode(&nonce).expect("base64")).to_bytes());
+    for probe in [
+        "x\\",
+        "' || nonce != '",
+        "\" || nonce != \"",
+        "{:agent}",
+        "x' && ",
+    ] {
+        let (st, b) = post(
+            &s,
+            "/api/agents/authenticate",
+            None,
+            json!({"public_key": pem(&key), "signature": sig, "nonce": probe}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{probe}: {b}");
+        assert!(b["data"].get("filter").is_none(), "{probe}: {b}");
+        assert!(
+            !b["message"].as_str().unwrap_or_default().contains("filter"),
+            "{b}"
+        );
+    }
+    let (st, _) = post(
+        &s,
+        "/api/agents/authenticate",
+        None,
+        json!({"public_key": pem(&key), "signature": sig, "nonce": "n".repeat(101)}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "an over-long nonce");
+    // The real nonce still works once.
+    let (st, b) = post(
+        &s,
+        "/api/agents/authenticate",
+        None,
+        json!({"public_key": pem(&key), "signature": sig, "nonce": nonce}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+}

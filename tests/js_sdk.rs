@@ -21,5 +21,5 @@ async fn the_official_js_sdk_works_unchanged() {
         ("SU_EMAIL", SU_EMAIL.to_string()),
         ("SU_PASSWORD", SU_PASSWORD.to_string()),
     ];
-    run_node_tests(dir, "sdk.test.mjs", env, 6).await;
+    run_node_tests(dir, "sdk.test.mjs", env, 7).await;
 }

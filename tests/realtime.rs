@@ -292,3 +292,86 @@ async fn oauth2_redirect_reaches_the_waiting_client() {
     let f = c.next().await.expect("@oauth2 error frame");
     assert_eq!(f.data["error"], "access_denied");
 }
+
+/// A subscription's own filter is a client filter: `@collection.*` and `@request.*` are
+/// for superusers only there as in a list, so whether an event arrives never tells a
+/// guest or a user anything about a collection they may not read.
+#[tokio::test]
+async fn subscription_filters_cannot_probe_hidden_collections() {
+    let s = start().await;
+    notes(&s).await;
+    s.create_collection(json!({"name": "secrets", "fields": [{"name": "code", "type": "text"}]}))
+        .await;
+    s.create_record("secrets", json!({"code": "s3cret"})).await;
+    let (_, ann_token) = s.user("ann@example.com").await;
+
+    let probes = [
+        "@collection.secrets.code = 's3cret'",
+        "@collection.secrets.code ?= 's3cret'",
+        "id != '' && @collection.secrets:s.code ~ 's3'",
+        "@request.headers.x_probe = ''",
+        "@request.auth.id = ''",
+    ];
+    // REST refuses every probe in a filter (and in a sort) with a 403.
+    for p in probes {
+        for token in [None, Some(ann_token.as_str())] {
+            let path = format!(
+                "/api/collections/notes/records?{}",
+                url_encode(&[("filter", p)])
+            );
+            let (st, body) = s.get(&path, token).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{p}: {body}");
+            assert_eq!(body["status"], 403);
+        }
+    }
+    let (st, _) = s
+        .get(
+            "/api/collections/notes/records?sort=@collection.secrets.code",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // A superuser may.
+    let path = format!(
+        "/api/collections/notes/records?{}",
+        url_encode(&[("filter", probes[0])])
+    );
+    let (st, _) = s.get(&path, Some(&s.su_token.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+
+    let topic = |filter: &str| {
+        let options = json!({"query": {"filter": filter}}).to_string();
+        format!("notes/*?{}", url_encode(&[("options", &options)]))
+    };
+    let mut guest = SseClient::connect(&s.base).await;
+    let mut user = SseClient::connect(&s.base).await;
+    let mut control = SseClient::connect(&s.base).await;
+    let guest_topics: Vec<String> = probes.iter().map(|p| topic(p)).collect();
+    assert_eq!(
+        subscribe(&s, &guest, None, json!(guest_topics)).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        subscribe(&s, &user, Some(&ann_token), json!(guest_topics)).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        subscribe(&s, &control, None, json!([topic("title != ''")])).await,
+        StatusCode::NO_CONTENT
+    );
+    // `notes` lists to its owner; this note has none, so make it viewable by everyone
+    // through the list rule for the test: subscribers would otherwise see nothing anyway.
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/notes",
+            Some(json!({"listRule": ""})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    s.create_record("notes", json!({"title": "hello"})).await;
+    let f = control.next().await.expect("a plain filter is served");
+    assert_eq!(f.data["record"]["title"], "hello");
+    guest.quiet().await;
+    user.quiet().await;
+}

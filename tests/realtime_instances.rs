@@ -34,6 +34,8 @@ async fn second_process(s: &Server) -> (Process, String) {
         .arg(&dir)
         .arg("--database-url")
         .arg(config.database_url.expect("a PostgreSQL URL"))
+        .arg("--secrets-dir")
+        .arg(config.secrets_dir.expect("the shared secrets"))
         .arg("serve")
         .arg("--http")
         .arg(format!("127.0.0.1:{port}"))

@@ -283,3 +283,72 @@ async fn auth_endpoints_are_rate_limited_per_ip() {
         StatusCode::OK
     );
 }
+
+/// `X-Forwarded-For` counts only from a configured proxy: from anyone else a client
+/// cannot pick a fresh address per request to escape its limit.
+#[tokio::test]
+async fn proxy_headers_count_only_from_trusted_proxies() {
+    let s = start().await;
+    s.user("px@example.com").await;
+    let limits = json!({"enabled": true, "rules": [
+        {"label": "*:auth", "audience": "", "duration": 60, "maxRequests": 2},
+        {"label": "/api/", "audience": "", "duration": 60, "maxRequests": 1000},
+    ]});
+    let (st, b) = s
+        .su(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"rateLimits": limits,
+                "trustedProxy": {"headers": ["X-Forwarded-For"], "ips": ["10.1.2.3", "192.168.0.0/16"]}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let attempt = |n: usize| {
+        let s = &s;
+        async move {
+            s.http
+                .post(format!(
+                    "{}/api/collections/users/auth-with-password",
+                    s.base
+                ))
+                .header("x-forwarded-for", format!("203.0.113.{n}"))
+                .json(&json!({"identity": "px@example.com", "password": "wrong-password"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // The test's peer (127.0.0.1) is not a listed proxy: one bucket, whatever the header.
+    assert_eq!(attempt(1).await, StatusCode::BAD_REQUEST);
+    assert_eq!(attempt(2).await, StatusCode::BAD_REQUEST);
+    assert_eq!(attempt(3).await, StatusCode::TOO_MANY_REQUESTS);
+
+    // Listed as a proxy, its header names the client: each address has its own bucket,
+    // and the rightmost address that is not a proxy is the client.
+    let (st, b) = s
+        .su(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"trustedProxy": {"ips": ["127.0.0.0/8"]}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    for n in 10..14 {
+        assert_eq!(attempt(n).await, StatusCode::BAD_REQUEST, "client {n}");
+    }
+
+    // Entries must be addresses or ranges.
+    let (st, b) = s
+        .su(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"trustedProxy": {"ips": ["10.0.0.0/33"]}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b["data"]["trustedProxy"]["ips"]["code"],
+        "validation_invalid_ip"
+    );
+}

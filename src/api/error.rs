@@ -1,5 +1,6 @@
 //! The one place where errors become HTTP: `{"status","message","data"}` everywhere.
 
+use crate::core::filter::FilterErrorKind;
 use crate::core::Error;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
@@ -81,6 +82,9 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
             Value::Object(fields.clone()),
         ),
         Error::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone(), json!({})),
+        Error::Filter(e) if e.kind == FilterErrorKind::SuperusersOnly => {
+            (StatusCode::FORBIDDEN, e.message.clone(), json!({}))
+        }
         Error::Filter(e) => (
             StatusCode::BAD_REQUEST,
             "Something went wrong while processing your request.".into(),

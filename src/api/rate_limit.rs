@@ -6,16 +6,18 @@ use crate::core::settings::{RateLimitRule, RateLimits, Settings};
 use crate::core::App;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use parking_lot::Mutex;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use serde_json::json;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The limiters of the current rules, rebuilt when the rules change.
+/// The limiters of the current rules, rebuilt when the rules change. (A lock that cannot
+/// poison: a panic while it is held must not turn limiting off.)
 #[derive(Default)]
 pub struct Limiters {
     state: Mutex<State>,
@@ -32,15 +34,13 @@ impl Limiters {
     /// Counts one request against rule `idx` for `ip`; `Err` holds the time to wait.
     fn check(&self, limits: &RateLimits, idx: usize, ip: IpAddr) -> Result<(), Duration> {
         let limiter = {
-            let Ok(mut s) = self.state.lock() else {
-                return Ok(());
-            };
+            let mut s = self.state.lock();
             if s.rules != limits.rules {
                 s.rules = limits.rules.clone();
                 s.limiters.clear();
             }
             s.checks += 1;
-            if s.checks % 10_000 == 0 {
+            if s.checks.is_multiple_of(10_000) {
                 // Forget clients whose allowance is whole again, so memory stays bounded.
                 for l in s.limiters.values() {
                     l.retain_recent();
@@ -140,24 +140,35 @@ fn pick_rule(limits: &RateLimits, method: &str, path: &str, authed: bool) -> Opt
         .map(|(i, _)| i)
 }
 
-/// The client's address: the socket's, or the configured proxy header's.
+/// The client's address: the socket's, or, when the socket's peer is a configured
+/// proxy, the one its header names. With several proxies in a chain (`client, p1, p2`)
+/// the rightmost address that is not itself a trusted proxy is the client (the leftmost
+/// one with `useLeftmostIP`, which the client itself can choose).
 pub fn client_ip(req: &Request, settings: &Settings) -> Option<IpAddr> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let proxy = &settings.trusted_proxy;
+    if proxy.headers.is_empty() || !peer.is_some_and(|p| proxy.trusts(p)) {
+        return peer;
+    }
     for h in &proxy.headers {
         let Some(v) = req.headers().get(h.as_str()).and_then(|v| v.to_str().ok()) else {
             continue;
         };
-        let mut ips = v.split(',').map(str::trim).filter(|s| !s.is_empty());
+        let ips: Vec<IpAddr> = v.split(',').filter_map(|s| s.trim().parse().ok()).collect();
         let pick = if proxy.use_leftmost_ip {
-            ips.next()
+            ips.first().copied()
         } else {
-            ips.next_back()
+            ips.iter()
+                .rev()
+                .find(|ip| !proxy.trusts(**ip))
+                .or(ips.first())
+                .copied()
         };
-        if let Some(ip) = pick.and_then(|s| s.parse().ok()) {
-            return Some(ip);
+        if pick.is_some() {
+            return pick;
         }
     }
-    req.remote_addr().as_socket_addr().map(|a| a.ip())
+    peer
 }
 
 /// The middleware: 429 with the error envelope and `Retry-After` past a rule's limit.
@@ -247,5 +258,23 @@ mod tests {
         let wait = lim.check(&l, 0, a).unwrap_err();
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(5));
         assert!(lim.check(&l, 0, b).is_ok());
+    }
+
+    #[test]
+    fn a_panic_while_the_lock_is_held_leaves_limiting_on() {
+        let l = limits(&[("/api/", "")]);
+        let limiters = Limiters::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(limiters.check(&l, 0, ip).is_ok());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = limiters.state.lock();
+            panic!("a bug while counting");
+        }));
+        assert!(panicked.is_err());
+        assert!(limiters.check(&l, 0, ip).is_ok());
+        assert!(
+            limiters.check(&l, 0, ip).is_err(),
+            "the third request in 10 s is refused"
+        );
     }
 }

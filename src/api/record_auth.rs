@@ -125,7 +125,7 @@ async fn auth_response(
         .ok_or_else(Error::not_found)?;
     let (_, key) = record_io::auth_secrets(&row)?;
     let token = match issue {
-        Issue::Fresh => auth_token(c, id, &key)?,
+        Issue::Fresh => auth_token(&ctx.app, c, id, &key)?,
         Issue::Same(t) => t,
         Issue::Impersonation(secs) => {
             let default = c
@@ -134,7 +134,7 @@ async fn auth_response(
                 .map(|a| a.auth_token.duration)
                 .unwrap_or(86_400);
             let secs = if secs == 0 { default } else { secs };
-            issue_token(c, id, &key, TokenType::Auth, secs, false)?
+            issue_token(&ctx.app, c, id, &key, TokenType::Auth, secs, false)?
         }
     };
     let mut rec = record_io::record_from_row(&row, c);

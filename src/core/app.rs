@@ -21,6 +21,11 @@ pub struct Config {
     pub schema_poll: std::time::Duration,
     /// Realtime messages a client may have waiting before it is disconnected.
     pub realtime_queue: usize,
+    /// A directory of secrets shared by every instance (`--secrets-dir`). `None`:
+    /// `<data_dir>/secrets`, which only SQLite may use (see `secrets`).
+    pub secrets_dir: Option<PathBuf>,
+    /// Files named for single secrets, by [`super::secrets::SecretSpec::name`].
+    pub secret_files: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Default for Config {
@@ -31,11 +36,28 @@ impl Default for Config {
             max_body_size: 32 << 20,
             schema_poll: std::time::Duration::from_secs(2),
             realtime_queue: super::realtime::QUEUE,
+            secrets_dir: None,
+            secret_files: Default::default(),
         }
     }
 }
 
 impl Config {
+    fn secret_of(
+        &self,
+        dialect: Dialect,
+        spec: &super::secrets::SecretSpec,
+        legacy: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        let places = super::secrets::SecretPlaces {
+            dialect,
+            data_dir: &self.data_dir,
+            secrets_dir: self.secrets_dir.as_deref(),
+            file: self.secret_files.get(spec.name).map(PathBuf::as_path),
+        };
+        super::secrets::load(spec, &places, legacy)
+    }
+
     pub fn db_target(&self) -> DbTarget {
         match &self.database_url {
             Some(url) if url.starts_with("postgres") => DbTarget::Postgres(url.clone()),
@@ -69,6 +91,8 @@ struct Inner {
     announcer: std::sync::OnceLock<super::realtime_pg::Announcer>,
     /// Tells this instance's own announcements from others'.
     instance_id: String,
+    /// Mixed into every record token's signing key; never in the database.
+    token_secret: Vec<u8>,
     /// Where log entries queue for the background writer.
     logs: std::sync::OnceLock<super::logs::LogQueue>,
     /// What apps built on the framework keep here, one value per type.
@@ -117,6 +141,7 @@ impl App {
     /// Connects, applies the system migrations and loads the collections.
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
+        let token_secret = config.secret_of(db.dialect, &super::secrets::TOKEN_SECRET, None)?;
         let (realtime, changes) = super::realtime::Broker::new(config.realtime_queue);
         gather_migrations::Migrator::up(&db.sea, None).await?;
         let files: Arc<dyn super::files::FileStorage> = Arc::new(super::files::LocalStorage::new(
@@ -140,6 +165,7 @@ impl App {
             realtime,
             announcer: std::sync::OnceLock::new(),
             instance_id: super::ids::random_token(16),
+            token_secret,
             hasher: super::hasher::Hasher::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -230,6 +256,22 @@ impl App {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// An app's secret, kept outside the database (see [`super::secrets`]): from its
+    /// environment variable, its configured file, or a file made once. `legacy` is the
+    /// value an older version kept elsewhere, written to the file when it is first made.
+    pub fn secret(
+        &self,
+        spec: &super::secrets::SecretSpec,
+        legacy: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        self.inner.config.secret_of(self.dialect(), spec, legacy)
+    }
+
+    /// The server secret mixed into record tokens' signing keys.
+    pub(crate) fn token_secret(&self) -> &[u8] {
+        &self.inner.token_secret
     }
 
     pub fn hooks(&self) -> &Hooks {

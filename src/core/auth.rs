@@ -46,27 +46,36 @@ pub struct Claims {
 }
 
 /// The signing key of one record: its `tokenKey` plus its collection's secret, so
-/// rotating either invalidates the record's tokens.
-fn signing_key(token_key: &str, c: &Collection) -> Vec<u8> {
+/// rotating either invalidates the record's tokens, plus the server's own secret, which
+/// is not in the database: a copy of the database alone signs no token (PocketBase's
+/// key is the first two only; clients never see the difference).
+fn signing_key(server_secret: &[u8], token_key: &str, c: &Collection) -> Vec<u8> {
     let secret = c
         .auth
         .as_ref()
         .map(|a| a.token_secret.as_str())
         .unwrap_or_default();
-    format!("{token_key}{secret}").into_bytes()
+    let mut key = format!("{token_key}{secret}").into_bytes();
+    key.extend_from_slice(server_secret);
+    key
 }
 
-fn sign(c: &Collection, token_key: &str, claims: &Claims) -> Result<String> {
+fn sign(app: &App, c: &Collection, token_key: &str, claims: &Claims) -> Result<String> {
+    sign_with(&signing_key(app.token_secret(), token_key, c), claims)
+}
+
+fn sign_with(key: &[u8], claims: &Claims) -> Result<String> {
     encode(
         &Header::new(Algorithm::HS256),
         claims,
-        &EncodingKey::from_secret(&signing_key(token_key, c)),
+        &EncodingKey::from_secret(key),
     )
     .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
 }
 
 /// Issues a token of `kind` for a record of an auth collection.
 pub fn issue_token(
+    app: &App,
     c: &Collection,
     record_id: &str,
     token_key: &str,
@@ -83,12 +92,13 @@ pub fn issue_token(
         email: None,
         new_email: None,
     };
-    sign(c, token_key, &claims)
+    sign(app, c, token_key, &claims)
 }
 
 /// A token sent by e-mail (verification, password reset, e-mail change) for the
 /// record's current `email`, with the collection's lifetime for that kind.
 pub fn email_token(
+    app: &App,
     c: &Collection,
     record_id: &str,
     token_key: &str,
@@ -113,17 +123,25 @@ pub fn email_token(
         email: Some(email.to_string()),
         new_email: new_email.map(str::to_string),
     };
-    sign(c, token_key, &claims)
+    sign(app, c, token_key, &claims)
 }
 
 /// An auth token for `record` with its collection's configured lifetime.
-pub fn auth_token(c: &Collection, record_id: &str, token_key: &str) -> Result<String> {
+pub fn auth_token(app: &App, c: &Collection, record_id: &str, token_key: &str) -> Result<String> {
     let duration = c
         .auth
         .as_ref()
         .map(|a| a.auth_token.duration)
         .unwrap_or(86_400);
-    issue_token(c, record_id, token_key, TokenType::Auth, duration, true)
+    issue_token(
+        app,
+        c,
+        record_id,
+        token_key,
+        TokenType::Auth,
+        duration,
+        true,
+    )
 }
 
 /// Compares secrets without leaking where they differ (only whether lengths do).
@@ -144,7 +162,7 @@ pub async fn file_token(app: &App, who: &AuthRecord) -> Result<String> {
         .as_ref()
         .map(|a| a.file_token.duration)
         .unwrap_or(180);
-    issue_token(c, who.id(), &key, TokenType::File, duration, false)
+    issue_token(app, c, who.id(), &key, TokenType::File, duration, false)
 }
 
 /// Verifies `token` as a token of `kind` and loads its record. Any failure
@@ -180,7 +198,7 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
     v.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
     let data = decode::<Claims>(
         token,
-        &DecodingKey::from_secret(&signing_key(&token_key, &c)),
+        &DecodingKey::from_secret(&signing_key(app.token_secret(), &token_key, &c)),
         &v,
     )
     .ok()?;
@@ -338,21 +356,35 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_bound_to_the_key() {
+    fn tokens_are_bound_to_the_record_collection_and_server_keys() {
         let mut c = Collection::auth("users");
         c.auth.as_mut().unwrap().token_secret = "s".repeat(50);
-        let t = auth_token(&c, "abc", "key1").unwrap();
-        let ok = decode::<Claims>(
-            &t,
-            &DecodingKey::from_secret(&signing_key("key1", &c)),
-            &Validation::new(Algorithm::HS256),
+        let claims = Claims {
+            id: "abc".into(),
+            kind: TokenType::Auth,
+            collection_id: c.id.clone(),
+            refreshable: true,
+            exp: jsonwebtoken::get_current_timestamp() + 60,
+            email: None,
+            new_email: None,
+        };
+        let t = sign_with(&signing_key(b"server", "key1", &c), &claims).unwrap();
+        let check = |key: Vec<u8>| {
+            decode::<Claims>(
+                &t,
+                &DecodingKey::from_secret(&key),
+                &Validation::new(Algorithm::HS256),
+            )
+        };
+        assert_eq!(
+            check(signing_key(b"server", "key1", &c)).unwrap().claims.id,
+            "abc"
         );
-        assert_eq!(ok.unwrap().claims.id, "abc");
-        let bad = decode::<Claims>(
-            &t,
-            &DecodingKey::from_secret(&signing_key("key2", &c)),
-            &Validation::new(Algorithm::HS256),
+        assert!(check(signing_key(b"server", "key2", &c)).is_err());
+        assert!(check(signing_key(b"other", "key1", &c)).is_err());
+        assert!(
+            check(signing_key(b"", "key1", &c)).is_err(),
+            "PocketBase's key alone"
         );
-        assert!(bad.is_err());
     }
 }

@@ -168,6 +168,7 @@ pub async fn request_verification(app: &App, c: &Arc<Collection>, email: &str) -
         return Ok(());
     }
     let token = email_token(
+        app,
         c,
         &rec.id,
         &rec.token_key,
@@ -207,6 +208,7 @@ pub async fn request_password_reset(app: &App, c: &Arc<Collection>, email: &str)
         return Ok(());
     };
     let token = email_token(
+        app,
         c,
         &rec.id,
         &rec.token_key,
@@ -272,6 +274,7 @@ pub async fn request_email_change(
         return Err(taken());
     }
     let token = email_token(
+        app,
         c,
         &rec.id,
         &rec.token_key,

@@ -33,6 +33,7 @@ pub mod record_write;
 pub mod records;
 pub mod registry;
 pub mod schema;
+pub mod secrets;
 pub mod settings;
 pub mod superusers;
 

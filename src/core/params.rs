@@ -43,6 +43,22 @@ pub async fn load_or_init(app: &App, key: &str, init: impl FnOnce() -> Value) ->
         .ok_or_else(|| Error::Internal(format!("_params row {key} vanished")))
 }
 
+/// Removes the document under `key`, if there is one.
+pub async fn delete(app: &App, key: &str) -> Result<()> {
+    let d = app.dialect();
+    let sql = format!("DELETE FROM \"_params\" WHERE \"id\" = {}", d.param(1));
+    let key = key.to_string();
+    app.db()
+        .write(Box::new(move |tx| {
+            let stmt = d.raw(sql.clone(), vec![key.clone().into()]);
+            Box::pin(async move {
+                tx.execute(stmt).await?;
+                Ok(())
+            })
+        }))
+        .await
+}
+
 async fn write(app: &App, key: &str, value: &Value, replace: bool) -> Result<()> {
     let d = app.dialect();
     let text = value.to_string();

@@ -5,7 +5,9 @@ use super::app::App;
 use super::collection::Collection;
 use super::error::{Error, Result};
 pub use super::expand::expand;
-use super::filter::{compile_filter, compile_sort, RequestInfo, Scope};
+use super::filter::{
+    compile_filter, compile_filter_with, compile_sort, Params, RequestInfo, Scope,
+};
 use super::record_io::{record_from_row, to_sql};
 pub use super::record_write::{create, create_with_files, delete, update, update_with_files};
 use crate::db::{quote, Dialect};
@@ -27,8 +29,26 @@ pub struct ListParams {
     pub per_page: u64,
     pub sort: Option<String>,
     pub filter: Option<String>,
+    /// Values for `{:name}` placeholders in `filter` (server code's way of putting a
+    /// value into a filter; clients' filters have none).
+    pub filter_params: Params,
     pub expand: Option<String>,
     pub skip_total: bool,
+}
+
+impl ListParams {
+    /// A list filtered by `filter`, its `{:name}` placeholders bound to `params`
+    /// (`ListParams::filtered("nonce = {:nonce}", [("nonce", json!(n))])`).
+    pub fn filtered<'a>(filter: &str, params: impl IntoIterator<Item = (&'a str, Value)>) -> Self {
+        ListParams {
+            filter: Some(filter.to_string()),
+            filter_params: params
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -196,7 +216,7 @@ pub async fn list(
         conds.push(e);
     }
     if let Some(f) = p.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        let compiled = compile_filter(f, &scope(app, &reg, c, req, true))?;
+        let compiled = compile_filter_with(f, &p.filter_params, &scope(app, &reg, c, req, true))?;
         conds.push(compiled.into_expr());
     }
     let d = app.dialect();

@@ -139,9 +139,32 @@ pub struct Logs {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrustedProxy {
+    /// Headers that carry the client's address (`X-Forwarded-For`, `X-Real-IP`, ...).
     pub headers: Vec<String>,
     #[serde(rename = "useLeftmostIP")]
     pub use_leftmost_ip: bool,
+    /// The proxies' own addresses or CIDR ranges: the headers are read only from a peer
+    /// in one of them (none = from nobody).
+    pub ips: Vec<String>,
+}
+
+impl TrustedProxy {
+    /// Whether `peer` is one of the configured proxies.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.ips.iter().any(|x| match parse_ip_or_net(x) {
+            Some(net) => net.contains(&peer),
+            None => false,
+        })
+    }
+}
+
+/// `10.0.0.1`, `10.0.0.0/8`, `::1` or `fd00::/8`.
+fn parse_ip_or_net(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,6 +306,21 @@ impl Settings {
                     FieldError::new("validation_is_url", "Must be an http(s) URL."),
                 ));
             }
+        }
+        if self
+            .trusted_proxy
+            .ips
+            .iter()
+            .any(|x| parse_ip_or_net(x).is_none())
+        {
+            errors.push((
+                "trustedProxy",
+                "ips",
+                FieldError::new(
+                    "validation_invalid_ip",
+                    "Each entry must be an IP address or a CIDR range (10.0.0.0/8).",
+                ),
+            ));
         }
         let h = &self.password_hashing;
         let range = |min: u32, max: u32| {

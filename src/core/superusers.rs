@@ -27,12 +27,8 @@ async fn find_id(app: &App, email: &str) -> Result<Option<String>> {
     let req = system_request(app)?;
     let params = records::ListParams {
         per_page: 1,
-        filter: Some(format!(
-            "email = {}",
-            serde_json::to_string(email).unwrap_or_default()
-        )),
         skip_total: true,
-        ..Default::default()
+        ..records::ListParams::filtered("email = {:email}", [("email", json!(email))])
     };
     let found = records::list(app, &c, &req, &params).await?;
     Ok(found

@@ -70,6 +70,7 @@ struct AgentAuthenticateRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
     signature: String,
     /// Which challenge was signed (optional: otherwise any pending one that matches).
+    #[oai(validator(max_length = 100))]
     nonce: Option<String>,
 }
 

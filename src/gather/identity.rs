@@ -18,11 +18,6 @@ const MAX_PENDING: usize = 5;
 /// Verification codes: `gtr-` and four of these (no I, O, 0, 1).
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-/// A filter-language string literal.
-pub(crate) fn lit(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
 fn text(rec: &Record, key: &str) -> String {
     rec.get(key)
         .and_then(Value::as_str)
@@ -43,14 +38,19 @@ fn agent_from(rec: &Record) -> Agent {
     }
 }
 
-/// The first record of `collection` matching `filter`, newest first.
-async fn first(app: &App, collection: &str, filter: String) -> Result<Option<Record>> {
+/// The first record of `collection` matching `filter` (with its bound values), newest
+/// first.
+async fn first<'a>(
+    app: &App,
+    collection: &str,
+    filter: &str,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<Option<Record>> {
     let params = ListParams {
         per_page: 1,
-        filter: Some(filter),
         sort: Some("-created".into()),
         skip_total: true,
-        ..Default::default()
+        ..ListParams::filtered(filter, values)
     };
     let found = list_as_system(app, collection, params).await?;
     Ok(found.items.into_iter().next())
@@ -77,7 +77,8 @@ async fn agent_record_by_key(app: &App, key: &AgentKey) -> Result<Option<Record>
     first(
         app,
         "agents",
-        format!("pubkey_fingerprint = {}", lit(&key.fingerprint)),
+        "pubkey_fingerprint = {:fp}",
+        [("fp", json!(key.fingerprint))],
     )
     .await
 }
@@ -209,10 +210,9 @@ pub async fn challenge(app: &App, public_key: &str) -> Result<Challenge> {
     // Expired challenges, and all but the newest few, are removed.
     let params = ListParams {
         per_page: 100,
-        filter: Some(format!("agent = {}", lit(&agent_id))),
         sort: Some("-created,-id".into()),
         skip_total: true,
-        ..Default::default()
+        ..ListParams::filtered("agent = {:agent}", [("agent", json!(agent_id))])
     };
     let old = list_as_system(app, "agent_challenges", params).await?;
     let now = format_datetime(chrono::Utc::now());
@@ -254,16 +254,17 @@ pub async fn authenticate(
     let agent = agent_from(&agent_rec);
     let c = app.collection("agent_challenges")?;
     let sys = system_request(app)?;
-    let mut filter = format!("agent = {} && expires > @now", lit(&agent.id));
+    let mut filter = "agent = {:agent} && expires > @now".to_string();
+    let mut values = vec![("agent", json!(agent.id))];
     if let Some(n) = nonce.filter(|n| !n.is_empty()) {
-        filter.push_str(&format!(" && nonce = {}", lit(n)));
+        filter.push_str(" && nonce = {:nonce}");
+        values.push(("nonce", json!(n)));
     }
     let params = ListParams {
         per_page: MAX_PENDING as u64,
-        filter: Some(filter),
         sort: Some("-created".into()),
         skip_total: true,
-        ..Default::default()
+        ..ListParams::filtered(&filter, values)
     };
     let pending = list_as_system(app, "agent_challenges", params).await?;
     if pending.items.is_empty() {
@@ -355,12 +356,12 @@ pub async fn verify(app: &App, agent_id: &str, tweet_url: &str) -> Result<Verifi
     let recent = first(
         app,
         "agents",
-        format!(
-            "twitter_handle = {} && verified = true && verified_at > {} && id != {}",
-            lit(&handle),
-            lit(&day_ago),
-            lit(&rec.id)
-        ),
+        "twitter_handle = {:handle} && verified = true && verified_at > {:since} && id != {:id}",
+        [
+            ("handle", json!(handle)),
+            ("since", json!(day_ago)),
+            ("id", json!(rec.id)),
+        ],
     )
     .await?;
     if recent.is_some() {
@@ -398,6 +399,5 @@ mod tests {
             assert!(c.starts_with("gtr-"));
             assert!(c[4..].bytes().all(|b| CODE_ALPHABET.contains(&b)), "{c}");
         }
-        assert_eq!(lit("a\"b"), "\"a\\\"b\"");
     }
 }

@@ -1,7 +1,6 @@
 //! The agent inbox: messages from the platform to one agent (`messages`), which only
 //! that agent sees and changes.
 
-use super::identity::lit;
 use super::list_as_system;
 use crate::core::error::{Error, Result};
 use crate::core::records::{self, ListParams, Record};
@@ -65,21 +64,16 @@ pub struct Page {
     pub unread: i64,
 }
 
-async fn count(app: &App, filter: String) -> Result<i64> {
-    let params = ListParams {
-        per_page: 1,
-        filter: Some(filter),
-        ..Default::default()
-    };
-    Ok(list_as_system(app, "messages", params).await?.total_items)
-}
-
-fn mine(agent: &str) -> String {
-    format!("agent_id = {}", lit(agent))
-}
+/// The agent's own messages: every inbox filter starts with this, `{:agent}` bound.
+const MINE: &str = "agent_id = {:agent}";
+const MINE_UNREAD: &str = "agent_id = {:agent} && read = false";
 
 pub async fn unread_count(app: &App, agent: &str) -> Result<i64> {
-    count(app, format!("{} && read = false", mine(agent))).await
+    let params = ListParams {
+        per_page: 1,
+        ..ListParams::filtered(MINE_UNREAD, [("agent", json!(agent))])
+    };
+    Ok(list_as_system(app, "messages", params).await?.total_items)
 }
 
 /// `limit` messages from `offset`, newest first.
@@ -90,11 +84,7 @@ pub async fn list(
     limit: u64,
     offset: u64,
 ) -> Result<Page> {
-    let filter = if unread_only {
-        format!("{} && read = false", mine(agent))
-    } else {
-        mine(agent)
-    };
+    let filter = if unread_only { MINE_UNREAD } else { MINE };
     // The records API pages by page number; an offset that is not a multiple of the
     // limit reads the two pages around it.
     let limit = limit.clamp(1, 100);
@@ -106,9 +96,8 @@ pub async fn list(
         let params = ListParams {
             page,
             per_page: limit,
-            filter: Some(filter.clone()),
             sort: Some("-created,-id".into()),
-            ..Default::default()
+            ..ListParams::filtered(filter, [("agent", json!(agent))])
         };
         let r = list_as_system(app, "messages", params).await?;
         total = r.total_items;
@@ -153,9 +142,11 @@ async fn own(app: &App, agent: &str, id: &str) -> Result<()> {
     }
     let params = ListParams {
         per_page: 1,
-        filter: Some(format!("id = {} && {}", lit(id), mine(agent))),
         skip_total: true,
-        ..Default::default()
+        ..ListParams::filtered(
+            "id = {:id} && agent_id = {:agent}",
+            [("id", json!(id)), ("agent", json!(agent))],
+        )
     };
     let r = list_as_system(app, "messages", params).await?;
     if r.items.is_empty() {

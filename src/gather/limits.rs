@@ -6,8 +6,9 @@ use super::settings::{Rate, RateLimits};
 use crate::core::error::{Error, Result};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use parking_lot::Mutex;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a request is counted as.
@@ -23,6 +24,8 @@ pub enum Tier {
 
 type Limiter = Arc<DefaultKeyedRateLimiter<String>>;
 
+/// The buckets of the current rates (behind a lock that cannot poison, so a panic
+/// elsewhere never switches limiting off).
 #[derive(Default)]
 pub struct Limits {
     state: Mutex<Option<(RateLimits, [Limiter; 5])>>,
@@ -41,9 +44,7 @@ impl Limits {
     /// come back.
     pub fn check(&self, rates: &RateLimits, tier: Tier, key: &str) -> Result<()> {
         let limiter = {
-            let Ok(mut state) = self.state.lock() else {
-                return Ok(());
-            };
+            let mut state = self.state.lock();
             if state.as_ref().is_none_or(|(r, _)| r != rates) {
                 // New rates start every bucket full again.
                 let all = [
@@ -56,7 +57,7 @@ impl Limits {
                 *state = Some((rates.clone(), all));
             }
             let Some((_, all)) = state.as_ref() else {
-                return Ok(());
+                return Err(Error::Internal("rate limiters missing".into()));
             };
             let i = match tier {
                 Tier::PerIp => 0,
@@ -121,5 +122,24 @@ mod tests {
             burst: 3,
         };
         assert!(limits.check(&rates, write, "agent1").is_ok());
+    }
+
+    #[test]
+    fn a_panic_while_the_lock_is_held_leaves_limiting_on() {
+        let limits = Limits::default();
+        let rates = RateLimits {
+            per_ip: Rate {
+                per_minute: 1,
+                burst: 1,
+            },
+            ..Default::default()
+        };
+        assert!(limits.check(&rates, Tier::PerIp, "1.2.3.4").is_ok());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = limits.state.lock();
+            panic!("a bug while counting");
+        }));
+        assert!(panicked.is_err());
+        assert!(limits.check(&rates, Tier::PerIp, "1.2.3.4").is_err());
     }
 }

@@ -21,6 +21,7 @@ pub use agent_auth::{AgentAuth, PerIp, VerifiedAgent};
 pub use inbox::{send_inbox_message, MessageType};
 
 use crate::core::error::{Error, Result};
+use crate::core::secrets::SecretSpec;
 use crate::core::{params, App, HookPoint};
 use poem_openapi::Tags;
 use serde_json::Value;
@@ -52,8 +53,7 @@ pub enum GatherTags {
 
 /// What Gather's routes share, kept in the App.
 pub struct Gather {
-    /// Signs agent tokens: `JWT_SIGNING_KEY`, or a random key made once and shared by
-    /// every instance through the database.
+    /// Signs agent tokens ([`JWT_KEY`]); never stored in the database.
     pub(crate) jwt_key: Vec<u8>,
     pub(crate) settings: settings::SettingsCache,
     pub(crate) limits: limits::Limits,
@@ -82,31 +82,35 @@ pub fn api() -> GatherApi {
     (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi)
 }
 
-/// The JWT key: `JWT_SIGNING_KEY` (at least 32 bytes) when set.
-fn signing_key_from_env() -> Result<Option<Vec<u8>>> {
-    match std::env::var("JWT_SIGNING_KEY") {
-        Ok(k) if k.len() >= 32 => Ok(Some(k.into_bytes())),
-        Ok(k) if !k.is_empty() => Err(Error::BadRequest(
-            "JWT_SIGNING_KEY must be at least 32 bytes long.".into(),
-        )),
-        _ => Ok(None),
+/// Where the agent JWT key comes from: `JWT_SIGNING_KEY`, the file `--jwt-key-file` /
+/// `GATHER_JWT_KEY_FILE` names, or `<secrets dir>/jwt.key` (made once, mode 0600).
+pub const JWT_KEY: SecretSpec = SecretSpec {
+    name: "jwt",
+    value_env: "JWT_SIGNING_KEY",
+    file_env: "GATHER_JWT_KEY_FILE",
+};
+
+/// Where versions before the key file kept a generated key (in the database).
+const LEGACY_JWT_KEY_PARAM: &str = "gather_jwt_key";
+
+/// The agent JWT key. A key an older version kept in `_params` moves into the key file
+/// (so its tokens stay valid) and leaves the database.
+async fn jwt_key(app: &App) -> Result<Vec<u8>> {
+    let legacy = params::load(app, LEGACY_JWT_KEY_PARAM).await?;
+    let legacy = legacy.as_ref().and_then(Value::as_str);
+    let key = app.secret(&JWT_KEY, legacy)?;
+    if legacy.is_some() {
+        params::delete(app, LEGACY_JWT_KEY_PARAM).await?;
+        tracing::info!("the agent JWT key moved out of the database");
     }
+    Ok(key)
 }
 
 /// Sets Gather up on `app`: its migrations, its hooks, its shared state. Call once,
 /// before serving [`api`].
 pub async fn setup(app: &App) -> Result<()> {
     app.run_code_migrations(&schema::migrations()).await?;
-    let jwt_key = match signing_key_from_env()? {
-        Some(k) => k,
-        None => {
-            let made = params::load_or_init(app, "gather_jwt_key", || {
-                Value::String(crate::core::ids::random_token(64))
-            })
-            .await?;
-            made.as_str().unwrap_or_default().as_bytes().to_vec()
-        }
-    };
+    let jwt_key = jwt_key(app).await?;
     let settings = settings::SettingsCache::load(app).await?;
     app.put_state(Gather {
         jwt_key,

@@ -114,6 +114,8 @@ where
         database_url,
         max_body_size: 1 << 20,
         schema_poll: std::time::Duration::from_millis(200),
+        // Explicit, as PostgreSQL requires: twins share it as instances share a volume.
+        secrets_dir: Some(dir.join("secrets")),
         ..Config::default()
     };
     let app = App::open(config.clone()).await.expect("open app");

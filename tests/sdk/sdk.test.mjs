@@ -105,6 +105,34 @@ test("users sign up, log in, refresh, and work with records under rules", async 
   await assert.rejects(pb.collection("sdk_posts").getOne(post.id), (e) => e.status === 404);
 });
 
+test("pb.filter bindings match stored strings exactly, as in PocketBase", async () => {
+  const pb = await superuser();
+  // Quotes of both kinds, backslashes, newlines, LIKE wildcards, non-ASCII. (A value that
+  // ends in a backslash cannot be written in the SDK's quoting: PocketBase 0.40.6 answers
+  // 400 for it too.)
+  const values = [
+    "plain", "it's", 'say "hi"', "back\\slash", "a\\'b", 'c\\"d', "multi\nline",
+    "tab\there", "50%", "a_b", "ünïcode ✓", "both ' and \"", "'", '"', "\\\\x",
+  ];
+  const made = {};
+  for (const title of values) {
+    made[title] = (await pb.collection("sdk_posts").create({ title })).id;
+  }
+  for (const title of values) {
+    const eq = await pb.collection("sdk_posts").getFullList({
+      filter: pb.filter("title = {:t}", { t: title }),
+    });
+    assert.deepEqual(eq.map((r) => r.id), [made[title]], `= ${JSON.stringify(title)}`);
+    const like = await pb.collection("sdk_posts").getFullList({
+      filter: pb.filter("title ~ {:t}", { t: title }),
+    });
+    assert.ok(like.some((r) => r.id === made[title]), `~ ${JSON.stringify(title)}`);
+    const first = await pb.collection("sdk_posts").getFirstListItem(pb.filter("title = {:t}", { t: title }));
+    assert.equal(first.id, made[title]);
+  }
+  for (const id of Object.values(made)) await pb.collection("sdk_posts").delete(id);
+});
+
 test("e-mail requests, OTP and impersonation", async () => {
   const pb = new PocketBase(BASE);
   assert.equal(await pb.collection("users").requestPasswordReset("sdk@example.com"), true);

@@ -4,7 +4,7 @@
 //! row (as in PocketBase); plain operators on multi-valued operands mean "every value
 //! matches", the `?` forms mean "at least one value matches".
 
-use super::lexer::Op;
+use super::lexer::{Op, Params};
 use super::macros::{self, MacroValue};
 use super::parser::{parse, Comparison, Expr, Operand};
 use super::FilterError;
@@ -77,6 +77,27 @@ pub struct Scope<'a> {
     pub client_filter: bool,
 }
 
+/// Prefixes a client's filter or sort may use only when a superuser sends it: they read
+/// other collections past their rules, or values the client chose itself.
+const SUPERUSER_ONLY_PREFIXES: [&str; 2] = ["@collection.", "@request."];
+
+impl Scope<'_> {
+    /// The one place the superuser-only policy for client filters is enforced: every path
+    /// that compiles a client's filter or sort (lists, realtime options, ...) gets it.
+    fn check_client_access(&self, ident: &str) -> Result<(), FilterError> {
+        if !self.client_filter || self.request.is_superuser() {
+            return Ok(());
+        }
+        match SUPERUSER_ONLY_PREFIXES
+            .iter()
+            .find(|p| ident.starts_with(**p))
+        {
+            Some(p) => Err(FilterError::superusers_only(p)),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A SQL condition with its bound values, placeholders already in the dialect's style.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
@@ -93,7 +114,17 @@ impl Compiled {
 
 /// Parses and compiles `filter` in `scope`.
 pub fn compile_filter(filter: &str, scope: &Scope) -> Result<Compiled, FilterError> {
-    let expr = parse(filter)?;
+    compile_filter_with(filter, &Params::new(), scope)
+}
+
+/// [`compile_filter`] with values bound to `{:name}` placeholders: how server code puts
+/// values into a filter (`nonce = {:nonce}`), never by writing them into its text.
+pub fn compile_filter_with(
+    filter: &str,
+    params: &Params,
+    scope: &Scope,
+) -> Result<Compiled, FilterError> {
+    let expr = super::parser::parse_with(filter, params)?;
     let mut counter = 0;
     let frag = compile_expr_root(&expr, scope, &mut counter, 0)?;
     Ok(frag.finish(scope.dialect))
@@ -122,6 +153,7 @@ pub fn compile_sort(
                 Dialect::Postgres => format!("{}.\"id\"", quote(scope.alias)),
             },
             _ => {
+                scope.check_client_access(name)?;
                 let field = scope
                     .collection
                     .field(name)
@@ -428,6 +460,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
         chain: &mut Vec<Frag>,
     ) -> Result<Term, FilterError> {
         let (path, modifier) = split_modifier(ident)?;
+        self.scope.check_client_access(path)?;
         if let Some(rest) = path.strip_prefix("@request.") {
             return self.request_value(rest, modifier);
         }

@@ -43,7 +43,17 @@ pub struct Token {
     pub end: usize,
 }
 
+#[cfg(test)]
 pub fn tokenize(src: &str) -> Result<Vec<Token>, FilterError> {
+    tokenize_with(src, &Params::new())
+}
+
+/// Values bound to `{:name}` placeholders by server code (never by clients).
+pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// [`tokenize`], with each `{:name}` placeholder read as the token of its bound value:
+/// the value is never written into the filter text, so no quoting can go wrong.
+pub fn tokenize_with(src: &str, params: &Params) -> Result<Vec<Token>, FilterError> {
     let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -56,6 +66,11 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, FilterError> {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+            }
+            b'{' if bytes.get(i + 1) == Some(&b':') => {
+                let (kind, next) = lex_param(src, i, params)?;
+                out.push(tok(kind, start, next));
+                i = next;
             }
             b'(' => {
                 out.push(tok(TokenKind::LParen, start, i + 1));
@@ -138,7 +153,40 @@ fn tok(kind: TokenKind, start: usize, end: usize) -> Token {
     Token { kind, start, end }
 }
 
-/// Quoted text; only the opening quote character can be escaped, other backslashes stay.
+/// `{:name}` as the token of `params[name]`: text, a number, or `true`/`false`/`null`;
+/// arrays and objects become their JSON text (as PocketBase's JS SDK binds them).
+fn lex_param(src: &str, start: usize, params: &Params) -> Result<(TokenKind, usize), FilterError> {
+    let name_start = start + 2;
+    let len = src[name_start..]
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    let end = name_start + len;
+    if len == 0 || src.as_bytes().get(end) != Some(&b'}') {
+        return Err(FilterError::at(start, "a placeholder is written {:name}"));
+    }
+    let name = &src[name_start..end];
+    use serde_json::Value;
+    let kind = match params.get(name) {
+        None => {
+            return Err(FilterError::at(
+                start,
+                format!("no value is bound to {{:{name}}}"),
+            ))
+        }
+        Some(Value::String(s)) => TokenKind::Text(s.clone()),
+        Some(Value::Number(n)) => TokenKind::Number(n.as_f64().unwrap_or(0.0)),
+        Some(Value::Bool(b)) => TokenKind::Ident(b.to_string()),
+        Some(Value::Null) => TokenKind::Ident("null".into()),
+        Some(other) => TokenKind::Text(other.to_string()),
+    };
+    Ok((kind, end + 1))
+}
+
+/// Quoted text, read as PocketBase 0.40 reads it (checked against its binary): in either
+/// kind of quotes `\\`, `\'`, `\"`, `\n`, `\t` and `\r` are escapes, and any other
+/// backslash stays as it is (`'back\slash'`). That covers what the JS SDK's `pb.filter()`
+/// writes (JSON string syntax) and what older SDKs wrote (`'it\'s'`).
 fn lex_text(src: &str, start: usize) -> Result<(String, usize), FilterError> {
     let bytes = src.as_bytes();
     let quote = bytes[start];
@@ -147,9 +195,21 @@ fn lex_text(src: &str, start: usize) -> Result<(String, usize), FilterError> {
     let mut seg = i;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' if bytes.get(i + 1) == Some(&quote) => {
+            b'\\' => {
+                let unescaped = match bytes.get(i + 1) {
+                    Some(b'\\') => '\\',
+                    Some(b'\'') => '\'',
+                    Some(b'"') => '"',
+                    Some(b'n') => '\n',
+                    Some(b't') => '\t',
+                    Some(b'r') => '\r',
+                    _ => {
+                        i += 1;
+                        continue;
+                    }
+                };
                 out.push_str(&src[seg..i]);
-                out.push(quote as char);
+                out.push(unescaped);
                 i += 2;
                 seg = i;
             }
@@ -254,16 +314,38 @@ mod tests {
     }
 
     #[test]
-    fn texts_and_escapes() {
-        assert_eq!(kinds(r#"'it\'s'"#), vec![TokenKind::Text("it's".into())]);
-        assert_eq!(
-            kinds(r#""say \"hi\"""#),
-            vec![TokenKind::Text("say \"hi\"".into())]
-        );
-        assert_eq!(kinds(r#"'a\b'"#), vec![TokenKind::Text("a\\b".into())]);
-        assert_eq!(kinds(r#"'a\"b'"#), vec![TokenKind::Text("a\\\"b".into())]);
-        assert_eq!(kinds("'é ✓'"), vec![TokenKind::Text("é ✓".into())]);
+    fn texts_and_escapes_as_pocketbase_reads_them() {
+        // (filter text, value) pairs, each checked against PocketBase 0.40.6.
+        let cases = [
+            (r#"'it\'s'"#, "it's"),
+            (r#""say \"hi\"""#, "say \"hi\""),
+            (r#"'a\"b'"#, "a\"b"),
+            (r#""a\'b""#, "a'b"),
+            (r#"'back\slash'"#, "back\\slash"),
+            (r#""back\\slash""#, "back\\slash"),
+            (r#""ends\\""#, "ends\\"),
+            (r#""x\\\\y""#, "x\\\\y"),
+            (r#""multi\nline""#, "multi\nline"),
+            (r#"'t\tb'"#, "t\tb"),
+            (r#""c\rr""#, "c\rr"),
+            (r#""\u00fc""#, "\\u00fc"),
+            (r#""a\/b""#, "a\\/b"),
+            (r#""b\bx""#, "b\\bx"),
+            (r#""z\0""#, "z\\0"),
+            ("'é ✓'", "é ✓"),
+        ];
+        for (src, value) in cases {
+            assert_eq!(kinds(src), vec![TokenKind::Text(value.into())], "{src}");
+        }
         assert!(tokenize("'open").is_err());
+        assert!(
+            tokenize(r#"'ends\'"#).is_err(),
+            "an escaped quote does not close"
+        );
+        assert!(
+            tokenize(r#"'a\\'b'"#).is_err(),
+            "text after the closing quote"
+        );
     }
 
     #[test]

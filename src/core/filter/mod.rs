@@ -5,9 +5,11 @@ mod lexer;
 mod macros;
 mod parser;
 
-pub use compile::{compile_filter, compile_sort, AuthRecord, Compiled, RequestInfo, Scope};
-pub use lexer::{Op, Sign};
-pub use parser::{parse, Comparison, Expr, Operand};
+pub use compile::{
+    compile_filter, compile_filter_with, compile_sort, AuthRecord, Compiled, RequestInfo, Scope,
+};
+pub use lexer::{Op, Params, Sign};
+pub use parser::{parse, parse_with, Comparison, Expr, Operand};
 
 /// A filter that does not parse or resolve, with the byte position of the problem.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +17,15 @@ pub struct FilterError {
     /// Byte offset in the filter text, for syntax errors.
     pub position: Option<usize>,
     pub message: String,
+    pub kind: FilterErrorKind,
+}
+
+/// Why a filter was refused: it is wrong (400), or it asks for what only a superuser
+/// may ask for (403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterErrorKind {
+    Invalid,
+    SuperusersOnly,
 }
 
 impl std::fmt::Display for FilterError {
@@ -31,6 +42,7 @@ impl FilterError {
         FilterError {
             position: Some(position),
             message: message.into(),
+            kind: FilterErrorKind::Invalid,
         }
     }
     /// An error found after parsing (unknown field, bad modifier, ...).
@@ -38,6 +50,15 @@ impl FilterError {
         FilterError {
             position: None,
             message: message.into(),
+            kind: FilterErrorKind::Invalid,
+        }
+    }
+    /// A client filter or sort that names what only superusers may filter by.
+    pub fn superusers_only(what: &str) -> Self {
+        FilterError {
+            position: None,
+            message: format!("Only superusers can filter by \"{what}\"."),
+            kind: FilterErrorKind::SuperusersOnly,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Recursive-descent parser: tokens → [`Expr`] tree, with `&&` binding tighter than `||`.
 
-use super::lexer::{tokenize, Sign, Token, TokenKind};
+use super::lexer::{tokenize_with, Params, Sign, Token, TokenKind};
 use super::FilterError;
 
 /// Longest filter accepted, in bytes (PocketBase's limit).
@@ -32,13 +32,18 @@ pub enum Operand {
 }
 
 pub fn parse(src: &str) -> Result<Expr, FilterError> {
+    parse_with(src, &Params::new())
+}
+
+/// [`parse`] with values bound to `{:name}` placeholders.
+pub fn parse_with(src: &str, params: &Params) -> Result<Expr, FilterError> {
     if src.len() > MAX_FILTER_LEN {
         return Err(FilterError::at(
             MAX_FILTER_LEN,
             format!("filter longer than {MAX_FILTER_LEN} characters"),
         ));
     }
-    let tokens = tokenize(src)?;
+    let tokens = tokenize_with(src, params)?;
     if tokens.is_empty() {
         return Err(FilterError::at(0, "empty filter expression"));
     }

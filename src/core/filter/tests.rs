@@ -464,3 +464,31 @@ fn sorts() {
     assert!(compile_sort("a,b,c,d,e,f,g,h,i", &scope).is_err());
     assert!(compile_sort("", &scope).unwrap().is_empty());
 }
+
+#[test]
+fn bound_placeholders_are_values_not_syntax() {
+    use super::{parse_with, Params};
+    let mut p = Params::new();
+    p.insert("t".into(), serde_json::json!("x' || id != '"));
+    p.insert("n".into(), serde_json::json!(3));
+    p.insert("b".into(), serde_json::json!(true));
+    p.insert("z".into(), serde_json::Value::Null);
+    p.insert("back".into(), serde_json::json!("ends\\"));
+    let e = parse_with(
+        "title = {:t} && views > {:n} && ok = {:b} && x = {:z} && y = {:back}",
+        &p,
+    )
+    .unwrap();
+    let text = format!("{e:?}");
+    assert!(text.contains("Text(\"x' || id != '\")"), "{text}");
+    assert!(text.contains("Text(\"ends\\\\\")"), "{text}");
+    assert!(
+        text.contains("Number(3.0)") && text.contains("Ident(\"true\")"),
+        "{text}"
+    );
+    assert!(parse_with("a = {:missing}", &p).is_err());
+    assert!(parse_with("a = {:}", &p).is_err());
+    assert!(parse_with("a = {:t", &p).is_err());
+    // Clients have no bound values: a placeholder in their filter is an error.
+    assert!(super::parse("a = {:t}").is_err());
+}
