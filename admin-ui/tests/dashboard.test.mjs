@@ -49,7 +49,10 @@ test("an operator logs in, builds a collection, works with records and rules", a
   // A collection with several field types.
   await page.getByRole("button", { name: "+ New collection" }).click();
   const drawer = page.getByRole("form", { name: "New collection" });
-  await drawer.getByLabel("Name").fill("books");
+  await drawer.getByLabel("Name", { exact: true }).fill("books");
+  // A new collection starts with created/updated, as in PocketBase's dashboard.
+  const starting = await drawer.getByLabel("Field name").evaluateAll((els) => els.map((e) => e.value));
+  assert.deepEqual(starting, ["created", "updated"]);
   const fields = [
     ["text", "title"],
     ["number", "pages"],

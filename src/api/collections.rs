@@ -152,8 +152,8 @@ fn new_from_input(input: &Map<String, Value>) -> Result<Collection, Error> {
                 "Failed to create collection.",
                 "type",
                 FieldError::new(
-                    "validation_invalid_value",
-                    format!("Unknown collection type '{other}'."),
+                    "validation_in_invalid",
+                    format!("Must be a valid value (base, auth or view), not '{other}'."),
                 ),
             ))
         }
@@ -164,18 +164,21 @@ fn new_from_input(input: &Map<String, Value>) -> Result<Collection, Error> {
         CollectionType::View => Collection::view(name, ""),
     };
     c.id.clear();
+    // The schema sent is the schema saved, as in PocketBase: no created/updated unless
+    // sent (the dashboard's form adds them), the system fields the client did not send
+    // kept: `id` first, the client's fields, then an auth collection's own.
+    c.fields
+        .retain(|f| !matches!(f.kind, FieldKind::Autodate(_)));
     let scaffold_fields = c.fields.clone();
     apply_input(&mut c, input, true)?;
     if kind != CollectionType::View && input.contains_key("fields") {
-        // Keep the scaffold's fields the client did not send: id first, then the
-        // auth fields, the client's fields, and created/updated last.
         let (mut head, mut tail) = (Vec::new(), Vec::new());
         for f in scaffold_fields {
             if c.field(&f.name).is_none() {
-                if matches!(f.kind, FieldKind::Autodate(_)) {
-                    tail.push(f);
-                } else {
+                if f.name == "id" {
                     head.push(f);
+                } else {
+                    tail.push(f);
                 }
             }
         }
@@ -310,6 +313,8 @@ impl CollectionsApi {
         ctx.require_superuser()?;
         let blank = |mut c: Collection| {
             c.id.clear();
+            c.fields
+                .retain(|f| !matches!(f.kind, FieldKind::Autodate(_)));
             c.to_json()
         };
         Ok(Json(json!({

@@ -18,6 +18,20 @@ use std::sync::LazyLock;
 static NAME_RE: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"^[A-Za-z0-9_]+$").expect("static regex"));
 
+/// Longest collection name: PostgreSQL identifiers are at most 63 bytes, and index names
+/// are made from a collection's name (PocketBase allows 255).
+const MAX_NAME_LEN: usize = 55;
+
+/// Tables of the server's own that a collection's table must not collide with.
+const INTERNAL_TABLES: [&str; 6] = [
+    "_collections",
+    "_params",
+    "_logs",
+    "_migrations",
+    "_realtime_events",
+    "seaql_migrations",
+];
+
 const COLUMNS: &str = r#""id", "name", "type", "system", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "options", "created", "updated""#;
 
 /// A cheap fingerprint of the registry table: row count and newest `updated`.
@@ -167,9 +181,15 @@ async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection
         .write(Box::new(move |txn| {
             let (ddl, mut c) = (ddl.clone(), c.clone());
             Box::pin(async move {
-                exec_all(txn, d, &ddl).await?;
                 if c.is_view() {
-                    c.fields = infer_view_fields(txn, d, &c).await?;
+                    // The database is the judge of a view's query: what it refuses is the
+                    // client's mistake (400), not the server's.
+                    exec_all(txn, d, &ddl).await.map_err(invalid_view_query)?;
+                    c.fields = infer_view_fields(txn, d, &c)
+                        .await
+                        .map_err(invalid_view_query)?;
+                } else {
+                    exec_all(txn, d, &ddl).await?;
                 }
                 let values = row_values(&c);
                 let sql = if is_new {
@@ -316,18 +336,37 @@ fn prepare(
             c.id = format!("pbc_{}", super::ids::random_from(b"0123456789", 10));
         }
     }
-    if !NAME_RE.is_match(&c.name) || c.name.len() > 55 {
+    if c.name.is_empty() {
         return Err(fail(
             "name",
-            "validation_invalid_name",
-            "Use 1-55 letters, digits and underscores.".into(),
+            "validation_required",
+            "Cannot be blank.".into(),
         ));
     }
-    if c.name.starts_with('_') && !c.system {
+    if c.name.len() > MAX_NAME_LEN {
+        return Err(Error::field(
+            msg.clone(),
+            "name",
+            FieldError::new(
+                "validation_length_out_of_range",
+                format!("The length must be between 1 and {MAX_NAME_LEN}."),
+            )
+            .with_params(serde_json::json!({"min": 1, "max": MAX_NAME_LEN})),
+        ));
+    }
+    if !NAME_RE.is_match(&c.name) {
         return Err(fail(
             "name",
-            "validation_invalid_name",
-            "Names starting with '_' are reserved for system collections.".into(),
+            "validation_match_invalid",
+            "Must be in a valid format.".into(),
+        ));
+    }
+    let lower = c.name.to_lowercase();
+    if INTERNAL_TABLES.contains(&lower.as_str()) || lower.starts_with("sqlite_") {
+        return Err(fail(
+            "name",
+            "validation_collection_name_invalid",
+            "The name shouldn't match with an existing internal table.".into(),
         ));
     }
     if reg
@@ -377,6 +416,13 @@ fn prepare(
             let q = c.view_query.trim().trim_end_matches(';').trim().to_string();
             let starts = q.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("select"))
                 || q.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("with"));
+            if q.is_empty() {
+                return Err(fail(
+                    "viewQuery",
+                    "validation_required",
+                    "Cannot be blank.".into(),
+                ));
+            }
             if !starts || q.contains(';') {
                 return Err(fail(
                     "viewQuery",
@@ -392,7 +438,6 @@ fn prepare(
         }
         CollectionType::Auth => {
             c.ensure_auth_fields();
-            c.ensure_timestamps();
             let auth = c.auth.get_or_insert_with(Default::default);
             if let Some(p) = auth
                 .oauth2
@@ -429,7 +474,11 @@ fn prepare(
         }
     }
     if !c.is_view() {
-        if !c.fields.iter().any(|f| f.name == "id") {
+        let has_id = c
+            .fields
+            .iter()
+            .any(|f| f.name == "id" && matches!(&f.kind, FieldKind::Text(t) if t.primary_key));
+        if !has_id {
             c.fields.insert(0, super::collection::id_field());
         }
         check_fields(c, reg, &msg)?;
@@ -443,32 +492,40 @@ fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
     let mut seen = HashSet::new();
     let mut errors = Vec::new();
     for (i, f) in c.fields.iter_mut().enumerate() {
-        let key = format!("fields.{i}");
+        let key = |option: &str| format!("fields.{i}.{option}");
         if f.id.is_empty() {
             f.id = field_id(f.kind.type_name(), &f.name);
         }
-        let problem = if !NAME_RE.is_match(&f.name) || f.name.len() > 100 {
+        // The id field is the collection's text primary key; any other is a second "id".
+        let bad_id = f.name == "id" && !matches!(&f.kind, FieldKind::Text(t) if t.primary_key);
+        let problem = if f.name.is_empty() {
+            Some(("name", FieldError::required()))
+        } else if !NAME_RE.is_match(&f.name) || f.name.len() > 100 {
             Some((
-                "validation_invalid_name",
-                "Use 1-100 letters, digits and underscores.".to_string(),
+                "name",
+                FieldError::new("validation_match_invalid", "Must be in a valid format."),
             ))
         } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
             Some((
-                "validation_reserved_name",
-                format!("'{}' is a reserved name.", f.name),
+                "name",
+                FieldError::new("validation_not_in_invalid", "Must not be in list."),
             ))
-        } else if !seen.insert(f.name.to_lowercase()) {
+        } else if bad_id || !seen.insert(f.name.to_lowercase()) {
             Some((
-                "validation_duplicated_name",
-                format!("Duplicated field name '{}'.", f.name),
+                "name",
+                FieldError::new(
+                    "validation_duplicated_field_name",
+                    format!("Duplicated or invalid field name {}.", f.name),
+                )
+                .with_params(serde_json::json!({"fieldName": f.name})),
             ))
         } else if let Err(e) = f.kind.as_type().check_options() {
-            Some(("validation_invalid_options", e))
+            Some((e.option, e.error))
         } else {
             None
         };
-        if let Some((code, text)) = problem {
-            errors.push((key, FieldError::new(code, text)));
+        if let Some((option, e)) = problem {
+            errors.push((key(option), e));
             continue;
         }
         if let FieldKind::Relation(rel) = &mut f.kind {
@@ -481,24 +538,13 @@ fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
                 }) {
                 Some(id) => rel.collection_id = id,
                 None => errors.push((
-                    key,
+                    key("collectionId"),
                     FieldError::new(
-                        "validation_missing_collection",
-                        format!("Unknown collection '{}'.", rel.collection_id),
+                        "validation_field_relation_missing_collection",
+                        "The relation collection doesn't exist.",
                     ),
                 )),
             }
-        }
-    }
-    if let Some(idf) = c.fields.iter().find(|f| f.name == "id") {
-        if !matches!(&idf.kind, FieldKind::Text(t) if t.primary_key) {
-            errors.push((
-                "fields".into(),
-                FieldError::new(
-                    "validation_invalid_id_field",
-                    "The id field must be a text primary key.",
-                ),
-            ));
         }
     }
     if errors.is_empty() {
@@ -597,6 +643,38 @@ fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
     }
 }
 
+fn invalid_view_query(e: Error) -> Error {
+    let text = match &e {
+        Error::Db(db) => db.to_string(),
+        Error::BadRequest(m) => m.clone(),
+        _ => return e,
+    };
+    // The database's own words, without the driver's framing.
+    let words = [
+        "error returned from database: ",
+        "Custom Error: ",
+        "Schema change failed: ",
+    ]
+    .iter()
+    .fold(text.as_str(), |t, p| t.rsplit(p).next().unwrap_or(t))
+    .trim()
+    .trim_end_matches('.');
+    Error::fields(
+        "Failed to save collection.",
+        vec![
+            (
+                "viewQuery".into(),
+                FieldError::new(
+                    "validation_invalid_view_query",
+                    format!("Invalid query - {words}."),
+                ),
+            ),
+            // No query, no fields (PocketBase reports both).
+            ("fields".into(), FieldError::required()),
+        ],
+    )
+}
+
 /// Field definitions of a view, read back from the database's own description of it.
 async fn infer_view_fields(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Result<Vec<Field>> {
     let (sql, name_col, type_col) = match d {
@@ -657,13 +735,19 @@ async fn infer_view_fields(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Res
     if !fields.iter().any(|f| f.name == "id") {
         return Err(Error::fields(
             "Failed to save collection.",
-            vec![(
-                "viewQuery".into(),
-                FieldError::new(
-                    "validation_missing_id",
-                    "The view query must return an 'id' column.",
+            vec![
+                (
+                    "viewQuery".into(),
+                    FieldError::new(
+                        "validation_invalid_view_query",
+                        "Invalid query - missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one).",
+                    ),
                 ),
-            )],
+                (
+                    "fields".into(),
+                    FieldError::new("validation_missing_primary_key", "Missing or invalid \"id\" PK field."),
+                ),
+            ],
         ));
     }
     Ok(fields)

@@ -43,6 +43,23 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Puts `value` at the dotted path `key` (the first error for a path wins).
+fn insert_nested(map: &mut Map<String, Value>, key: &str, value: Value) {
+    match key.split_once('.') {
+        None => {
+            map.entry(key.to_string()).or_insert(value);
+        }
+        Some((head, rest)) => {
+            let inner = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = inner {
+                insert_nested(m, rest, value);
+            }
+        }
+    }
+}
+
 impl Error {
     pub fn not_found() -> Self {
         Error::NotFound("The requested resource wasn't found.".into())
@@ -52,16 +69,15 @@ impl Error {
     }
     /// A validation error on one field.
     pub fn field(message: impl Into<String>, name: &str, err: FieldError) -> Self {
-        let mut fields = Map::new();
-        fields.insert(name.to_string(), err.to_json());
-        Error::Validation {
-            message: message.into(),
-            fields,
-        }
+        Self::fields(message, vec![(name.to_string(), err)])
     }
-    /// A validation error built from several field errors.
+    /// A validation error built from several field errors. A dotted key nests, as
+    /// PocketBase nests them: `fields.1.max` is `{"fields": {"1": {"max": {...}}}}`.
     pub fn fields(message: impl Into<String>, errors: Vec<(String, FieldError)>) -> Self {
-        let fields = errors.into_iter().map(|(k, e)| (k, e.to_json())).collect();
+        let mut fields = Map::new();
+        for (key, e) in errors {
+            insert_nested(&mut fields, &key, e.to_json());
+        }
         Error::Validation {
             message: message.into(),
             fields,

@@ -273,8 +273,13 @@ impl Settings {
         if self.meta.app_name.trim().is_empty() {
             errors.push(("meta", "appName", FieldError::required()));
         }
-        if let Err(e) = UrlField::default().prepare(&json!(self.meta.app_url), true) {
-            errors.push(("meta", "appURL", e));
+        // Settings say `validation_is_url` where record fields say `validation_invalid_url`
+        // (both as PocketBase does).
+        let not_a_url = || FieldError::new("validation_is_url", "Must be a valid URL.");
+        match UrlField::default().prepare(&json!(self.meta.app_url), true) {
+            Err(e) if e.code == "validation_required" => errors.push(("meta", "appURL", e)),
+            Err(_) => errors.push(("meta", "appURL", not_a_url())),
+            Ok(_) => {}
         }
         if let Err(e) = EmailField::default().prepare(&json!(self.meta.sender_address), true) {
             errors.push(("meta", "senderAddress", e));
@@ -300,11 +305,7 @@ impl Settings {
             let web = url::Url::parse(&self.s3.endpoint)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
             if !self.s3.endpoint.trim().is_empty() && !web {
-                errors.push((
-                    "s3",
-                    "endpoint",
-                    FieldError::new("validation_is_url", "Must be an http(s) URL."),
-                ));
+                errors.push(("s3", "endpoint", not_a_url()));
             }
         }
         if self

@@ -43,6 +43,9 @@ test("superusers log in and define collections", async () => {
       { name: "views", type: "number" },
       { name: "author", type: "relation", collectionId: "_pb_users_auth_", maxSelect: 1 },
       { name: "meta", type: "json" },
+      // As in PocketBase, the API adds no timestamps the schema does not name.
+      { name: "created", type: "autodate", onCreate: true },
+      { name: "updated", type: "autodate", onCreate: true, onUpdate: true },
     ],
   });
   const all = await pb.collections.getFullList();
@@ -205,6 +208,9 @@ test("files upload as the SDK sends them and download by their URL", async () =>
       { name: "title", type: "text" },
       { name: "docs", type: "file", maxSelect: 5 },
       { name: "meta", type: "json" },
+      // As in PocketBase, the API adds no timestamps the schema does not name.
+      { name: "created", type: "autodate", onCreate: true },
+      { name: "updated", type: "autodate", onCreate: true, onUpdate: true },
     ],
   });
   const guest = new PocketBase(BASE);

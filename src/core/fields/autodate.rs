@@ -1,6 +1,6 @@
 //! `autodate`: set by the server on create and/or update; clients cannot write it.
 
-use super::{FieldError, FieldType, Storage};
+use super::{FieldError, FieldType, OptionError, Storage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,9 +28,10 @@ impl FieldType for AutodateField {
             _ => Err(FieldError::invalid_type("a date string")),
         }
     }
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         if !self.on_create && !self.on_update {
-            return Err("at least one of onCreate and onUpdate must be set".into());
+            let e = FieldError::new("validation_required", "Set onCreate, onUpdate or both.");
+            return Err(OptionError::new("onCreate", e));
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `date`: a UTC datetime stored as PocketBase's text form `2024-01-02 03:04:05.000Z`.
 
-use super::{as_text, FieldError, FieldType, Storage};
+use super::{as_text, FieldError, FieldType, OptionError, Storage};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,30 +59,45 @@ impl FieldType for DateField {
             .ok_or_else(|| FieldError::new("validation_invalid_date", "Must be a valid date."))?;
         if let Some(min) = parse_datetime(&self.min) {
             if t < min {
-                return Err(FieldError::new(
-                    "validation_min_date_constraint",
-                    format!("Must be no earlier than {}.", format_datetime(min)),
+                return Err(date_bound(
+                    "validation_min_greater_equal_than_required",
+                    "less",
+                    min,
                 ));
             }
         }
         if let Some(max) = parse_datetime(&self.max) {
             if t > max {
-                return Err(FieldError::new(
-                    "validation_max_date_constraint",
-                    format!("Must be no later than {}.", format_datetime(max)),
+                return Err(date_bound(
+                    "validation_max_less_equal_than_required",
+                    "greater",
+                    max,
                 ));
             }
         }
         Ok(Value::String(format_datetime(t)))
     }
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         for (name, v) in [("min", &self.min), ("max", &self.max)] {
             if !v.is_empty() && parse_datetime(v).is_none() {
-                return Err(format!("{name} is not a valid date"));
+                let e = FieldError::new("validation_invalid_date", "Must be a valid date.");
+                return Err(OptionError::new(name, e));
             }
         }
         Ok(())
     }
+}
+
+/// A date outside `min`/`max`, worded and coded as PocketBase words it.
+fn date_bound(code: &'static str, side: &str, bound: chrono::DateTime<chrono::Utc>) -> FieldError {
+    FieldError::new(
+        code,
+        format!(
+            "Must be no {side} than {}.",
+            bound.format("%Y-%m-%d %H:%M:%S +0000 UTC")
+        ),
+    )
+    .with_params(serde_json::json!({"threshold": bound.format("%Y-%m-%dT%H:%M:%SZ").to_string()}))
 }
 
 #[cfg(test)]
@@ -116,11 +131,11 @@ mod tests {
         };
         assert_eq!(
             b.prepare(&json!("2023-06-01"), false).unwrap_err().code,
-            "validation_min_date_constraint"
+            "validation_min_greater_equal_than_required"
         );
         assert_eq!(
             b.prepare(&json!("2025-06-01"), false).unwrap_err().code,
-            "validation_max_date_constraint"
+            "validation_max_less_equal_than_required"
         );
         assert!(DateField {
             min: "x".into(),

@@ -28,10 +28,16 @@ impl FieldType for GeoPointField {
             }
             _ => return Err(FieldError::invalid_type("an object {lon, lat}")),
         };
-        if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        if !(-180.0..=180.0).contains(&lon) {
             return Err(FieldError::new(
-                "validation_invalid_geo_point",
-                "Longitude must be within -180..180 and latitude within -90..90.",
+                "validation_invalid_longitude",
+                "Longitude must be between -180 and 180 degrees.",
+            ));
+        }
+        if !(-90.0..=90.0).contains(&lat) {
+            return Err(FieldError::new(
+                "validation_invalid_latitude",
+                "Latitude must be between -90 and 90 degrees.",
             ));
         }
         if required && lon == 0.0 && lat == 0.0 {
@@ -56,7 +62,7 @@ mod tests {
             f.prepare(&json!({"lon": 200, "lat": 0}), false)
                 .unwrap_err()
                 .code,
-            "validation_invalid_geo_point"
+            "validation_invalid_longitude"
         );
         assert_eq!(
             f.prepare(&json!("x"), false).unwrap_err().code,

@@ -42,6 +42,8 @@ use serde_json::{json, Value};
 pub struct Field {
     #[serde(default)]
     pub id: String,
+    /// Missing is blank, so that it is reported as `validation_required` on the field.
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub system: bool,
@@ -155,8 +157,36 @@ pub trait FieldType {
     /// `required` is the field's `required` flag.
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError>;
     /// Problems with the field's own options, checked when a collection is saved.
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         Ok(())
+    }
+}
+
+/// A field option that is not valid: which one (`max`, `values`, ...), and why, with
+/// PocketBase's codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionError {
+    pub option: &'static str,
+    pub error: FieldError,
+}
+
+impl OptionError {
+    pub fn new(option: &'static str, error: FieldError) -> Self {
+        OptionError { option, error }
+    }
+    /// `option` must be at least `threshold`.
+    pub fn at_least(option: &'static str, threshold: impl Into<Value> + std::fmt::Display) -> Self {
+        let message = format!("Must be no less than {threshold}.");
+        let params = json!({"threshold": threshold.into()});
+        let error = FieldError::new("validation_min_greater_equal_than_required", message);
+        Self::new(option, error.with_params(params))
+    }
+    /// `option` must be at most `threshold`.
+    pub fn at_most(option: &'static str, threshold: impl Into<Value> + std::fmt::Display) -> Self {
+        let message = format!("Must be no greater than {threshold}.");
+        let params = json!({"threshold": threshold.into()});
+        let error = FieldError::new("validation_max_less_equal_than_required", message);
+        Self::new(option, error.with_params(params))
     }
 }
 
@@ -307,6 +337,9 @@ pub(crate) fn as_string_list(input: &Value) -> Result<Vec<String>, FieldError> {
         Value::Null => vec![],
         Value::String(s) if s.is_empty() => vec![],
         Value::String(s) => vec![s.clone()],
+        // A number is the text it reads as (PocketBase casts it too): `5` is then an
+        // unknown select value or relation id rather than a type error.
+        Value::Number(n) => vec![n.to_string()],
         Value::Array(items) => items
             .iter()
             .map(|v| match v {

@@ -1,6 +1,6 @@
 //! `number`: a finite double, optionally integer-only and bounded.
 
-use super::{FieldError, FieldType, Storage};
+use super::{FieldError, FieldType, OptionError, Storage};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -49,8 +49,13 @@ impl FieldType for NumberField {
         if !n.is_finite() {
             return Err(FieldError::invalid_type("a finite number"));
         }
-        if required && n == 0.0 {
-            return Err(FieldError::required());
+        if n == 0.0 {
+            // Zero is the blank number: only `required` applies to it, as in PocketBase.
+            return if required {
+                Err(FieldError::required())
+            } else {
+                Ok(number_json(n))
+            };
         }
         if self.only_int && n.fract() != 0.0 {
             return Err(FieldError::new(
@@ -62,25 +67,32 @@ impl FieldType for NumberField {
             if n < min {
                 return Err(FieldError::new(
                     "validation_min_number_constraint",
-                    format!("Must be larger than {min}."),
+                    format!("Must be greater or equal than {min}."),
                 )
-                .with_params(json!({"min": min})));
+                .with_params(json!({"min": number_json(min)})));
             }
         }
         if let Some(max) = self.max {
             if n > max {
                 return Err(FieldError::new(
                     "validation_max_number_constraint",
-                    format!("Must be less than {max}."),
+                    format!("Must be less or equal than {max}."),
                 )
-                .with_params(json!({"max": max})));
+                .with_params(json!({"max": number_json(max)})));
             }
         }
         Ok(number_json(n))
     }
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         match (self.min, self.max) {
-            (Some(a), Some(b)) if a > b => Err("min must not be larger than max".into()),
+            (Some(a), Some(b)) if a > b => Err(OptionError::new(
+                "max",
+                FieldError::new(
+                    "validation_min_number_constraint",
+                    format!("Must be greater or equal than {a}."),
+                )
+                .with_params(json!({"min": number_json(a)})),
+            )),
             _ => Ok(()),
         }
     }
@@ -118,6 +130,15 @@ mod tests {
         assert_eq!(
             f.prepare(&json!(0), true).unwrap_err().code,
             "validation_required"
+        );
+        let positive = NumberField {
+            min: Some(1.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            positive.prepare(&json!(0), false).unwrap(),
+            json!(0),
+            "blank"
         );
         let i = NumberField {
             only_int: true,

@@ -1,7 +1,8 @@
 //! `relation`: ids of records in another collection (existence is checked by the record layer).
 
 use super::{
-    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, Storage,
+    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, OptionError,
+    Storage,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -46,12 +47,12 @@ impl FieldType for RelationField {
         }
         single_or_multi(items, self.is_multi(), required)
     }
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         if self.collection_id.is_empty() {
-            return Err("collectionId is required".into());
+            return Err(OptionError::new("collectionId", FieldError::required()));
         }
         if self.max_select > 0 && self.min_select > self.max_select {
-            return Err("minSelect must not be larger than maxSelect".into());
+            return Err(OptionError::at_least("maxSelect", self.min_select as u64));
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! `select`: one (maxSelect ≤ 1) or several values from a fixed list.
 
 use super::{
-    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, Storage,
+    as_string_list, list_storage, list_zero, single_or_multi, FieldError, FieldType, OptionError,
+    Storage,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -45,9 +46,12 @@ impl FieldType for SelectField {
         }
         single_or_multi(items, self.is_multi(), required)
     }
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         if self.values.is_empty() {
-            return Err("values must not be empty".into());
+            return Err(OptionError::new("values", FieldError::required()));
+        }
+        if self.max_select > self.values.len() {
+            return Err(OptionError::at_most("maxSelect", self.values.len() as u64));
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `text`: plain string with length bounds, an optional regex pattern and autogeneration.
 
-use super::{as_text, check_text, FieldError, FieldType, Storage};
+use super::{as_text, check_text, FieldError, FieldType, OptionError, Storage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,12 +41,17 @@ impl FieldType for TextField {
         check_text(&s, self.min, max, &self.pattern)?;
         Ok(Value::String(s))
     }
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionError> {
         if self.max > 0 && self.min > self.max {
-            return Err("min must not be larger than max".into());
+            return Err(OptionError::at_least("max", self.min as u64));
         }
         if !self.pattern.is_empty() {
-            regex::Regex::new(&self.pattern).map_err(|e| format!("invalid pattern: {e}"))?;
+            regex::Regex::new(&self.pattern).map_err(|e| {
+                OptionError::new(
+                    "pattern",
+                    FieldError::new("validation_invalid_regex", format!("Invalid pattern: {e}")),
+                )
+            })?;
         }
         Ok(())
     }

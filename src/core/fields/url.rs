@@ -27,7 +27,11 @@ impl FieldType for UrlField {
                 Ok(Value::String(s))
             };
         }
-        let invalid = || FieldError::new("validation_is_url", "Must be a valid url.");
+        let invalid = || FieldError::new("validation_invalid_url", "Must be a valid url.");
+        // The parser would percent-encode inner whitespace; PocketBase refuses it.
+        if s.chars().any(char::is_whitespace) {
+            return Err(invalid());
+        }
         let parsed = ::url::Url::parse(&s).map_err(|_| invalid())?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(invalid());
@@ -58,10 +62,11 @@ mod tests {
             "ftp://x.org",
             "http://",
             "javascript:alert(1)",
+            "https://x.com/a b",
         ] {
             assert_eq!(
                 f.prepare(&json!(bad), false).unwrap_err().code,
-                "validation_is_url",
+                "validation_invalid_url",
                 "{bad}"
             );
         }
