@@ -520,7 +520,7 @@ fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
                 .with_params(serde_json::json!({"fieldName": f.name})),
             ))
         } else if let Err(e) = f.kind.as_type().check_options() {
-            Some((e.option, e.error))
+            Some((e.option, *e.error))
         } else {
             None
         };

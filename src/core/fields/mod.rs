@@ -167,12 +167,15 @@ pub trait FieldType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptionError {
     pub option: &'static str,
-    pub error: FieldError,
+    pub error: Box<FieldError>,
 }
 
 impl OptionError {
     pub fn new(option: &'static str, error: FieldError) -> Self {
-        OptionError { option, error }
+        OptionError {
+            option,
+            error: Box::new(error),
+        }
     }
     /// `option` must be at least `threshold`.
     pub fn at_least(option: &'static str, threshold: impl Into<Value> + std::fmt::Display) -> Self {
