@@ -1005,3 +1005,80 @@ async fn record_error_codes_match_pocketbase() {
         assert_eq!(err["data"][field]["code"], code, "{field} = {value}: {err}");
     }
 }
+
+/// `~` on a bare multi-valued field (select, relation, file) means "some value contains",
+/// `!~` "no value contains"; `:each` keeps "every value". (The README has the whole table
+/// of operators against PocketBase's answers.)
+#[tokio::test]
+async fn like_on_bare_multi_valued_fields_means_contains() {
+    use common::files::{part, send_form};
+    let s = start().await;
+    let tgt = s
+        .create_collection(json!({"name": "tgt", "listRule": "", "viewRule": "", "fields": [{"name": "n", "type": "text"}]}))
+        .await;
+    for id in ["aaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbb", "ccccccccccccccc"] {
+        s.create_record("tgt", json!({"id": id})).await;
+    }
+    s.create_collection(json!({
+        "name": "mv", "listRule": "", "viewRule": "", "createRule": "",
+        "fields": [
+            {"name": "k", "type": "text"},
+            {"name": "tags", "type": "select", "maxSelect": 4, "values": ["a", "b", "c", "ab"]},
+            {"name": "rels", "type": "relation", "maxSelect": 4, "collectionId": tgt["id"]},
+            {"name": "docs", "type": "file", "maxSelect": 4}
+        ]
+    }))
+    .await;
+    let rows: [(&str, &[&str]); 5] = [
+        ("r0", &[]),
+        ("r1", &["a"]),
+        ("r2", &["b", "c"]),
+        ("r3", &["a", "b"]),
+        ("r4", &["ab"]),
+    ];
+    for (k, tags) in rows {
+        // As the JS SDK sends a list in a form: one part per value.
+        let mut form = reqwest::multipart::Form::new().text("k", k.to_string());
+        for t in tags {
+            form = form.text("tags", t.to_string());
+            if t.len() == 1 {
+                form = form.text("rels", t.repeat(15));
+            }
+        }
+        for t in tags {
+            // Stored names get a random suffix: words that suffix cannot spell.
+            let word = match *t {
+                "a" => "apple",
+                "b" => "banana",
+                "c" => "cherry",
+                _ => "apricot",
+            };
+            form = form.part("docs", part(&format!("{word}.txt"), b"x".to_vec()));
+        }
+        let (st, b) = send_form(&s, Method::POST, "/api/collections/mv/records", None, form).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+    }
+    let cases = [
+        ("tags ~ 'a'", "r1,r3,r4"),
+        ("tags ~ 'c'", "r2"),
+        ("tags !~ 'a'", "r0,r2"),
+        ("tags ?~ 'a'", "r1,r3,r4"),
+        ("tags:each ~ 'a'", "r1,r4"),
+        ("rels ~ 'aaa'", "r1,r3"),
+        ("rels !~ 'aaa'", "r0,r2,r4"),
+        ("docs ~ 'cherry'", "r2"),
+        ("docs !~ 'banana'", "r0,r1,r4"),
+        ("tags = 'a'", "r1"),
+        ("tags ?= 'a'", "r1,r3"),
+    ];
+    for (filter, want) in cases {
+        let path = format!(
+            "/api/collections/mv/records?sort=k&perPage=50&{}",
+            url_encode(&[("filter", filter)])
+        );
+        let (st, body) = s.get(&path, None).await;
+        assert_eq!(st, StatusCode::OK, "{filter}: {body}");
+        let got: Vec<String> = column(&body, "k").iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        assert_eq!(got.join(","), want, "{filter}");
+    }
+}

@@ -308,6 +308,9 @@ struct SqlTerm {
     nullable: bool,
     /// Set when the value comes from a multi-valued join; re-resolved for "every value" checks.
     multi: bool,
+    /// The values of a multi-valued field named bare (no modifier, no relation path),
+    /// where `~` reads as "some value contains".
+    bare_list: bool,
     /// PostgreSQL JSON values: the numeric reading of the same value.
     json_number: Option<Frag>,
 }
@@ -319,6 +322,7 @@ impl SqlTerm {
             kind,
             nullable,
             multi: false,
+            bare_list: false,
             json_number: None,
         }
     }
@@ -406,8 +410,15 @@ impl<'s, 'a> Compiler<'s, 'a> {
         let left = self.operand(&c.left, JoinKind::Left, &mut Vec::new())?;
         let right = self.operand(&c.right, JoinKind::Left, &mut Vec::new())?;
         let is_multi = |t: &Term| matches!(t, Term::Sql(s) if s.multi);
+        let is_bare_list = |t: &Term| matches!(t, Term::Sql(s) if s.bare_list);
         let shared = self.compare(&left, c.sign.op, c.sign.any, &right)?;
         if c.sign.any || !(is_multi(&left) || is_multi(&right)) {
+            return Ok(shared);
+        }
+        // `tags ~ 'c'` is "tags contains c": some value matches, as users read it (and
+        // as PocketBase's text match over the stored list gives). `!~` stays "no value
+        // contains", which is what "every value does not contain" already means.
+        if c.sign.op == Op::Like && (is_bare_list(&left) || is_bare_list(&right)) {
             return Ok(shared);
         }
         // "Every value matches": no value of a private copy of the join chain fails.
@@ -661,6 +672,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 if let Term::Sql(s) = &mut t {
                     s.nullable = true;
                     s.multi |= multi;
+                    s.bare_list = false;
                 }
                 Ok(t)
             }
@@ -700,6 +712,7 @@ impl<'s, 'a> Compiler<'s, 'a> {
                 }
                 let mut t = SqlTerm::new(Frag::raw(v), Kind::Text, true);
                 t.multi = true;
+                t.bare_list = modifier.is_none();
                 Ok(Term::Sql(t))
             }
             (_, Some("each") | Some("length")) => Err(FilterError::resolve(format!(
