@@ -352,3 +352,110 @@ async fn proxy_headers_count_only_from_trusted_proxies() {
         "validation_invalid_ip"
     );
 }
+
+/// Whoever satisfies `manageRule` sees the e-mail of the records they manage on every
+/// path, not only in `view`: lists, expand, write responses, batch and realtime all
+/// present records through one function.
+#[tokio::test]
+async fn managers_see_emails_on_every_path() {
+    use common::sse::SseClient;
+    let s = start().await;
+    let (st, b) = s
+        .su(
+            Method::PATCH,
+            "/api/collections/users",
+            Some(json!({
+                "listRule": "", "viewRule": "",
+                "updateRule": "id = @request.auth.id || @request.auth.email = 'boss@example.com'",
+                "manageRule": "@request.auth.email = 'boss@example.com'"
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    s.create_collection(json!({
+        "name": "notes", "listRule": "", "viewRule": "",
+        "fields": [{"name": "author", "type": "relation", "collectionId": "users", "maxSelect": 1}]
+    }))
+    .await;
+    let (uid, _) = s.user("u@example.com").await;
+    let (_, boss) = s.user("boss@example.com").await;
+    let (_, peer) = s.user("peer@example.com").await;
+    s.create_record("notes", json!({"author": uid})).await;
+    let email_of = |v: &Value| v.get("email").cloned().unwrap_or(Value::Null);
+
+    for (token, sees) in [(&boss, true), (&peer, false)] {
+        let want = if sees {
+            json!("u@example.com")
+        } else {
+            Value::Null
+        };
+        let (_, list) = s
+            .get(
+                &format!("/api/collections/users/records?filter=id='{uid}'"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(email_of(&list["items"][0]), want, "list: {list}");
+        let (_, one) = s
+            .get(
+                &format!("/api/collections/users/records/{uid}"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(email_of(&one), want, "view");
+        let (_, notes) = s
+            .get("/api/collections/notes/records?expand=author", Some(token))
+            .await;
+        assert_eq!(
+            email_of(&notes["items"][0]["expand"]["author"]),
+            want,
+            "expand"
+        );
+    }
+    // A manager's write answers and batch answers.
+    let (st, r) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/collections/users/records/{uid}"),
+            Some(&boss),
+            Some(json!({"name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(email_of(&r), json!("u@example.com"), "update response");
+    let (st, r) = s
+        .call(
+            Method::POST,
+            "/api/batch",
+            Some(&boss),
+            Some(json!({"requests": [{"method": "PATCH", "url": format!("/api/collections/users/records/{uid}"), "body": {"name": "Again"}}]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(email_of(&r[0]["body"]), json!("u@example.com"), "batch");
+    // Realtime.
+    let mut c = SseClient::connect(&s.base).await;
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/realtime",
+            Some(&boss),
+            Some(json!({"clientId": c.id, "subscriptions": ["users/*"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s
+        .su(
+            Method::PATCH,
+            &format!("/api/collections/users/records/{uid}"),
+            Some(json!({"name": "Live"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let f = c.next().await.expect("an event");
+    assert_eq!(
+        email_of(&f.data["record"]),
+        json!("u@example.com"),
+        "realtime"
+    );
+}

@@ -1078,7 +1078,10 @@ async fn like_on_bare_multi_valued_fields_means_contains() {
         );
         let (st, body) = s.get(&path, None).await;
         assert_eq!(st, StatusCode::OK, "{filter}: {body}");
-        let got: Vec<String> = column(&body, "k").iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let got: Vec<String> = column(&body, "k")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
         assert_eq!(got.join(","), want, "{filter}");
     }
 }

@@ -7,7 +7,7 @@ use super::Tags;
 use crate::core::auth::{auth_token, issue_token, load_auth_row, TokenType};
 use crate::core::filter::AuthRecord;
 use crate::core::mfa::{self, Method, Outcome};
-use crate::core::records::{expand, hide_fields};
+use crate::core::records::{expand, present};
 use crate::core::{record_io, Collection, Error};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -149,7 +149,7 @@ async fn auth_response(
         expand(&ctx.app, c, &mut items, e, &info).await?;
         rec = items.pop().unwrap_or_default();
     }
-    hide_fields(c, &mut rec, &info);
+    present(&ctx.app, c, &mut rec, &info).await?;
     Ok(json!({"token": token, "record": rec}))
 }
 

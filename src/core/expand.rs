@@ -7,7 +7,7 @@ use super::error::{Error, Result};
 use super::fields::FieldKind;
 use super::filter::RequestInfo;
 use super::record_io::record_from_row;
-use super::records::{hide_fields, in_list, rule_access, select_all, Access, Record, MAIN};
+use super::records::{in_list, present_all, rule_access, select_all, Access, Record, MAIN};
 use crate::db::{quote, Dialect};
 use sea_orm::sea_query::{Alias, Expr, Order};
 use sea_orm::Value as SqlValue;
@@ -93,6 +93,7 @@ async fn expand_level(
                 ))
                 .await?;
             }
+            present_all(app, &target, &mut related, req).await?;
             for item in items.iter_mut() {
                 let pid = item.get("id").cloned().unwrap_or(Value::Null);
                 let list: Vec<Value> = related
@@ -102,11 +103,7 @@ async fn expand_level(
                         Some(v) => *v == pid,
                         None => false,
                     })
-                    .map(|r| {
-                        let mut r = r.clone();
-                        hide_fields(&target, &mut r, req);
-                        Value::Object(r)
-                    })
+                    .map(|r| Value::Object(r.clone()))
                     .collect();
                 if !list.is_empty() {
                     expand_slot(item).insert(name.clone(), Value::Array(list));
@@ -150,10 +147,10 @@ async fn expand_level(
             ))
             .await?;
         }
+        present_all(app, &target, &mut related, req).await?;
         let by_id: HashMap<String, Record> = related
             .into_iter()
-            .map(|mut r| {
-                hide_fields(&target, &mut r, req);
+            .map(|r| {
                 (
                     r.get("id")
                         .and_then(Value::as_str)

@@ -248,9 +248,7 @@ pub async fn list(
     if let Some(e) = p.expand.as_deref() {
         expand(app, c, &mut items, e, req).await?;
     }
-    for it in items.iter_mut() {
-        hide_fields(c, it, req);
-    }
+    present_all(app, c, &mut items, req).await?;
     Ok(ListResult {
         page,
         per_page,
@@ -399,12 +397,7 @@ pub(crate) async fn record_passes(
 }
 
 /// Removes what this requester may not see: hidden fields (unless superuser), the
-/// token key, and an auth record's e-mail unless visible, own, or superuser.
-pub fn hide_fields(c: &Collection, rec: &mut Record, req: &RequestInfo) {
-    hide_fields_as(c, rec, req, false)
-}
-
-/// [`hide_fields`] for a requester who may manage this auth record (sees its e-mail).
+/// token key, and an auth record's e-mail unless visible, own, superuser or `manager`.
 fn hide_fields_as(c: &Collection, rec: &mut Record, req: &RequestInfo, manager: bool) {
     let su = req.is_superuser();
     for f in &c.fields {
@@ -423,24 +416,64 @@ fn hide_fields_as(c: &Collection, rec: &mut Record, req: &RequestInfo, manager: 
     }
 }
 
-/// [`hide_fields`] for one record, checking the collection's `manageRule` when that is
-/// what decides whether its e-mail shows.
-pub async fn present(
+/// [`present_all`] for one record.
+pub async fn present(app: &App, c: &Collection, rec: &mut Record, req: &RequestInfo) -> Result<()> {
+    present_all(app, c, std::slice::from_mut(rec), req).await
+}
+
+/// Shapes records as this requester may see them, the one way every path does (lists,
+/// views, expand, responses to writes, realtime, batch): hidden fields and token keys
+/// removed, and an auth record's e-mail shown when it is public, the requester's own,
+/// or the requester satisfies the collection's `manageRule` for it (one query for all).
+pub async fn present_all(
     app: &App,
-    c: &Arc<Collection>,
-    rec: &mut Record,
+    c: &Collection,
+    recs: &mut [Record],
     req: &RequestInfo,
 ) -> Result<()> {
-    let hidden_email = c.is_auth()
-        && !req.is_superuser()
-        && rec.get("emailVisibility") != Some(&Value::Bool(true))
-        && req.auth_id() != rec.get("id").and_then(Value::as_str);
-    let manager = match (hidden_email, rec.get("id").and_then(Value::as_str)) {
-        (true, Some(id)) => can_manage(app, c, id, req).await?,
-        _ => false,
+    let id_of = |r: &Record| r.get("id").and_then(Value::as_str).map(str::to_string);
+    let hides_email = |r: &Record| {
+        c.is_auth()
+            && !req.is_superuser()
+            && r.get("emailVisibility") != Some(&Value::Bool(true))
+            && req.auth_id() != r.get("id").and_then(Value::as_str)
     };
-    hide_fields_as(c, rec, req, manager);
+    let candidates: Vec<String> = recs
+        .iter()
+        .filter(|r| hides_email(r))
+        .filter_map(id_of)
+        .collect();
+    let managed = managed_ids(app, c, candidates, req).await?;
+    for rec in recs.iter_mut() {
+        let manager = id_of(rec).is_some_and(|id| managed.contains(&id));
+        hide_fields_as(c, rec, req, manager);
+    }
     Ok(())
+}
+
+/// Which of `ids` the requester may manage through the collection's `manageRule`.
+async fn managed_ids(
+    app: &App,
+    c: &Collection,
+    ids: Vec<String>,
+    req: &RequestInfo,
+) -> Result<std::collections::HashSet<String>> {
+    let rule = c.auth.as_ref().and_then(|a| a.manage_rule.clone());
+    if ids.is_empty() || rule.is_none() {
+        return Ok(Default::default());
+    }
+    let mut q = Query::select();
+    q.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
+        .column((Alias::new(MAIN), Alias::new("id")))
+        .and_where(in_list(
+            Expr::col((Alias::new(MAIN), Alias::new("id"))),
+            ids,
+        ));
+    if let Access::Where(e) = rule_access(app, c, &rule, req)? {
+        q.and_where(e);
+    }
+    let rows = app.db().query_all(app.dialect().build(&q)).await?;
+    rows.iter().map(|r| Ok(r.string("id")?)).collect()
 }
 
 /// Whether the requester may manage this auth record: a superuser, or someone who
