@@ -248,3 +248,70 @@ async fn github_preset_links_by_verified_email_and_to_the_caller() {
         (json!("new@example.com"), json!(false))
     );
 }
+
+/// Runs raw SQL against the test's database (fault injection).
+async fn sql(s: &Server, statements: &[&str]) {
+    use sea_orm::ConnectionTrait;
+    for st in statements {
+        s.app.db().sea.execute_unprepared(st).await.expect(st);
+    }
+}
+
+/// A first login writes the new record (or the claim of an existing one) and its link in
+/// one transaction: a failure while linking leaves nothing behind.
+#[tokio::test]
+async fn a_failed_link_leaves_no_account_behind() {
+    let s = start().await;
+    let mock = MockProvider::start().await;
+    enable(&s, oidc(&mock)).await;
+    let (fail, heal): (&[&str], &[&str]) = if is_postgres() {
+        (
+            &[
+                "CREATE FUNCTION gather_test_fail() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER fail_links BEFORE INSERT ON \"_externalAuths\" FOR EACH ROW EXECUTE FUNCTION gather_test_fail()",
+            ],
+            &["DROP TRIGGER fail_links ON \"_externalAuths\""],
+        )
+    } else {
+        (
+            &["CREATE TRIGGER fail_links BEFORE INSERT ON \"_externalAuths\" BEGIN SELECT RAISE(ABORT, 'injected failure'); END"],
+            &["DROP TRIGGER fail_links"],
+        )
+    };
+    sql(&s, fail).await;
+
+    // A new account.
+    mock.set_user(json!({"sub": "n-1", "name": "Nina", "email": "nina@example.com", "email_verified": true}));
+    let (st, b) = full_login(&s, "oidc", None).await;
+    assert!(!st.is_success(), "{b}");
+    let (_, found) = s
+        .su(Method::GET, "/api/collections/users/records?filter=email='nina@example.com'", None)
+        .await;
+    assert_eq!(found["totalItems"], 0, "no record without its link: {found}");
+
+    // An existing, unverified account the provider vouches for.
+    let rec = s
+        .create_record(
+            "users",
+            json!({"email": "vera@example.com", "password": "password123", "passwordConfirm": "password123"}),
+        )
+        .await;
+    mock.set_user(json!({"sub": "v-1", "email": "vera@example.com", "email_verified": true}));
+    let (st, b) = full_login(&s, "oidc", None).await;
+    assert!(!st.is_success(), "{b}");
+    let path = format!("/api/collections/users/records/{}", rec["id"].as_str().unwrap());
+    let (_, after) = s.su(Method::GET, &path, None).await;
+    assert_eq!(after["verified"], false, "the claim went with the failed link");
+
+    // Once linking works, both logins succeed as first logins.
+    sql(&s, heal).await;
+    mock.set_user(json!({"sub": "n-1", "name": "Nina", "email": "nina@example.com", "email_verified": true}));
+    let (st, b) = full_login(&s, "oidc", None).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["meta"]["isNew"], true);
+    mock.set_user(json!({"sub": "v-1", "email": "vera@example.com", "email_verified": true}));
+    let (st, b) = full_login(&s, "oidc", None).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["record"]["id"], rec["id"]);
+    assert_eq!(b["record"]["verified"], true);
+}

@@ -4,16 +4,14 @@ use super::context::Ctx;
 use super::error::ApiResult;
 use super::record_auth::{auth_collection, complete_auth, AuthResponse, Proven};
 use super::Tags;
-use crate::core::auth_email::{self, find_by_email};
-use crate::core::collection::{Collection, OAuth2Provider};
+use crate::core::collection::OAuth2Provider;
 use crate::core::mfa::Method;
-use crate::core::oauth2::{self, ProviderUser};
-use crate::core::{records, App, Error, FieldKind};
+use crate::core::oauth2;
+use crate::core::{oauth2_link, App, Error};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{json, Map, Value};
-use std::sync::Arc;
+use serde_json::Value;
 
 pub struct OAuth2Api;
 
@@ -54,50 +52,6 @@ pub(super) async fn login_offers(app: &App, providers: &[OAuth2Provider]) -> Vec
         }
     }
     out
-}
-
-/// A new record from the provider's account: `createData`, the verified e-mail, the
-/// mapped fields, and a random password (the provider is how this account logs in).
-async fn create_record(
-    ctx: &Ctx,
-    c: &Arc<Collection>,
-    user: &ProviderUser,
-    create_data: Option<Value>,
-) -> Result<String, Error> {
-    let mut body: Map<String, Value> = match create_data {
-        Some(Value::Object(m)) => m,
-        None | Some(Value::Null) => Map::new(),
-        Some(_) => return Err(Error::BadRequest("createData must be an object.".into())),
-    };
-    if !user.email.is_empty() {
-        body.entry("email").or_insert_with(|| json!(user.email));
-    }
-    if !body.contains_key("password") {
-        let random = crate::core::ids::random_token(30);
-        body.insert("password".into(), json!(random));
-        body.insert("passwordConfirm".into(), json!(random));
-    }
-    let mapped = c.auth.clone().unwrap_or_default().oauth2.mapped_fields;
-    for (field, value) in [
-        (&mapped.id, &user.id),
-        (&mapped.name, &user.name),
-        (&mapped.username, &user.username),
-        (&mapped.avatar_url, &user.avatar_url),
-    ] {
-        let textual = c
-            .field(field)
-            .is_some_and(|f| matches!(f.kind, FieldKind::Text(_) | FieldKind::Url(_)));
-        if textual && !value.is_empty() && !body.contains_key(field.as_str()) {
-            body.insert(field.clone(), json!(value));
-        }
-    }
-    // The collection's create rule applies, as to any sign-up.
-    let rec = records::create(&ctx.app, c, &ctx.info, body).await?;
-    Ok(rec
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string())
 }
 
 #[OpenApi(tag = "Tags::Auth")]
@@ -148,37 +102,19 @@ impl OAuth2Api {
             oauth2::fetch_user(&ctx.app, &provider, &body.code, &verifier, &redirect).await?;
 
         let app = &ctx.app;
-        let linked = oauth2::linked_record(app, &c, &provider.name, &user.id).await?;
-        let mut is_new = false;
-        let id = match linked {
-            Some(id) => id,
+        let (id, is_new) = match oauth2::linked_record(app, &c, &provider.name, &user.id).await? {
+            Some(id) => (id, false),
             None => {
-                let caller = ctx.info.auth.as_ref().filter(|a| a.collection.id == c.id);
-                let by_email = match (caller, user.email.is_empty()) {
-                    (None, false) => find_by_email(app, &c, &user.email).await?,
-                    _ => None,
-                };
-                let id = if let Some(me) = caller {
-                    me.id().to_string()
-                } else if let Some(rec) = by_email {
-                    // The provider vouches for the address this record claims.
-                    auth_email::claim_address(app, &c, &rec, opts.mfa.enabled).await?;
-                    rec.id
-                } else {
-                    is_new = true;
-                    let id = create_record(&ctx, &c, &user, body.create_data).await?;
-                    if !user.email.is_empty() {
-                        let rec = auth_email::AuthRecordRow::load(app, &c, &id)
-                            .await?
-                            .ok_or_else(Error::not_found)?;
-                        if rec.email == user.email {
-                            auth_email::claim_address(app, &c, &rec, true).await?;
-                        }
-                    }
-                    id
-                };
-                oauth2::link(app, &c, &id, &provider.name, &user.id).await?;
-                id
+                let linked = oauth2_link::link_account(
+                    app,
+                    &c,
+                    &ctx.info,
+                    &provider.name,
+                    &user,
+                    body.create_data,
+                )
+                .await?;
+                (linked.id, linked.is_new)
             }
         };
         let proven = Proven {

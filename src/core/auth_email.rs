@@ -349,6 +349,22 @@ pub(crate) async fn claim_address(
     if rec.verified {
         return Ok(());
     }
+    let plan = claim_address_plan(app, c, &rec.id, keep_password, None).await?;
+    super::record_write::commit(app, vec![plan], None)
+        .await
+        .map_err(|(_, e)| e)?;
+    Ok(())
+}
+
+/// The write of [`claim_address`], to commit with others; `known` is the record when an
+/// earlier write of the same transaction makes it.
+pub(crate) async fn claim_address_plan(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    keep_password: bool,
+    known: Option<Map<String, Value>>,
+) -> Result<super::record_write::WritePlan> {
     let mut change = Map::new();
     change.insert("verified".into(), json!(true));
     if !keep_password {
@@ -356,6 +372,6 @@ pub(crate) async fn claim_address(
         change.insert("password".into(), json!(random));
         change.insert("passwordConfirm".into(), json!(random));
     }
-    records::update(app, c, &rec.id, &system_request(app)?, change).await?;
-    Ok(())
+    let sys = system_request(app)?;
+    super::record_write::plan_update(app, c, id, &sys, change, Vec::new(), known).await
 }

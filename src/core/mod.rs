@@ -22,6 +22,7 @@ pub mod logs;
 pub mod mailer;
 pub mod mfa;
 pub mod oauth2;
+pub mod oauth2_link;
 pub mod otp;
 pub mod params;
 pub mod pick;

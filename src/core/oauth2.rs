@@ -7,16 +7,15 @@ use super::collection::{Collection, OAuth2Provider};
 use super::error::{Error, Result};
 use super::fields::{Field, FieldKind, TextField};
 use super::ids::random_token;
-use super::records;
-use super::superusers::system_request;
+
 use crate::db::quote;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, PkceCodeChallenge, PkceCodeVerifier,
     RedirectUrl, TokenResponse, TokenUrl,
 };
-use serde_json::{json, Map, Value};
-use std::sync::Arc;
+use serde_json::{json, Value};
+
 use std::time::Duration;
 
 /// The system collection of links between provider accounts and auth records.
@@ -356,22 +355,4 @@ pub async fn linked_record(
         Some(row) => Some(row.string("recordRef")?),
         None => None,
     })
-}
-
-/// Links a provider account to an auth record.
-pub async fn link(
-    app: &App,
-    c: &Arc<Collection>,
-    record_id: &str,
-    provider: &str,
-    provider_id: &str,
-) -> Result<()> {
-    let mut body = Map::new();
-    body.insert("collectionRef".into(), json!(c.id));
-    body.insert("recordRef".into(), json!(record_id));
-    body.insert("provider".into(), json!(provider));
-    body.insert("providerId".into(), json!(provider_id));
-    let links = app.collection(EXTERNAL_AUTHS)?;
-    records::create(app, &links, &system_request(app)?, body).await?;
-    Ok(())
 }
