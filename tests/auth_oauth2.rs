@@ -281,13 +281,22 @@ async fn a_failed_link_leaves_no_account_behind() {
     sql(&s, fail).await;
 
     // A new account.
-    mock.set_user(json!({"sub": "n-1", "name": "Nina", "email": "nina@example.com", "email_verified": true}));
+    mock.set_user(
+        json!({"sub": "n-1", "name": "Nina", "email": "nina@example.com", "email_verified": true}),
+    );
     let (st, b) = full_login(&s, "oidc", None).await;
     assert!(!st.is_success(), "{b}");
     let (_, found) = s
-        .su(Method::GET, "/api/collections/users/records?filter=email='nina@example.com'", None)
+        .su(
+            Method::GET,
+            "/api/collections/users/records?filter=email='nina@example.com'",
+            None,
+        )
         .await;
-    assert_eq!(found["totalItems"], 0, "no record without its link: {found}");
+    assert_eq!(
+        found["totalItems"], 0,
+        "no record without its link: {found}"
+    );
 
     // An existing, unverified account the provider vouches for.
     let rec = s
@@ -299,13 +308,21 @@ async fn a_failed_link_leaves_no_account_behind() {
     mock.set_user(json!({"sub": "v-1", "email": "vera@example.com", "email_verified": true}));
     let (st, b) = full_login(&s, "oidc", None).await;
     assert!(!st.is_success(), "{b}");
-    let path = format!("/api/collections/users/records/{}", rec["id"].as_str().unwrap());
+    let path = format!(
+        "/api/collections/users/records/{}",
+        rec["id"].as_str().unwrap()
+    );
     let (_, after) = s.su(Method::GET, &path, None).await;
-    assert_eq!(after["verified"], false, "the claim went with the failed link");
+    assert_eq!(
+        after["verified"], false,
+        "the claim went with the failed link"
+    );
 
     // Once linking works, both logins succeed as first logins.
     sql(&s, heal).await;
-    mock.set_user(json!({"sub": "n-1", "name": "Nina", "email": "nina@example.com", "email_verified": true}));
+    mock.set_user(
+        json!({"sub": "n-1", "name": "Nina", "email": "nina@example.com", "email_verified": true}),
+    );
     let (st, b) = full_login(&s, "oidc", None).await;
     assert_eq!(st, StatusCode::OK, "{b}");
     assert_eq!(b["meta"]["isNew"], true);

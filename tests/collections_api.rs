@@ -596,3 +596,67 @@ async fn scaffolds_and_auth_collections() {
     assert_eq!(c["passwordAuth"]["enabled"], true);
     assert_eq!(c["authToken"]["duration"], 432000);
 }
+
+/// An import is one transaction: a collection the database refuses halfway through
+/// leaves the ones before it unwritten, and an existing one unchanged.
+#[tokio::test]
+async fn an_import_is_all_or_nothing() {
+    let s = start().await;
+    s.create_collection(json!({"name": "keep", "fields": [{"name": "a", "type": "text"}]}))
+        .await;
+    let (st, body) = s
+        .su(
+            Method::PUT,
+            "/api/collections/import",
+            Some(json!({"collections": [
+                {"name": "first", "fields": [{"name": "x", "type": "text"}]},
+                {"name": "keep", "fields": [{"name": "a", "type": "text"}, {"name": "b", "type": "number"}]},
+                {"name": "broken", "type": "view", "viewQuery": "SELECT id, nope FROM first"}
+            ]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["data"]["collections"]["code"],
+        "validation_collections_import_failure"
+    );
+    for gone in ["first", "broken"] {
+        let (st, _) = s
+            .su(Method::GET, &format!("/api/collections/{gone}"), None)
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{gone} was not left behind");
+    }
+    let (_, keep) = s.su(Method::GET, "/api/collections/keep", None).await;
+    let names: Vec<&str> = keep["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "a"], "keep is unchanged");
+    // Nor is its table.
+    let (st, _) = s
+        .su(
+            Method::POST,
+            "/api/collections/first/records",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // The same import without the broken view goes through whole.
+    let (st, body) = s
+        .su(
+            Method::PUT,
+            "/api/collections/import",
+            Some(json!({"collections": [
+                {"name": "first", "fields": [{"name": "x", "type": "text"}]},
+                {"name": "fine", "type": "view", "viewQuery": "SELECT id, x FROM first"}
+            ]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+    let (st, _) = s
+        .su(Method::GET, "/api/collections/fine/records", None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}

@@ -13,7 +13,7 @@ use crate::db::{quote, Dialect, WriteTx};
 use sea_orm::Value as SqlValue;
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 static NAME_RE: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"^[A-Za-z0-9_]+$").expect("static regex"));
@@ -144,8 +144,37 @@ pub async fn update(app: &App, c: Collection) -> Result<Collection> {
     save(app, c, false).await
 }
 
-async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection> {
-    let reg = app.registry();
+/// A checked schema change, ready to run inside a transaction.
+enum SchemaStep {
+    Save {
+        c: Collection,
+        ddl: Vec<String>,
+        is_new: bool,
+    },
+    Delete {
+        c: Arc<Collection>,
+        ddl: Vec<String>,
+    },
+}
+
+async fn save(app: &App, c: Collection, creating: bool) -> Result<Collection> {
+    let step = plan_save(&app.registry(), c, creating, app.dialect())?;
+    let d = app.dialect();
+    let step = Arc::new(step);
+    let saved = app
+        .db()
+        .write(Box::new(move |txn| {
+            let step = step.clone();
+            Box::pin(async move { run_step(txn, d, &step).await })
+        }))
+        .await?;
+    app.reload_collections().await?;
+    saved.ok_or_else(|| Error::Internal("a saved collection vanished".into()))
+}
+
+/// Validates `c` against `reg` (creating it, or updating the collection with its id) and
+/// works out the statements that change the table.
+fn plan_save(reg: &Registry, mut c: Collection, creating: bool, d: Dialect) -> Result<SchemaStep> {
     let action = if creating { "create" } else { "update" };
     let old = if creating {
         if !c.id.is_empty() && reg.find(&c.id).is_some_and(|o| o.id == c.id) {
@@ -164,92 +193,31 @@ async fn save(app: &App, mut c: Collection, creating: bool) -> Result<Collection
                 .ok_or_else(Error::not_found)?,
         )
     };
-    prepare(&mut c, old.as_ref(), &reg, action)?;
+    prepare(&mut c, old.as_ref(), reg, action)?;
     let now = format_datetime(chrono::Utc::now());
     if old.is_none() {
         c.created = now.clone();
     }
     c.updated = now;
-    let d = app.dialect();
     let ddl = match &old {
         None => schema::create_sql(&c, d),
         Some(o) => schema::alter_sql(o, &c, d)?,
     };
-    let is_new = old.is_none();
-    let saved = app
-        .db()
-        .write(Box::new(move |txn| {
-            let (ddl, mut c) = (ddl.clone(), c.clone());
-            Box::pin(async move {
-                if c.is_view() {
-                    // The database is the judge of a view's query: what it refuses is the
-                    // client's mistake (400), not the server's.
-                    exec_all(txn, d, &ddl).await.map_err(invalid_view_query)?;
-                    c.fields = infer_view_fields(txn, d, &c)
-                        .await
-                        .map_err(invalid_view_query)?;
-                } else {
-                    exec_all(txn, d, &ddl).await?;
-                }
-                let values = row_values(&c);
-                let sql = if is_new {
-                    format!(
-                        "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
-                        placeholders(d, values.len())
-                    )
-                } else {
-                    let sets: Vec<String> = COLUMNS
-                        .split(", ")
-                        .enumerate()
-                        .skip(1)
-                        .map(|(i, col)| {
-                            format!(
-                                "{col} = {}",
-                                if d == Dialect::Sqlite {
-                                    "?".into()
-                                } else {
-                                    format!("${}", i + 1)
-                                }
-                            )
-                        })
-                        .collect();
-                    let id_ph = if d == Dialect::Sqlite {
-                        "?".to_string()
-                    } else {
-                        "$1".to_string()
-                    };
-                    // SQLite binds positionally: move the id to the end.
-                    format!(
-                        "UPDATE \"_collections\" SET {} WHERE \"id\" = {id_ph}",
-                        sets.join(", ")
-                    )
-                };
-                let values = if !is_new && d == Dialect::Sqlite {
-                    let mut v = values;
-                    let id = v.remove(0);
-                    v.push(id);
-                    v
-                } else {
-                    values
-                };
-                txn.execute(d.raw(sql, values)).await?;
-                Ok(c)
-            })
-        }))
-        .await?;
-    app.reload_collections().await?;
-    Ok(saved)
+    Ok(SchemaStep::Save {
+        c,
+        ddl,
+        is_new: old.is_none(),
+    })
 }
 
-/// Deletes a collection and its table.
-pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
-    let c = app.collection(id_or_name)?;
+/// Checks that the collection may go and works out the statements that drop it.
+fn plan_delete(reg: &Registry, id_or_name: &str) -> Result<SchemaStep> {
+    let c = reg.find(id_or_name).ok_or_else(Error::not_found)?;
     if c.system {
         return Err(Error::BadRequest(
             "System collections cannot be deleted.".into(),
         ));
     }
-    let reg = app.registry();
     if let Some(other) = reg.all().iter().find(|o| {
         o.id != c.id
             && o.fields
@@ -261,26 +229,111 @@ pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
             other.name
         )));
     }
-    let d = app.dialect();
     let ddl = schema::drop_sql(&c);
-    let id = c.id.clone();
+    Ok(SchemaStep::Delete { c, ddl })
+}
+
+/// Runs one schema change inside `txn`; a saved collection comes back as stored.
+async fn run_step(txn: &dyn WriteTx, d: Dialect, step: &SchemaStep) -> Result<Option<Collection>> {
+    let (c, ddl, is_new) = match step {
+        SchemaStep::Delete { c, ddl } => {
+            exec_all(txn, d, ddl).await?;
+            let ph = placeholders(d, 1);
+            txn.execute(d.raw(
+                format!("DELETE FROM \"_collections\" WHERE \"id\" = {ph}"),
+                vec![c.id.clone().into()],
+            ))
+            .await?;
+            return Ok(None);
+        }
+        SchemaStep::Save { c, ddl, is_new } => (c, ddl, *is_new),
+    };
+    let mut c = c.clone();
+    if c.is_view() {
+        // The database is the judge of a view's query: what it refuses is the client's
+        // mistake (400), not the server's.
+        exec_all(txn, d, ddl).await.map_err(invalid_view_query)?;
+        c.fields = infer_view_fields(txn, d, &c)
+            .await
+            .map_err(invalid_view_query)?;
+    } else {
+        exec_all(txn, d, ddl).await?;
+    }
+    let values = row_values(&c);
+    let sql = if is_new {
+        format!(
+            "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
+            placeholders(d, values.len())
+        )
+    } else {
+        let sets: Vec<String> = COLUMNS
+            .split(", ")
+            .enumerate()
+            .skip(1)
+            .map(|(i, col)| {
+                format!(
+                    "{col} = {}",
+                    if d == Dialect::Sqlite {
+                        "?".into()
+                    } else {
+                        format!("${}", i + 1)
+                    }
+                )
+            })
+            .collect();
+        let id_ph = if d == Dialect::Sqlite {
+            "?".to_string()
+        } else {
+            "$1".to_string()
+        };
+        // SQLite binds positionally: move the id to the end.
+        format!(
+            "UPDATE \"_collections\" SET {} WHERE \"id\" = {id_ph}",
+            sets.join(", ")
+        )
+    };
+    let values = if !is_new && d == Dialect::Sqlite {
+        let mut v = values;
+        let id = v.remove(0);
+        v.push(id);
+        v
+    } else {
+        values
+    };
+    txn.execute(d.raw(sql, values)).await?;
+    Ok(Some(c))
+}
+
+/// Runs checked schema changes in one transaction, then reloads the registry and
+/// removes the files of deleted collections.
+async fn run_steps(app: &App, steps: Vec<SchemaStep>) -> Result<()> {
+    let d = app.dialect();
+    let steps = Arc::new(steps);
+    let shared = steps.clone();
     app.db()
         .write(Box::new(move |txn| {
-            let (ddl, id) = (ddl.clone(), id.clone());
+            let steps = shared.clone();
             Box::pin(async move {
-                exec_all(txn, d, &ddl).await?;
-                let ph = placeholders(d, 1);
-                txn.execute(d.raw(
-                    format!("DELETE FROM \"_collections\" WHERE \"id\" = {ph}"),
-                    vec![id.into()],
-                ))
-                .await?;
+                for step in steps.iter() {
+                    run_step(txn, d, step).await?;
+                }
                 Ok(())
             })
         }))
         .await?;
-    forget_files(app, &c).await;
-    app.reload_collections().await
+    app.reload_collections().await?;
+    for step in steps.iter() {
+        if let SchemaStep::Delete { c, .. } = step {
+            forget_files(app, c).await;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a collection and its table.
+pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
+    let step = plan_delete(&app.registry(), id_or_name)?;
+    run_steps(app, vec![step]).await
 }
 
 /// Removes the stored files of every record of `c` (after its records are gone).
@@ -899,10 +952,14 @@ pub(crate) async fn record_migration(app: &App, name: &str) -> Result<()> {
 /// Imports many collections at once (create or update by id/name); with `delete_missing`,
 /// non-system collections not in the list are deleted.
 pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> Result<()> {
-    // Applied one by one; each step is its own transaction and validated fully first.
+    // Every collection is checked against the registry as the ones before it leave it,
+    // then all changes run in one transaction (as in PocketBase): all or nothing.
+    let d = app.dialect();
+    let mut working: Vec<Collection> = app.registry().all().iter().map(|c| (**c).clone()).collect();
+    let mut steps = Vec::new();
     let mut keep = HashSet::new();
     for mut c in list {
-        let reg = app.registry();
+        let reg = Registry::new(working.clone());
         if let Some(existing) = reg.find(&c.id).or_else(|| reg.find(&c.name)) {
             c.id = existing.id.clone();
         } else if c.id.is_empty() {
@@ -910,25 +967,36 @@ pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> R
         }
         keep.insert(c.id.clone());
         let exists = reg.find(&c.id).is_some_and(|o| o.id == c.id);
-        save(app, c, !exists).await.map_err(|e| match e {
-            Error::Validation { message, fields } => Error::Validation {
-                message: "Failed to import collections.".into(),
-                fields: [("collections".to_string(), json!({"code": "validation_collections_import_failure", "message": message, "data": fields}))]
-                    .into_iter()
-                    .collect(),
-            },
-            other => other,
-        })?;
+        let step = plan_save(&reg, c, !exists, d).map_err(import_failure)?;
+        if let SchemaStep::Save { c, .. } = &step {
+            working.retain(|o| o.id != c.id);
+            working.push(c.clone());
+        }
+        steps.push(step);
     }
     if delete_missing {
-        for c in app
-            .registry()
-            .all()
+        let gone: Vec<String> = working
             .iter()
             .filter(|c| !c.system && !keep.contains(&c.id))
-        {
-            delete(app, &c.id).await?;
+            .map(|c| c.id.clone())
+            .collect();
+        for id in gone {
+            let step = plan_delete(&Registry::new(working.clone()), &id)?;
+            working.retain(|o| o.id != id);
+            steps.push(step);
         }
     }
-    Ok(())
+    run_steps(app, steps).await.map_err(import_failure)
+}
+
+fn import_failure(e: Error) -> Error {
+    match e {
+        Error::Validation { message, fields } => Error::Validation {
+            message: "Failed to import collections.".into(),
+            fields: [("collections".to_string(), json!({"code": "validation_collections_import_failure", "message": message, "data": fields}))]
+                .into_iter()
+                .collect(),
+        },
+        other => other,
+    }
 }
