@@ -56,6 +56,27 @@ struct Cli {
     /// File holding the secret mixed into record tokens (instead of `GATHER_TOKEN_SECRET`).
     #[arg(long, global = true, env = "GATHER_TOKEN_SECRET_FILE")]
     token_secret_file: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers (and a keep-alive connection may
+    /// wait idle for its next request).
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_HEADER_TIMEOUT",
+        default_value_t = 10
+    )]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body (408 after).
+    #[arg(long, global = true, env = "GATHER_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout: u64,
+    /// Open connections at most (fewer when the file-descriptor limit is lower); past it
+    /// new connections get a 503.
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    max_connections: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -139,6 +160,11 @@ async fn run_cli() -> ExitCode {
         max_body_size: cli.max_body_size,
         secrets_dir: cli.secrets_dir.clone(),
         secret_files,
+        http: gather::core::HttpLimits {
+            header_timeout: std::time::Duration::from_secs(cli.header_timeout.max(1)),
+            body_timeout: std::time::Duration::from_secs(cli.body_timeout.max(1)),
+            max_connections: cli.max_connections,
+        },
         ..Config::default()
     };
     match run(cli.command, config).await {

@@ -722,6 +722,29 @@ async fn help_and_discover_follow_the_routes() {
             "{m} {p} is in /help but not in the API"
         );
     }
+    // Each route once, and none that needs a superuser.
+    let mut seen = std::collections::HashSet::new();
+    for e in endpoints {
+        let key = format!("{} {}", e["method"], e["path"]);
+        assert!(seen.insert(key.clone()), "{key} is listed twice");
+        let (m, p) = (
+            e["method"].as_str().unwrap_or_default().to_lowercase(),
+            e["path"].as_str().unwrap_or_default(),
+        );
+        let security = spec["paths"][p][&m]["security"].to_string();
+        assert!(
+            !security.contains("SuperuserToken"),
+            "{key} needs a superuser"
+        );
+    }
+    assert!(!endpoints
+        .iter()
+        .any(|e| e["path"] == "/api/gather/settings"));
+    let settings_op = &spec["paths"]["/api/gather/settings"]["get"]["security"];
+    assert!(
+        settings_op.to_string().contains("SuperuserToken"),
+        "{settings_op}"
+    );
     let register = endpoints
         .iter()
         .find(|e| e["path"] == "/api/agents/register")

@@ -250,3 +250,281 @@ async fn health_and_openapi() {
         .to_lowercase()
         .contains("swagger"));
 }
+
+/// What a raw socket reads until the server closes it or `within` passes, and when it
+/// ended (`None`: still open).
+async fn read_until_closed(
+    sock: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> (String, Option<std::time::Duration>) {
+    use tokio::io::AsyncReadExt;
+    let start = std::time::Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, sock.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (
+                    String::from_utf8_lossy(&out).into_owned(),
+                    Some(start.elapsed()),
+                )
+            }
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&out).into_owned(), None),
+        }
+    }
+}
+
+/// The JSON body of a raw HTTP/1.1 answer.
+fn raw_body(answer: &str) -> Value {
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+/// Slow and silent clients are cut off: headers, bodies and idle keep-alive connections
+/// each have a time limit, and past the connection cap a client is told 503 at once.
+#[tokio::test]
+async fn slow_clients_time_out_and_the_connection_cap_sheds_load() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let s = start_configured(|c| {
+        c.http.header_timeout = Duration::from_secs(1);
+        c.http.body_timeout = Duration::from_secs(1);
+        c.http.max_connections = 8;
+    })
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let patience = Duration::from_secs(5);
+
+    // Headers that never finish: the connection is closed.
+    let mut sock = TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let (_, closed) = read_until_closed(&mut sock, patience).await;
+    assert!(closed.is_some(), "a half-sent header was not cut off");
+
+    // A body shorter than its Content-Length: 408 with the envelope.
+    let mut sock = TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"POST /api/collections/users/auth-with-password HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"identity\":")
+        .await
+        .unwrap();
+    let (answer, closed) = read_until_closed(&mut sock, patience).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(raw_body(&answer)["status"], 408, "{answer}");
+    assert!(closed.is_some());
+
+    // An idle keep-alive connection is closed after the header timeout.
+    let mut sock = TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, closed) = read_until_closed(&mut sock, patience).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        closed.is_some(),
+        "an idle keep-alive connection stayed open"
+    );
+
+    // Eight silent connections fill the cap; the ninth is answered 503 and closed.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut extra = TcpStream::connect(&addr).await.unwrap();
+    let (answer, closed) = read_until_closed(&mut extra, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert_eq!(raw_body(&answer)["status"], 503);
+    assert!(closed.is_some());
+    // Once the silent ones are cut off, the server answers again.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (st, _) = s.get("/api/health", None).await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+/// CPU time (user + system) of a process so far, in seconds (Linux `/proc`).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+/// With few file descriptors, a flood of connections is shed with 503s while the server
+/// idles: it neither spins on failing accepts nor stops answering afterwards.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_connection_flood_is_shed_without_spinning() {
+    use std::time::Duration;
+    let s = start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = s.config();
+    let dir = config.data_dir.join("flooded");
+    let mut cmd = std::process::Command::new("bash");
+    let mut line = format!(
+        "ulimit -n 200 && exec \"$0\" --dir {} --secrets-dir {} serve --http 127.0.0.1:{port}",
+        dir.display(),
+        config.secrets_dir.clone().unwrap().display()
+    );
+    if let Some(url) = &config.database_url {
+        line = line.replace("serve", &format!("--database-url {url} serve"));
+    }
+    let mut child = cmd
+        .arg("-c")
+        .arg(line)
+        .arg(env!("CARGO_BIN_EXE_gather"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start gather");
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/api/health"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "the limited server did not start");
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        if let Ok(c) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            held.push(c);
+        }
+    }
+    let before = cpu_seconds(child.id());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_seconds(child.id()) - before;
+    assert!(
+        used < 0.5,
+        "the server used {used:.2} s of CPU in 2 s while flooded"
+    );
+    // Connections past the cap were told why.
+    let mut shed = 0;
+    for c in held.iter_mut().rev().take(50) {
+        let (answer, _) = read_until_closed(c, Duration::from_millis(200)).await;
+        if answer.starts_with("HTTP/1.1 503") {
+            shed += 1;
+        }
+    }
+    assert!(shed > 0, "no connection was shed with a 503");
+    drop(held);
+    let mut back = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/api/health"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(back, "the server did not answer after the flood");
+}
+
+/// Sends `request` on a raw socket and reads the whole answer.
+async fn raw_exchange(base: &str, request: &[u8]) -> String {
+    use tokio::io::AsyncWriteExt;
+    let addr = base.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = sock.write_all(request).await;
+    read_until_closed(&mut sock, std::time::Duration::from_secs(5))
+        .await
+        .0
+}
+
+/// Answers the HTTP layer gives before any route runs still carry the envelope, a 405
+/// says which methods the path has, and a superuser-only route says 401 to an anonymous
+/// caller before it looks at the input.
+#[tokio::test]
+async fn answers_outside_the_routes_are_enveloped() {
+    let s = start().await;
+    let long_uri = format!(
+        "GET /api/health?x={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_header = format!(
+        "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    for (request, status) in [
+        (long_uri.as_bytes(), 414),
+        (big_header.as_bytes(), 431),
+        (&b"GARBAGE\r\n\r\n"[..], 400),
+    ] {
+        let answer = raw_exchange(&s.base, request).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer:.200}"
+        );
+        let body = raw_body(&answer);
+        assert!(is_envelope(&body, status), "{answer:.300}");
+    }
+    let resp = s
+        .http
+        .put(format!("{}/api/health", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = resp
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(allow.as_deref(), Some("GET, HEAD"));
+    let resp = s
+        .http
+        .delete(format!("{}/api/collections/users/records", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"].to_str().unwrap(), "GET, HEAD, POST");
+
+    // Superuser-only routes: anonymous callers learn nothing about the input first.
+    for (method, path, body) in [
+        (Method::POST, "/api/collections", "{not json"),
+        (Method::PATCH, "/api/settings", "[1]"),
+        (Method::GET, "/api/logs?page=-1", ""),
+        (
+            Method::PUT,
+            "/api/collections/import",
+            "{\"collections\": 5}",
+        ),
+    ] {
+        let resp = s
+            .http
+            .request(method.clone(), format!("{}{path}", s.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let st = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
+        assert!(is_envelope(&v, 401), "{v}");
+    }
+}

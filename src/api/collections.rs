@@ -4,6 +4,7 @@
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::pick::{pick, pick_items};
+use super::superuser_auth::SuperuserAuth;
 use super::Tags;
 use crate::core::collection::{AuthOptions, Collection, CollectionType};
 use crate::core::collections as store;
@@ -215,6 +216,7 @@ impl CollectionsApi {
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         page: Query<Option<u64>>,
         #[oai(name = "perPage")] per_page: Query<Option<u64>>,
@@ -223,7 +225,6 @@ impl CollectionsApi {
         fields: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let app = &ctx.app;
         let meta = registry_collection();
         let reg = Registry::new(vec![meta.clone()]);
@@ -293,11 +294,11 @@ impl CollectionsApi {
     )]
     async fn create(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         body: Json<Value>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let c = new_from_input(&super::body_object(body.0)?)?;
         let saved = store::create(&ctx.app, c).await?;
         Ok(Json(pick(saved.to_json(), fields.0.as_deref())))
@@ -309,8 +310,7 @@ impl CollectionsApi {
         method = "get",
         operation_id = "collectionScaffolds"
     )]
-    async fn scaffolds(&self, ctx: Ctx) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
+    async fn scaffolds(&self, _su: SuperuserAuth) -> ApiResult<Json<Value>> {
         let blank = |mut c: Collection| {
             c.id.clear();
             c.fields
@@ -330,8 +330,12 @@ impl CollectionsApi {
         method = "put",
         operation_id = "importCollections"
     )]
-    async fn import(&self, ctx: Ctx, body: Json<Value>) -> ApiResult<NoContent> {
-        ctx.require_superuser()?;
+    async fn import(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        body: Json<Value>,
+    ) -> ApiResult<NoContent> {
         let body = Json(super::body_object(body.0)?);
         let invalid = |m: &str| {
             Error::field(
@@ -386,11 +390,11 @@ impl CollectionsApi {
     )]
     async fn view(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         collection: Path<String>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let c = ctx
             .app
             .registry()
@@ -407,12 +411,12 @@ impl CollectionsApi {
     )]
     async fn update(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         collection: Path<String>,
         body: Json<Value>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let existing = ctx
             .app
             .registry()
@@ -443,8 +447,12 @@ impl CollectionsApi {
         method = "delete",
         operation_id = "deleteCollection"
     )]
-    async fn delete(&self, ctx: Ctx, collection: Path<String>) -> ApiResult<NoContent> {
-        ctx.require_superuser()?;
+    async fn delete(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        collection: Path<String>,
+    ) -> ApiResult<NoContent> {
         ctx.app
             .registry()
             .find(&collection.0)
@@ -459,8 +467,12 @@ impl CollectionsApi {
         method = "delete",
         operation_id = "truncateCollection"
     )]
-    async fn truncate(&self, ctx: Ctx, collection: Path<String>) -> ApiResult<NoContent> {
-        ctx.require_superuser()?;
+    async fn truncate(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        collection: Path<String>,
+    ) -> ApiResult<NoContent> {
         ctx.app
             .registry()
             .find(&collection.0)

@@ -94,6 +94,7 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
         Error::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone(), json!({})),
         Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
         Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
+        Error::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, m.clone(), json!({})),
         Error::TooManyRequests { message, .. } => {
             (StatusCode::TOO_MANY_REQUESTS, message.clone(), json!({}))
         }

@@ -5,6 +5,7 @@ use super::collections::NoContent;
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick_items;
+use super::superuser_auth::SuperuserAuth;
 use super::Tags;
 use crate::core::logs::{self, RequestLog};
 use crate::core::records::ListParams;
@@ -27,6 +28,7 @@ impl LogsApi {
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         page: Query<Option<u64>>,
         #[oai(name = "perPage")] per_page: Query<Option<u64>>,
@@ -34,7 +36,6 @@ impl LogsApi {
         filter: Query<Option<String>>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let r = logs::list(
             &ctx.app,
             &ctx.info,
@@ -52,16 +53,19 @@ impl LogsApi {
 
     /// Log entries per hour: `[{"date": "2026-12-01 08:00:00.000Z", "total": 42}]`.
     #[oai(path = "/api/logs/stats", method = "get", operation_id = "logStats")]
-    async fn stats(&self, ctx: Ctx, filter: Query<Option<String>>) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
+    async fn stats(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        filter: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         let rows = logs::stats(&ctx.app, &ctx.info, filter.0.as_deref()).await?;
         Ok(Json(Value::Array(rows)))
     }
 
     /// One log entry.
     #[oai(path = "/api/logs/:id", method = "get", operation_id = "viewLog")]
-    async fn view(&self, ctx: Ctx, id: Path<String>) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
+    async fn view(&self, _su: SuperuserAuth, ctx: Ctx, id: Path<String>) -> ApiResult<Json<Value>> {
         Ok(Json(Value::Object(
             logs::view(&ctx.app, &ctx.info, &id.0).await?,
         )))
@@ -69,8 +73,7 @@ impl LogsApi {
 
     /// Remove every log entry.
     #[oai(path = "/api/logs", method = "delete", operation_id = "deleteLogs")]
-    async fn delete(&self, ctx: Ctx) -> ApiResult<NoContent> {
-        ctx.require_superuser()?;
+    async fn delete(&self, _su: SuperuserAuth, ctx: Ctx) -> ApiResult<NoContent> {
         logs::delete_all(&ctx.app, &ctx.info).await?;
         Ok(NoContent::Done)
     }

@@ -20,7 +20,9 @@ pub mod record_auth_password_reset;
 pub mod record_auth_verification;
 pub mod record_body;
 pub mod records;
+pub mod server;
 pub mod settings;
+pub mod superuser_auth;
 
 use crate::core::App;
 use poem::middleware::Cors;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 
 pub use context::Ctx;
 pub use error::{ApiError, ApiResult};
+pub use superuser_auth::SuperuserAuth;
 
 #[derive(TagsDerive)]
 pub enum Tags {
@@ -145,19 +148,64 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
     let document = ApiDocument::new(service.spec());
     let docs = service.swagger_ui();
     let max_body = app.config().max_body_size;
+    let body_timeout = app.config().http.body_timeout;
     let limiters = Arc::new(rate_limit::Limiters::default());
     Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/_", admin_ui::endpoint())
-        .around(move |ep, req| guard_input(ep, req, max_body))
+        .around(move |ep, req| guard_input(ep, req, max_body, body_timeout))
         .around(move |ep, req| rate_limit::limit(ep, req, limiters.clone()))
         .catch_all_error(|err| async move { error::catch_all(err) })
+        .around(allow_methods)
         .around(logs::record)
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
         .data(document)
+}
+
+/// A 405 says which methods the path has (`Allow`), read from the OpenAPI document.
+async fn allow_methods<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_string();
+    let doc = req.data::<ApiDocument>().cloned();
+    let mut resp = next.call(req).await?.into_response();
+    if resp.status() != poem::http::StatusCode::METHOD_NOT_ALLOWED {
+        return Ok(resp);
+    }
+    if let Some(allow) = doc.and_then(|d| allowed_methods(d.json(), &path)) {
+        if let Ok(v) = poem::http::HeaderValue::from_str(&allow) {
+            resp.headers_mut().insert(poem::http::header::ALLOW, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// The methods the OpenAPI document has for `path` (`GET, HEAD, POST`), if any.
+fn allowed_methods(doc: &serde_json::Value, path: &str) -> Option<String> {
+    let fits = |template: &str| {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+    };
+    let mut found: Vec<String> = Vec::new();
+    for (template, ops) in doc["paths"].as_object()? {
+        if fits(template) {
+            if let Some(ops) = ops.as_object() {
+                found.extend(ops.keys().map(|m| m.to_uppercase()));
+            }
+        }
+    }
+    if found.iter().any(|m| m == "GET") {
+        found.push("HEAD".into());
+    }
+    const ORDER: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    found.sort_by_key(|m| ORDER.iter().position(|o| o == m).unwrap_or(ORDER.len()));
+    found.dedup();
+    (!found.is_empty()).then(|| found.join(", "))
 }
 
 /// Refuses bodies over `max` bytes with 413, whether or not they declare a length, and
@@ -166,6 +214,7 @@ async fn guard_input<E: Endpoint>(
     next: Arc<E>,
     mut req: Request,
     max: usize,
+    body_timeout: std::time::Duration,
 ) -> poem::Result<Response> {
     let too_large = || poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
     let declared = req
@@ -183,11 +232,11 @@ async fn guard_input<E: Endpoint>(
     let multipart = req
         .content_type()
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/"));
-    let bytes = req
-        .take_body()
-        .into_bytes_limit(max)
-        .await
-        .map_err(|_| too_large())?;
+    let body = req.take_body().into_bytes_limit(max);
+    let bytes = match tokio::time::timeout(body_timeout, body).await {
+        Ok(read) => read.map_err(|_| too_large())?,
+        Err(_) => return Err(body_too_slow().into()),
+    };
     let escaped_nul = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(br"\u0000"));
     let nul = escaped_nul || bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0);
     if nul && !multipart {
@@ -195,6 +244,14 @@ async fn guard_input<E: Endpoint>(
     }
     req.set_body(bytes);
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// A body that does not arrive in time (a client that sent less than its
+/// `Content-Length`, or trickles it).
+fn body_too_slow() -> ApiError {
+    ApiError(crate::core::Error::RequestTimeout(
+        "The request body did not arrive in time.".into(),
+    ))
 }
 
 /// PostgreSQL cannot store NUL characters, so both engines refuse them.
@@ -218,13 +275,10 @@ pub async fn serve_on<T: OpenApi + 'static>(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
+    let limits = app.config().http;
     let ep = endpoint(app, extra, &format!("http://{local}"));
-    let std_listener = listener.into_std()?;
-    let acceptor = poem::listener::TcpAcceptor::from_std(std_listener)?;
     tracing::info!("serving on http://{local} (API /api/, docs /docs)");
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(ep, stop, None)
-        .await
+    server::serve_endpoint(ep, listener, limits, stop).await
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick;
+use super::superuser_auth::SuperuserAuth;
 use super::Tags;
 use crate::core::auth::{auth_token, issue_token, load_auth_row, TokenType};
 use crate::core::filter::AuthRecord;
@@ -304,8 +305,10 @@ impl RecordAuthApi {
         method = "post",
         operation_id = "impersonate"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn impersonate(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         collection: Path<String>,
         id: Path<String>,
@@ -313,7 +316,6 @@ impl RecordAuthApi {
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let c = auth_collection(&ctx, &collection.0)?;
         let secs = body.0.and_then(|b| b.duration).unwrap_or(0);
         let resp = auth_response(

@@ -4,6 +4,7 @@ use super::collections::NoContent;
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick;
+use super::superuser_auth::SuperuserAuth;
 use super::Tags;
 use crate::core::collection::EmailTemplate;
 use crate::core::mailer::{self, MailData, MailKind};
@@ -35,8 +36,12 @@ struct TestS3 {
 impl SettingsApi {
     /// All settings, without secrets (superusers).
     #[oai(path = "/api/settings", method = "get", operation_id = "getSettings")]
-    async fn get(&self, ctx: Ctx, fields: Query<Option<String>>) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
+    async fn get(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        fields: Query<Option<String>>,
+    ) -> ApiResult<Json<Value>> {
         Ok(Json(pick(
             ctx.app.settings().to_public_json(),
             fields.0.as_deref(),
@@ -51,11 +56,11 @@ impl SettingsApi {
     )]
     async fn update(
         &self,
+        _su: SuperuserAuth,
         ctx: Ctx,
         body: Json<Value>,
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
         let patch = Value::Object(super::body_object(body.0)?);
         let next = ctx.app.update_settings(&patch).await?;
         Ok(Json(pick(next.to_public_json(), fields.0.as_deref())))
@@ -68,8 +73,12 @@ impl SettingsApi {
         method = "post",
         operation_id = "testEmail"
     )]
-    async fn test_email(&self, ctx: Ctx, body: Json<TestEmail>) -> ApiResult<NoContent> {
-        ctx.require_superuser()?;
+    async fn test_email(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        body: Json<TestEmail>,
+    ) -> ApiResult<NoContent> {
         let email = crate::core::auth_email::check_email(&body.email, "email")?;
         let kind = MailKind::from_template_name(body.template.as_deref().unwrap_or_default())
             .ok_or_else(|| Error::BadRequest("Unknown e-mail template.".into()))?;
@@ -112,8 +121,12 @@ impl SettingsApi {
         method = "post",
         operation_id = "testS3"
     )]
-    async fn test_s3(&self, ctx: Ctx, body: Json<TestS3>) -> ApiResult<NoContent> {
-        ctx.require_superuser()?;
+    async fn test_s3(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        body: Json<TestS3>,
+    ) -> ApiResult<NoContent> {
         if body.filesystem.as_deref().unwrap_or("storage") != "storage" {
             return Err(Error::BadRequest(
                 "Only the record file storage (\"storage\") can be checked.".into(),

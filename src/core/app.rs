@@ -26,6 +26,30 @@ pub struct Config {
     pub secrets_dir: Option<PathBuf>,
     /// Files named for single secrets, by [`super::secrets::SecretSpec::name`].
     pub secret_files: std::collections::BTreeMap<String, PathBuf>,
+    /// Timeouts and the connection cap of the HTTP listener.
+    pub http: HttpLimits,
+}
+
+/// Limits of the HTTP listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time a client has to send a request's headers; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    pub header_timeout: std::time::Duration,
+    /// Time a client has to send a request's body once its headers are in (408 after).
+    pub body_timeout: std::time::Duration,
+    /// Open connections at most; past it a new connection gets a 503 and is closed.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -38,6 +62,7 @@ impl Default for Config {
             realtime_queue: super::realtime::QUEUE,
             secrets_dir: None,
             secret_files: Default::default(),
+            http: HttpLimits::default(),
         }
     }
 }

@@ -147,7 +147,7 @@ pub async fn update(app: &App, c: Collection) -> Result<Collection> {
 /// A checked schema change, ready to run inside a transaction.
 enum SchemaStep {
     Save {
-        c: Collection,
+        c: Box<Collection>,
         ddl: Vec<String>,
         is_new: bool,
     },
@@ -204,7 +204,7 @@ fn plan_save(reg: &Registry, mut c: Collection, creating: bool, d: Dialect) -> R
         Some(o) => schema::alter_sql(o, &c, d)?,
     };
     Ok(SchemaStep::Save {
-        c,
+        c: Box::new(c),
         ddl,
         is_new: old.is_none(),
     })
@@ -248,7 +248,7 @@ async fn run_step(txn: &dyn WriteTx, d: Dialect, step: &SchemaStep) -> Result<Op
         }
         SchemaStep::Save { c, ddl, is_new } => (c, ddl, *is_new),
     };
-    let mut c = c.clone();
+    let mut c = (**c).clone();
     if c.is_view() {
         // The database is the judge of a view's query: what it refuses is the client's
         // mistake (400), not the server's.
@@ -970,7 +970,7 @@ pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> R
         let step = plan_save(&reg, c, !exists, d).map_err(import_failure)?;
         if let SchemaStep::Save { c, .. } = &step {
             working.retain(|o| o.id != c.id);
-            working.push(c.clone());
+            working.push((**c).clone());
         }
         steps.push(step);
     }

@@ -26,6 +26,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 408: the request did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 429; `retry_after` seconds go into the `Retry-After` header.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },

@@ -38,7 +38,7 @@ pub mod secrets;
 pub mod settings;
 pub mod superusers;
 
-pub use app::{App, CodeMigration, Config};
+pub use app::{App, CodeMigration, Config, HttpLimits};
 pub use collection::{Collection, CollectionType, Rule};
 pub use error::{Error, Result};
 pub use fields::{Field, FieldKind};

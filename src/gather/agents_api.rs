@@ -3,6 +3,7 @@
 
 use super::agent_auth::PerIp;
 use super::{identity, state, GatherTags};
+use crate::api::SuperuserAuth;
 use crate::api::{ApiResult, Ctx};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -222,8 +223,7 @@ impl AgentsApi {
         method = "get",
         operation_id = "getGatherSettings"
     )]
-    async fn settings(&self, ctx: Ctx) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
+    async fn settings(&self, _su: SuperuserAuth, ctx: Ctx) -> ApiResult<Json<Value>> {
         let s = state(&ctx.app)?.settings.get(&ctx.app).await;
         Ok(Json(serde_json::to_value(&*s).unwrap_or_default()))
     }
@@ -234,8 +234,12 @@ impl AgentsApi {
         method = "patch",
         operation_id = "updateGatherSettings"
     )]
-    async fn update_settings(&self, ctx: Ctx, body: Json<Value>) -> ApiResult<Json<Value>> {
-        ctx.require_superuser()?;
+    async fn update_settings(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        body: Json<Value>,
+    ) -> ApiResult<Json<Value>> {
         let patch = Value::Object(crate::api::body_object(body.0)?);
         let s = state(&ctx.app)?.settings.update(&ctx.app, &patch).await?;
         Ok(Json(serde_json::to_value(&*s).unwrap_or_default()))

@@ -80,16 +80,31 @@ fn endpoints_from(doc: &Value) -> Vec<Value> {
                 t.iter()
                     .any(|t| t.as_str().is_some_and(|t| AGENT_TAGS.contains(&t)))
             });
-            if !tagged {
+            let method = method.to_uppercase();
+            let listed = out
+                .iter()
+                .any(|e| e["method"] == method.as_str() && e["path"] == path.as_str());
+            if !tagged || listed || needs_superuser(op) {
                 continue;
             }
             let id = op["operationId"].as_str().unwrap_or_default();
             let purpose = op["summary"].as_str().unwrap_or_default();
             // OpenAPI writes path parameters as {id}, as agents should.
-            out.push(entry(&method.to_uppercase(), path, purpose, tips(id)));
+            out.push(entry(&method, path, purpose, tips(id)));
         }
     }
     out
+}
+
+/// Whether an operation of the OpenAPI document is for superusers only: agents never
+/// see those in `/help`.
+fn needs_superuser(op: &Value) -> bool {
+    op["security"].as_array().is_some_and(|reqs| {
+        reqs.iter().any(|r| {
+            r.as_object()
+                .is_some_and(|r| r.contains_key("SuperuserToken"))
+        })
+    })
 }
 
 fn entry(method: &str, path: &str, purpose: &str, tips: Vec<&str>) -> Value {

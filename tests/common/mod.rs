@@ -77,6 +77,11 @@ pub async fn start() -> Server {
     start_with(|_| async {}, ()).await
 }
 
+/// A server whose configuration `tune` adjusts first (limits, timeouts).
+pub async fn start_configured(tune: impl FnOnce(&mut Config)) -> Server {
+    start_inner_with(tune, |_| async {}, (), true).await
+}
+
 /// Starts a server with an app's own routes; `setup` may run code migrations and
 /// register hooks before it serves.
 pub async fn start_with<F, Fut, T>(setup: F, extra: T) -> Server
@@ -103,13 +108,27 @@ where
     Fut: std::future::Future<Output = ()>,
     T: poem_openapi::OpenApi + Send + 'static,
 {
+    start_inner_with(|_| {}, setup, extra, superuser).await
+}
+
+async fn start_inner_with<F, Fut, T>(
+    tune: impl FnOnce(&mut Config),
+    setup: F,
+    extra: T,
+    superuser: bool,
+) -> Server
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+    T: poem_openapi::OpenApi + Send + 'static,
+{
     let dir = std::env::temp_dir().join(unique("gather_test"));
     let database_url = if is_postgres() {
         Some(fresh_postgres().await)
     } else {
         None
     };
-    let config = Config {
+    let mut config = Config {
         data_dir: dir.clone(),
         database_url,
         max_body_size: 1 << 20,
@@ -118,6 +137,7 @@ where
         secrets_dir: Some(dir.join("secrets")),
         ..Config::default()
     };
+    tune(&mut config);
     let app = App::open(config.clone()).await.expect("open app");
     setup(app.clone()).await;
     if superuser {
