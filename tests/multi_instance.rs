@@ -56,3 +56,102 @@ async fn schema_and_records_are_shared() {
     }
     assert!(seen, "instance B never saw the new field");
 }
+
+/// Three instances started at the same instant on a fresh database all come up: the
+/// migration lock makes them apply system and code migrations one after the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_started_together_on_a_fresh_database_all_come_up() {
+    let root = std::env::temp_dir().join(unique("gather_trio"));
+    let secrets = root.join("secrets");
+    let url = if is_postgres() {
+        Some(fresh_postgres().await)
+    } else {
+        None
+    };
+    let ports: Vec<u16> = (0..3)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    let mut children = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        // On SQLite the three share one data directory (one database file).
+        let dir = if url.is_some() {
+            root.join(format!("i{i}"))
+        } else {
+            root.join("data")
+        };
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gather"));
+        cmd.arg("--dir")
+            .arg(&dir)
+            .arg("--secrets-dir")
+            .arg(&secrets);
+        if let Some(u) = &url {
+            cmd.arg("--database-url").arg(u);
+        }
+        cmd.arg("serve")
+            .arg("--http")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        children.push(cmd.spawn().expect("start gather"));
+    }
+    let http = reqwest::Client::new();
+    for port in &ports {
+        let mut up = false;
+        for _ in 0..300 {
+            let r = http
+                .get(format!("http://127.0.0.1:{port}/help"))
+                .send()
+                .await;
+            if r.is_ok_and(|r| r.status() == StatusCode::OK) {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if !up {
+            let mut failed = String::new();
+            for c in children.iter_mut() {
+                let _ = c.kill();
+                if let Some(mut e) = c.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut failed);
+                }
+            }
+            panic!("the instance on port {port} did not come up:\n{failed}");
+        }
+    }
+    for c in children.iter_mut() {
+        assert!(
+            c.try_wait().expect("status").is_none(),
+            "an instance exited"
+        );
+    }
+    // Each migration was applied once: the agents collection exists once and works.
+    let base = format!("http://127.0.0.1:{}", ports[2]);
+    let (st, body) = {
+        let r = http
+            .post(format!("{base}/api/agents/challenge"))
+            .json(&json!({"public_key": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"}))
+            .send()
+            .await
+            .unwrap();
+        let st = r.status();
+        (st, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "an unknown key, from a working agents table: {body}"
+    );
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -168,7 +168,11 @@ impl App {
         let db = Db::connect(&config.db_target()).await?;
         let token_secret = config.secret_of(db.dialect, &super::secrets::TOKEN_SECRET, None)?;
         let (realtime, changes) = super::realtime::Broker::new(config.realtime_queue);
-        gather_migrations::Migrator::up(&db.sea, None).await?;
+        db.with_migration_lock(async {
+            gather_migrations::Migrator::up(&db.sea, None).await?;
+            Ok(())
+        })
+        .await?;
         let files: Arc<dyn super::files::FileStorage> = Arc::new(super::files::LocalStorage::new(
             config.data_dir.join("storage"),
         ));
@@ -200,9 +204,13 @@ impl App {
         let app = App {
             inner: Arc::new(inner),
         };
-        app.reload_collections().await?;
-        super::collections::ensure_system_collections(&app).await?;
-        super::collections::ensure_auto_indexes(&app).await?;
+        app.db()
+            .with_migration_lock(async {
+                app.reload_collections().await?;
+                super::collections::ensure_system_collections(&app).await?;
+                super::collections::ensure_auto_indexes(&app).await
+            })
+            .await?;
         app.watch_schema();
         let _ = app.inner.logs.set(super::logs::LogQueue::start(&app));
         app.deliver_changes(changes);
@@ -498,15 +506,22 @@ impl App {
 
     /// Applies code migrations not yet recorded, in order.
     pub async fn run_code_migrations(&self, migrations: &[CodeMigration]) -> Result<()> {
-        for m in migrations {
-            if super::collections::migration_applied(self, &m.name).await? {
-                continue;
-            }
-            tracing::info!(migration = %m.name, "applying code migration");
-            (m.run)(self.clone()).await?;
-            super::collections::record_migration(self, &m.name).await?;
-        }
-        Ok(())
+        // One instance at a time; another that started at the same moment waits, sees
+        // what this one applied (its registry reloaded) and skips it.
+        self.db()
+            .with_migration_lock(async {
+                self.reload_collections().await?;
+                for m in migrations {
+                    if super::collections::migration_applied(self, &m.name).await? {
+                        continue;
+                    }
+                    tracing::info!(migration = %m.name, "applying code migration");
+                    (m.run)(self.clone()).await?;
+                    super::collections::record_migration(self, &m.name).await?;
+                }
+                Ok(())
+            })
+            .await
     }
 }
 

@@ -72,6 +72,32 @@ pub enum DbTarget {
 }
 
 /// The database handles of one app: readers for queries, one writer queue for changes.
+/// Opens `path` and waits for an exclusive lock on it (released when the file closes).
+async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, crate::core::Error> {
+    let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(f)
+    })
+    .await
+    .map_err(|e| crate::core::Error::Internal(e.to_string()))?;
+    locked.map_err(|e| crate::core::Error::Internal(format!("cannot lock for migrations: {e}")))
+}
+
+/// Beside a SQLite database: locked while a process migrates it.
+const MIGRATION_LOCK_FILE: &str = "migrate.lock";
+
+/// The advisory lock key of migrations ("gather" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x6761_7468_6572;
+
 #[derive(Clone)]
 pub struct Db {
     pub dialect: Dialect,
@@ -80,6 +106,8 @@ pub struct Db {
     /// SQLite's reader threads (reads on PostgreSQL go through `sea`).
     sqlite_readers: Option<sqlite::Readers>,
     pub writer: Writer,
+    /// SQLite: the file whose lock serialises migrations of processes sharing the database.
+    lock_file: Option<std::path::PathBuf>,
 }
 
 impl Db {
@@ -117,6 +145,7 @@ impl Db {
             sea,
             sqlite_readers: Some(readers),
             writer,
+            lock_file: Some(dir.join(MIGRATION_LOCK_FILE)),
         })
     }
 
@@ -144,7 +173,45 @@ impl Db {
             sea,
             sqlite_readers: None,
             writer: Writer::start_postgres(writers),
+            lock_file: None,
         })
+    }
+
+    /// Runs `work` while holding the database-wide migration lock, so instances that
+    /// start together apply system and code migrations one after the other (the later
+    /// ones find them applied): on PostgreSQL a session advisory lock on a connection of
+    /// its own, on SQLite an exclusive lock on a file beside the database.
+    pub async fn with_migration_lock<T, F>(&self, work: F) -> Result<T, crate::core::Error>
+    where
+        F: std::future::Future<Output = Result<T, crate::core::Error>>,
+    {
+        if let Some(path) = &self.lock_file {
+            let held = lock_file(path.clone()).await?;
+            let out = work.await;
+            drop(held);
+            return out;
+        }
+        use sea_orm::sqlx;
+        let pool = self.sea.get_postgres_connection_pool();
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| DbErr::Custom(format!("cannot take the migration lock: {e}")))?;
+        let out = work.await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // A connection that may still hold the lock must not go back to the pool.
+            conn.detach();
+        }
+        out
     }
 
     /// Runs `f` inside the writer's transaction; see [`Writer::write`].

@@ -92,10 +92,10 @@ pub fn migrations() -> Vec<CodeMigration> {
     vec![CodeMigration::new(
         "gather_001_identity_and_inbox",
         |app: App| async move {
-            for c in [agents()?, challenges()?, messages()?, sdk_tokens()?] {
-                collections::create(&app, c).await?;
-            }
-            Ok(())
+            // One transaction (an import), and safe to run again: an import updates
+            // collections that exist.
+            let all = vec![agents()?, challenges()?, messages()?, sdk_tokens()?];
+            collections::import(&app, all, false).await
         },
     )]
 }

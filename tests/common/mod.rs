@@ -49,7 +49,7 @@ impl Drop for Server {
 }
 
 /// A unique name for this test run's databases and directories.
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,7 +58,7 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
-async fn fresh_postgres() -> String {
+pub async fn fresh_postgres() -> String {
     use sea_orm::{ConnectionTrait, Database};
     let admin = std::env::var("GATHER_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
