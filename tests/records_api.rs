@@ -1085,3 +1085,138 @@ async fn like_on_bare_multi_valued_fields_means_contains() {
         assert_eq!(got.join(","), want, "{filter}");
     }
 }
+
+/// Writes racing every kind of schema change get a 2xx or a 4xx, never a 500, and every
+/// acknowledged create is there afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_racing_schema_changes_never_fail_with_500() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let s = Arc::new(start().await);
+    let c = s
+        .create_collection(json!({
+            "name": "racing", "listRule": "", "viewRule": "", "createRule": "", "updateRule": "",
+            "fields": [
+                {"name": "title", "type": "text"},
+                {"name": "extra", "type": "number"},
+                {"name": "tag", "type": "select", "values": ["a", "b"], "maxSelect": 1}
+            ]
+        }))
+        .await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let created = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (s, stop, created, cid) = (s.clone(), stop.clone(), created.clone(), cid.clone());
+        writers.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            let mut last: Option<String> = None;
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let path = format!("/api/collections/{cid}/records");
+                let body =
+                    json!({"title": format!("w{w}-{n}"), "headline": "h", "extra": n, "tag": "a"});
+                let (st, b) = match (&last, n % 3) {
+                    (Some(id), 0) => {
+                        s.call(Method::PATCH, &format!("{path}/{id}"), None, Some(body))
+                            .await
+                    }
+                    _ => s.call(Method::POST, &path, None, Some(body)).await,
+                };
+                if st == StatusCode::OK && n % 3 != 0 || (st == StatusCode::OK && last.is_none()) {
+                    created.fetch_add(1, Ordering::Relaxed);
+                    last = b["id"].as_str().map(str::to_string);
+                }
+                if st.is_server_error() {
+                    errors.push(format!("{st}: {b}"));
+                }
+            }
+            errors
+        }));
+    }
+    // Every kind of schema change, a few times over.
+    let field_names = |c: &Value| -> Vec<String> {
+        c["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for round in 0..3 {
+        let (_, cur) = s
+            .su(Method::GET, &format!("/api/collections/{cid}"), None)
+            .await;
+        let mut fields = cur["fields"].as_array().unwrap().clone();
+        let steps: Vec<Box<dyn Fn(&mut Vec<Value>)>> = vec![
+            // Rename a field.
+            Box::new(|fs: &mut Vec<Value>| {
+                for f in fs.iter_mut() {
+                    if f["name"] == "title" {
+                        f["name"] = json!("headline");
+                    } else if f["name"] == "headline" {
+                        f["name"] = json!("title");
+                    }
+                }
+            }),
+            // Remove a field, then add it back.
+            Box::new(|fs: &mut Vec<Value>| fs.retain(|f| f["name"] != "extra")),
+            Box::new(|fs: &mut Vec<Value>| fs.push(json!({"name": "extra", "type": "number"}))),
+            // Single to multiple values and back.
+            Box::new(|fs: &mut Vec<Value>| {
+                for f in fs.iter_mut().filter(|f| f["name"] == "tag") {
+                    let multi = f["maxSelect"] == 2;
+                    f["maxSelect"] = json!(if multi { 1 } else { 2 });
+                }
+            }),
+        ];
+        for step in &steps {
+            step(&mut fields);
+            let (st, b) = s
+                .su(
+                    Method::PATCH,
+                    &format!("/api/collections/{cid}"),
+                    Some(json!({"fields": fields})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{b}");
+            fields = b["fields"].as_array().unwrap().clone();
+            tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        }
+        // Rename the collection itself.
+        let name = format!("racing{round}");
+        let (st, b) = s
+            .su(
+                Method::PATCH,
+                &format!("/api/collections/{cid}"),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        assert!(field_names(&b).contains(&"tag".to_string()));
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut errors = Vec::new();
+    for w in writers {
+        errors.extend(w.await.unwrap());
+    }
+    assert!(
+        errors.is_empty(),
+        "server errors: {:?}",
+        &errors[..errors.len().min(5)]
+    );
+    let (_, list) = s
+        .su(
+            Method::GET,
+            &format!("/api/collections/{cid}/records?perPage=1"),
+            None,
+        )
+        .await;
+    assert!(
+        list["totalItems"].as_u64().unwrap() as usize >= created.load(Ordering::Relaxed),
+        "acknowledged creates are there"
+    );
+}

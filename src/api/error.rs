@@ -95,6 +95,11 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
         Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
         Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
         Error::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, m.clone(), json!({})),
+        Error::SchemaChanged => (
+            StatusCode::BAD_REQUEST,
+            "The collection's schema changed while the write ran; send it again.".into(),
+            json!({}),
+        ),
         Error::TooManyRequests { message, .. } => {
             (StatusCode::TOO_MANY_REQUESTS, message.clone(), json!({}))
         }

@@ -88,6 +88,48 @@ pub async fn run(
     }
     let deadline =
         (limits.timeout > 0).then(|| Instant::now() + Duration::from_secs(limits.timeout.into()));
+    // Planned again, as a whole, if a schema change overtakes it.
+    let (done, collections, infos) = super::record_write::with_schema_retry(app, || {
+        plan_and_commit(app, caller, &requests, deadline)
+    })
+    .await?;
+    let mut out = Vec::with_capacity(done.len());
+    for (((rec, c), info), r) in done.into_iter().zip(collections).zip(infos).zip(&requests) {
+        let Some(rec) = rec else {
+            out.push(BatchResponse {
+                status: 204,
+                body: Value::Null,
+            });
+            continue;
+        };
+        // The writes are committed: a failure to shape one answer cannot undo them, so
+        // it shows as that answer's error rather than failing the whole batch.
+        let body = match shape(app, &c, rec, r, &info).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot shape a batch answer");
+                Value::Null
+            }
+        };
+        out.push(BatchResponse { status: 200, body });
+    }
+    Ok(out)
+}
+
+/// The written records (`None` for deletes), the collection and request of each.
+type Committed = (
+    Vec<Option<super::records::Record>>,
+    Vec<std::sync::Arc<super::collection::Collection>>,
+    Vec<RequestInfo>,
+);
+
+/// Checks every request against what the ones before it wrote, then commits them all.
+async fn plan_and_commit(
+    app: &App,
+    caller: &RequestInfo,
+    requests: &[BatchRequest],
+    deadline: Option<Instant>,
+) -> Result<Committed> {
     let mut written = Written::new();
     let mut plans = Vec::with_capacity(requests.len());
     let mut infos = Vec::with_capacity(requests.len());
@@ -113,27 +155,7 @@ pub async fn run(
             index,
             error: Box::new(e),
         })?;
-    let mut out = Vec::with_capacity(done.len());
-    for (((rec, c), info), r) in done.into_iter().zip(collections).zip(infos).zip(&requests) {
-        let Some(rec) = rec else {
-            out.push(BatchResponse {
-                status: 204,
-                body: Value::Null,
-            });
-            continue;
-        };
-        // The writes are committed: a failure to shape one answer cannot undo them, so
-        // it shows as that answer's error rather than failing the whole batch.
-        let body = match shape(app, &c, rec, r, &info).await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot shape a batch answer");
-                Value::Null
-            }
-        };
-        out.push(BatchResponse { status: 200, body });
-    }
-    Ok(out)
+    Ok((done, collections, infos))
 }
 
 /// The caller's request as one of its batch requests sees it.

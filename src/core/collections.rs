@@ -256,10 +256,27 @@ async fn run_step(txn: &dyn WriteTx, d: Dialect, step: &SchemaStep) -> Result<Op
         c.fields = infer_view_fields(txn, d, &c)
             .await
             .map_err(invalid_view_query)?;
-    } else {
+    } else if is_new {
         exec_all(txn, d, ddl).await?;
     }
-    let values = row_values(&c);
+    write_collection_row(txn, d, &c, is_new).await?;
+    // The row first, then the table: a write checks the row (share-locked on
+    // PostgreSQL) before it touches the table, so it never writes the old shape into the
+    // new table (see record_write::check_schema).
+    if !is_new && !c.is_view() {
+        exec_all(txn, d, ddl).await?;
+    }
+    Ok(Some(c))
+}
+
+/// Inserts or updates the `_collections` row of `c`.
+async fn write_collection_row(
+    txn: &dyn WriteTx,
+    d: Dialect,
+    c: &Collection,
+    is_new: bool,
+) -> Result<()> {
+    let values = row_values(c);
     let sql = if is_new {
         format!(
             "INSERT INTO \"_collections\" ({COLUMNS}) VALUES ({})",
@@ -301,7 +318,7 @@ async fn run_step(txn: &dyn WriteTx, d: Dialect, step: &SchemaStep) -> Result<Op
         values
     };
     txn.execute(d.raw(sql, values)).await?;
-    Ok(Some(c))
+    Ok(())
 }
 
 /// Runs checked schema changes in one transaction, then reloads the registry and

@@ -35,6 +35,10 @@ pub enum Error {
     /// 503: an outside service this needs cannot be reached or is not configured.
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// The collection's schema changed between planning a write and running it (the
+    /// write is planned again; a 400 if that keeps happening).
+    #[error("the collection's schema changed while the write ran")]
+    SchemaChanged,
     /// Request `index` (from 0) of a batch failed with `error`; nothing was written.
     #[error("batch request {index} failed: {error}")]
     Batch { index: usize, error: Box<Error> },
@@ -84,6 +88,25 @@ impl Error {
         Error::Validation {
             message: message.into(),
             fields,
+        }
+    }
+
+    /// True when the database says a column or table a write names is not there: the
+    /// write was planned against a schema that changed before it ran.
+    pub fn is_schema_mismatch(&self) -> bool {
+        match self {
+            Error::Db(e) => {
+                let s = e.to_string();
+                s.contains("has no column named")
+                    || s.contains("no such column")
+                    || s.contains("no such table")
+                    || ((s.contains("column ") || s.contains("relation \""))
+                        && s.contains("does not exist"))
+                    || s.contains("cached plan must not change result type")
+            }
+            Error::SchemaChanged => true,
+            Error::Batch { error, .. } => error.is_schema_mismatch(),
+            _ => false,
         }
     }
 

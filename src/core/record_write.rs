@@ -534,6 +534,31 @@ impl WritePlan {
     }
 }
 
+/// Fails with [`Error::SchemaChanged`] unless `c` is still the collection's schema in
+/// the database: a write planned against a schema that changed since would write the
+/// old columns or the old shape of a value (a select's single value into a column that
+/// now holds lists).
+async fn check_schema(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Result<()> {
+    // On PostgreSQL the row is share-locked: a schema change updates it before it alters
+    // the table, so a write either commits first or waits and sees the new schema.
+    let lock = if d == Dialect::Postgres {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT \"updated\" FROM \"_collections\" WHERE \"id\" = {}{lock}",
+        d.param(1)
+    );
+    let row = txn.query_one(d.raw(sql, vec![c.id.clone().into()])).await?;
+    let current = row.map(|r| r.string("updated")).transpose()?;
+    if current.as_deref() == Some(c.updated.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::SchemaChanged)
+    }
+}
+
 impl Step {
     /// Runs the step; returns the records it deleted (with cascades), by collection id.
     async fn run(
@@ -542,6 +567,8 @@ impl Step {
         d: Dialect,
         reg: &Registry,
     ) -> Result<Vec<(String, String)>> {
+        let (Step::Insert { c, .. } | Step::Update { c, .. } | Step::Delete { c, .. }) = self;
+        check_schema(txn, d, c).await?;
         match self {
             Step::Insert {
                 c,
@@ -906,6 +933,36 @@ async fn commit_one(app: &App, plan: WritePlan) -> Result<Option<Record>> {
     Ok(done.pop().flatten())
 }
 
+/// Times a write is planned again after a schema change overtook it.
+const SCHEMA_RETRIES: usize = 3;
+
+/// Runs `attempt` (plan and commit), and again, against the schema as it is now, when the
+/// database says a column or table the plan names is gone: a schema change committed
+/// between planning and writing. The write then sees the schema before the change or
+/// after it; never a server error.
+pub(crate) async fn with_schema_retry<T, F, Fut>(app: &App, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_schema_mismatch() && tries < SCHEMA_RETRIES => {
+                tries += 1;
+                app.reload_collections().await?;
+            }
+            Err(e) if e.is_schema_mismatch() => {
+                tracing::warn!(error = %e, "a write kept racing schema changes");
+                return Err(Error::BadRequest(
+                    "The collection's schema changed while the write ran; send it again.".into(),
+                ));
+            }
+            other => return other,
+        }
+    }
+}
+
 pub async fn create(
     app: &App,
     c: &Arc<Collection>,
@@ -923,8 +980,16 @@ pub async fn create_with_files(
     body: Map<String, Value>,
     files: Vec<FormFile>,
 ) -> Result<Record> {
-    let plan = plan_create(app, c, req, body, files).await?;
-    Ok(commit_one(app, plan).await?.unwrap_or_default())
+    let id = c.id.clone();
+    with_schema_retry(app, || {
+        let (id, body, files) = (id.clone(), body.clone(), files.clone());
+        async move {
+            let c = app.collection(&id)?;
+            let plan = plan_create(app, &c, req, body, files).await?;
+            Ok(commit_one(app, plan).await?.unwrap_or_default())
+        }
+    })
+    .await
 }
 
 pub async fn update(
@@ -946,13 +1011,29 @@ pub async fn update_with_files(
     body: Map<String, Value>,
     files: Vec<FormFile>,
 ) -> Result<Record> {
-    let plan = plan_update(app, c, id, req, body, files, None).await?;
-    Ok(commit_one(app, plan).await?.unwrap_or_default())
+    let cid = c.id.clone();
+    with_schema_retry(app, || {
+        let (cid, body, files) = (cid.clone(), body.clone(), files.clone());
+        async move {
+            let c = app.collection(&cid)?;
+            let plan = plan_update(app, &c, id, req, body, files, None).await?;
+            Ok(commit_one(app, plan).await?.unwrap_or_default())
+        }
+    })
+    .await
 }
 
 pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo) -> Result<()> {
-    let plan = plan_delete(app, c, id, req, None).await?;
-    commit_one(app, plan).await.map(|_| ())
+    let cid = c.id.clone();
+    with_schema_retry(app, || {
+        let cid = cid.clone();
+        async move {
+            let c = app.collection(&cid)?;
+            let plan = plan_delete(app, &c, id, req, None).await?;
+            commit_one(app, plan).await.map(|_| ())
+        }
+    })
+    .await
 }
 
 /// A user changing their own password must also give the old one.
