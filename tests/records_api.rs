@@ -1118,14 +1118,15 @@ async fn writes_racing_schema_changes_never_fail_with_500() {
                 let path = format!("/api/collections/{cid}/records");
                 let body =
                     json!({"title": format!("w{w}-{n}"), "headline": "h", "extra": n, "tag": "a"});
-                let (st, b) = match (&last, n % 3) {
-                    (Some(id), 0) => {
+                let (is_create, (st, b)) = match (&last, n % 3) {
+                    (Some(id), 0) => (
+                        false,
                         s.call(Method::PATCH, &format!("{path}/{id}"), None, Some(body))
-                            .await
-                    }
-                    _ => s.call(Method::POST, &path, None, Some(body)).await,
+                            .await,
+                    ),
+                    _ => (true, s.call(Method::POST, &path, None, Some(body)).await),
                 };
-                if st == StatusCode::OK && n % 3 != 0 || (st == StatusCode::OK && last.is_none()) {
+                if is_create && st == StatusCode::OK {
                     created.fetch_add(1, Ordering::Relaxed);
                     last = b["id"].as_str().map(str::to_string);
                 }
