@@ -1151,7 +1151,8 @@ async fn writes_racing_schema_changes_never_fail_with_500() {
             .su(Method::GET, &format!("/api/collections/{cid}"), None)
             .await;
         let mut fields = cur["fields"].as_array().unwrap().clone();
-        let steps: Vec<Box<dyn Fn(&mut Vec<Value>)>> = vec![
+        type Change = Box<dyn Fn(&mut Vec<Value>)>;
+        let steps: Vec<Change> = vec![
             // Rename a field.
             Box::new(|fs: &mut Vec<Value>| {
                 for f in fs.iter_mut() {
