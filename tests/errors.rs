@@ -368,11 +368,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 async fn a_connection_flood_is_shed_without_spinning() {
     use std::time::Duration;
     let s = start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = s.config();
     let dir = config.data_dir.join("flooded");
     let mut cmd = std::process::Command::new("bash");
@@ -392,18 +388,8 @@ async fn a_connection_flood_is_shed_without_spinning() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start gather");
-    let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/api/health"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let health = format!("http://127.0.0.1:{port}/api/health");
+    let up = wait_for_ok(&health, 200, Duration::from_millis(50)).await;
     assert!(up, "the limited server did not start");
     let mut held = Vec::new();
     for _ in 0..300 {
@@ -428,17 +414,7 @@ async fn a_connection_flood_is_shed_without_spinning() {
     }
     assert!(shed > 0, "no connection was shed with a 503");
     drop(held);
-    let mut back = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/api/health"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let back = wait_for_ok(&health, 100, Duration::from_millis(100)).await;
     let _ = child.kill();
     let _ = child.wait();
     assert!(back, "the server did not answer after the flood");

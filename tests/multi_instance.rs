@@ -68,15 +68,7 @@ async fn instances_started_together_on_a_fresh_database_all_come_up() {
     } else {
         None
     };
-    let ports: Vec<u16> = (0..3)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        })
-        .collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let mut children = Vec::new();
     for (i, port) in ports.iter().enumerate() {
         // On SQLite the three share one data directory (one database file).
@@ -102,18 +94,8 @@ async fn instances_started_together_on_a_fresh_database_all_come_up() {
     }
     let http = reqwest::Client::new();
     for port in &ports {
-        let mut up = false;
-        for _ in 0..300 {
-            let r = http
-                .get(format!("http://127.0.0.1:{port}/help"))
-                .send()
-                .await;
-            if r.is_ok_and(|r| r.status() == StatusCode::OK) {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let help = format!("http://127.0.0.1:{port}/help");
+        let up = wait_for_ok(&help, 300, std::time::Duration::from_millis(50)).await;
         if !up {
             let mut failed = String::new();
             for c in children.iter_mut() {

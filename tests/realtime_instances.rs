@@ -22,11 +22,7 @@ impl Drop for Process {
 
 /// Starts the real binary on the same database as `s`; returns its base URL.
 async fn second_process(s: &Server) -> (Process, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = s.config();
     let dir = config.data_dir.join("second");
     let child = Command::new(env!("CARGO_BIN_EXE_gather"))
@@ -45,13 +41,9 @@ async fn second_process(s: &Server) -> (Process, String) {
         .expect("start gather");
     let base = format!("http://127.0.0.1:{port}");
     let process = Process(child);
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{base}/api/health")).await {
-            if r.status() == StatusCode::OK {
-                return (process, base);
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let health = format!("{base}/api/health");
+    if wait_for_ok(&health, 200, std::time::Duration::from_millis(50)).await {
+        return (process, base);
     }
     panic!("the second process did not become healthy");
 }

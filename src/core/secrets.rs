@@ -183,15 +183,20 @@ mod tests {
         d
     }
 
+    /// The default places on SQLite: the data directory's `secrets/`.
+    fn sqlite_places(data: &Path) -> SecretPlaces<'_> {
+        SecretPlaces {
+            dialect: Dialect::Sqlite,
+            data_dir: data,
+            secrets_dir: None,
+            file: None,
+        }
+    }
+
     #[test]
     fn made_once_private_and_read_back() {
         let data = temp_dir();
-        let places = SecretPlaces {
-            dialect: Dialect::Sqlite,
-            data_dir: &data,
-            secrets_dir: None,
-            file: None,
-        };
+        let places = sqlite_places(&data);
         let first = load(&SPEC, &places, None).unwrap();
         assert_eq!(first.len(), 64);
         assert_eq!(load(&SPEC, &places, None).unwrap(), first);
@@ -215,12 +220,7 @@ mod tests {
     #[test]
     fn legacy_values_move_into_a_new_file() {
         let data = temp_dir();
-        let places = SecretPlaces {
-            dialect: Dialect::Sqlite,
-            data_dir: &data,
-            secrets_dir: None,
-            file: None,
-        };
+        let places = sqlite_places(&data);
         let old = "o".repeat(48);
         assert_eq!(load(&SPEC, &places, Some(&old)).unwrap(), old.as_bytes());
         std::fs::remove_dir_all(&data).unwrap();

@@ -349,6 +349,28 @@ pub fn url_encode(params: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// A port nobody listens on now (for a process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Polls `url` until it answers 200, `tries` times `pause` apart; whether it did.
+pub async fn wait_for_ok(url: &str, tries: usize, pause: std::time::Duration) -> bool {
+    for _ in 0..tries {
+        if reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            return true;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    false
+}
+
 /// The ids of a list response's items.
 pub fn ids(body: &Value) -> Vec<String> {
     body["items"]
