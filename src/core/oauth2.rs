@@ -1,13 +1,13 @@
 //! OAuth2 login: provider presets and OIDC discovery, the authorization URL that
 //! `auth-methods` hands out, the code exchange and user info behind `auth-with-oauth2`,
-//! and `_externalAuths`, which links provider accounts to auth records.
+//! and `_externalAuths`, which links provider accounts to auth records (the first login's
+//! linking is `oauth2_link`).
 
 use super::app::App;
 use super::collection::{Collection, OAuth2Provider};
 use super::error::{Error, Result};
 use super::fields::{Field, FieldKind, TextField};
 use super::ids::random_token;
-
 use crate::db::quote;
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -15,7 +15,6 @@ use oauth2::{
     RedirectUrl, TokenResponse, TokenUrl,
 };
 use serde_json::{json, Value};
-
 use std::time::Duration;
 
 /// The system collection of links between provider accounts and auth records.
