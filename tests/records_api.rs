@@ -1222,3 +1222,33 @@ async fn writes_racing_schema_changes_never_fail_with_500() {
         "acknowledged creates are there"
     );
 }
+
+/// A back-relation expands by its relation field even when that field is hidden from
+/// the requester; the expanded records still leave the hidden field out.
+#[tokio::test]
+async fn back_relations_expand_through_hidden_fields() {
+    let s = start().await;
+    s.create_collection(json!({"name": "threads", "listRule": "", "viewRule": "", "fields": [{"name": "title", "type": "text"}]}))
+        .await;
+    s.create_collection(json!({
+        "name": "replies", "listRule": "", "viewRule": "",
+        "fields": [
+            {"name": "text", "type": "text"},
+            {"name": "thread", "type": "relation", "collectionId": "threads", "maxSelect": 1, "hidden": true}
+        ]
+    }))
+    .await;
+    let t = s.create_record("threads", json!({"title": "t"})).await;
+    s.create_record("replies", json!({"text": "r", "thread": t["id"]}))
+        .await;
+    let (st, body) = s
+        .get(
+            "/api/collections/threads/records?expand=replies_via_thread",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let replies = &body["items"][0]["expand"]["replies_via_thread"];
+    assert_eq!(replies[0]["text"], "r", "{body}");
+    assert!(replies[0].get("thread").is_none(), "{body}");
+}

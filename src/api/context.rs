@@ -3,7 +3,7 @@
 
 use crate::core::auth::{verify_token, Claims, TokenType};
 use crate::core::filter::RequestInfo;
-use crate::core::{App, Error};
+use crate::core::App;
 use poem::{FromRequest, Request, RequestBody};
 use std::collections::BTreeMap;
 
@@ -70,17 +70,5 @@ impl<'a> FromRequest<'a> for Ctx {
             body: Default::default(),
         };
         Ok(Ctx { app, info, token })
-    }
-}
-
-impl Ctx {
-    pub fn require_superuser(&self) -> Result<(), Error> {
-        match &self.info.auth {
-            None => Err(Error::Unauthorized(
-                "The request requires valid record authorization token.".into(),
-            )),
-            Some(_) if !self.info.is_superuser() => Err(Error::superusers_only()),
-            Some(_) => Ok(()),
-        }
     }
 }

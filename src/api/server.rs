@@ -302,12 +302,10 @@ mod tests {
             out.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
             "{out}"
         );
-        assert!(
-            out.ends_with(
-                r#"{"data":{},"message":"The request headers are too large.","status":431}"#
-            ) || out.contains("\"status\":431"),
-            "{out}"
-        );
+        let body: serde_json::Value =
+            serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap();
+        assert_eq!(body["status"], 431, "{out}");
+        assert_eq!(body["message"], "The request headers are too large.");
         // Our own answers have bodies; other statuses are left alone.
         assert!(enveloped(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 40\r\n\r\n").is_none());
         assert!(enveloped(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());

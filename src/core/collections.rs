@@ -159,17 +159,11 @@ enum SchemaStep {
 
 async fn save(app: &App, c: Collection, creating: bool) -> Result<Collection> {
     let step = plan_save(&app.registry(), c, creating, app.dialect())?;
-    let d = app.dialect();
-    let step = Arc::new(step);
-    let saved = app
-        .db()
-        .write(Box::new(move |txn| {
-            let step = step.clone();
-            Box::pin(async move { run_step(txn, d, &step).await })
-        }))
-        .await?;
-    app.reload_collections().await?;
-    saved.ok_or_else(|| Error::Internal("a saved collection vanished".into()))
+    run_steps(app, vec![step])
+        .await?
+        .pop()
+        .flatten()
+        .ok_or_else(|| Error::Internal("a saved collection vanished".into()))
 }
 
 /// Validates `c` against `reg` (creating it, or updating the collection with its id) and
@@ -322,19 +316,21 @@ async fn write_collection_row(
 }
 
 /// Runs checked schema changes in one transaction, then reloads the registry and
-/// removes the files of deleted collections.
-async fn run_steps(app: &App, steps: Vec<SchemaStep>) -> Result<()> {
+/// removes the files of deleted collections. Each saved collection comes back as stored.
+async fn run_steps(app: &App, steps: Vec<SchemaStep>) -> Result<Vec<Option<Collection>>> {
     let d = app.dialect();
     let steps = Arc::new(steps);
     let shared = steps.clone();
-    app.db()
+    let stored = app
+        .db()
         .write(Box::new(move |txn| {
             let steps = shared.clone();
             Box::pin(async move {
+                let mut stored = Vec::with_capacity(steps.len());
                 for step in steps.iter() {
-                    run_step(txn, d, step).await?;
+                    stored.push(run_step(txn, d, step).await?);
                 }
-                Ok(())
+                Ok(stored)
             })
         }))
         .await?;
@@ -344,13 +340,13 @@ async fn run_steps(app: &App, steps: Vec<SchemaStep>) -> Result<()> {
             forget_files(app, c).await;
         }
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Deletes a collection and its table.
 pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
     let step = plan_delete(&app.registry(), id_or_name)?;
-    run_steps(app, vec![step]).await
+    run_steps(app, vec![step]).await.map(|_| ())
 }
 
 /// Removes the stored files of every record of `c` (after its records are gone).
@@ -1003,7 +999,10 @@ pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> R
             steps.push(step);
         }
     }
-    run_steps(app, steps).await.map_err(import_failure)
+    run_steps(app, steps)
+        .await
+        .map(|_| ())
+        .map_err(import_failure)
 }
 
 fn import_failure(e: Error) -> Error {

@@ -93,20 +93,26 @@ async fn expand_level(
                 ))
                 .await?;
             }
+            // Which related records belong to which item, read before presenting them
+            // (the back-relation field itself may be hidden from the requester).
+            let owners: Vec<Vec<usize>> = items
+                .iter()
+                .map(|item| {
+                    let pid = item.get("id").cloned().unwrap_or(Value::Null);
+                    (0..related.len())
+                        .filter(|&i| match related[i].get(back_field) {
+                            Some(Value::Array(a)) => a.contains(&pid),
+                            Some(v) => *v == pid,
+                            None => false,
+                        })
+                        .collect()
+                })
+                .collect();
             present_all(app, &target, &mut related, req).await?;
-            for item in items.iter_mut() {
-                let pid = item.get("id").cloned().unwrap_or(Value::Null);
-                let list: Vec<Value> = related
-                    .iter()
-                    .filter(|r| match r.get(back_field) {
-                        Some(Value::Array(a)) => a.contains(&pid),
-                        Some(v) => *v == pid,
-                        None => false,
-                    })
-                    .map(|r| Value::Object(r.clone()))
-                    .collect();
-                if !list.is_empty() {
-                    expand_slot(item).insert(name.clone(), Value::Array(list));
+            for (item, mine) in items.iter_mut().zip(owners) {
+                if !mine.is_empty() {
+                    let list = mine.iter().map(|&i| Value::Object(related[i].clone()));
+                    expand_slot(item).insert(name.clone(), Value::Array(list.collect()));
                 }
             }
             continue;

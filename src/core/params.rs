@@ -1,5 +1,6 @@
 //! Named JSON documents in `_params`, shared by every instance on the database: the
-//! settings, and whatever an app keeps there (its own settings, generated secrets).
+//! settings, and whatever an app keeps there (its own settings). Never secrets: what
+//! signs anything lives outside the database (`secrets`).
 
 use super::app::App;
 use super::error::{Error, Result};

@@ -485,9 +485,7 @@ impl WritePlan {
 
     /// Runs the after-commit work; returns the record as written (`None` for a delete).
     pub(crate) async fn finish(self, app: &App) -> Option<Record> {
-        let c = match &self.step {
-            Step::Insert { c, .. } | Step::Update { c, .. } | Step::Delete { c, .. } => c.clone(),
-        };
+        let c = self.step.collection().clone();
         let event = |record: &Record, original: Option<&Record>| RecordEvent {
             app: app.clone(),
             collection: c.clone(),
@@ -560,6 +558,11 @@ async fn check_schema(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Result<(
 }
 
 impl Step {
+    fn collection(&self) -> &Arc<Collection> {
+        let (Step::Insert { c, .. } | Step::Update { c, .. } | Step::Delete { c, .. }) = self;
+        c
+    }
+
     /// Runs the step; returns the records it deleted (with cascades), by collection id.
     async fn run(
         &self,
@@ -567,8 +570,6 @@ impl Step {
         d: Dialect,
         reg: &Registry,
     ) -> Result<Vec<(String, String)>> {
-        let (Step::Insert { c, .. } | Step::Update { c, .. } | Step::Delete { c, .. }) = self;
-        check_schema(txn, d, c).await?;
         match self {
             Step::Insert {
                 c,
@@ -873,10 +874,16 @@ pub(crate) async fn commit(
             let (steps, reg, seen) = (steps.clone(), reg.clone(), seen.clone());
             Box::pin(async move {
                 let mut deleted = Vec::new();
+                let mut checked: Vec<&str> = Vec::new();
                 for (i, step) in steps.iter().enumerate() {
                     seen.store(i, std::sync::atomic::Ordering::Relaxed);
                     if deadline.is_some_and(|d| Instant::now() > d) {
                         return Err(Error::BadRequest("The batch took too long.".into()));
+                    }
+                    let c = step.collection();
+                    if !checked.contains(&c.id.as_str()) {
+                        check_schema(txn, d, c).await?;
+                        checked.push(&c.id);
                     }
                     deleted.extend(step.run(txn, d, &reg).await?);
                 }

@@ -431,7 +431,9 @@ pub async fn present_all(
     recs: &mut [Record],
     req: &RequestInfo,
 ) -> Result<()> {
-    let id_of = |r: &Record| r.get("id").and_then(Value::as_str).map(str::to_string);
+    fn id_of(r: &Record) -> Option<&str> {
+        r.get("id").and_then(Value::as_str)
+    }
     let hides_email = |r: &Record| {
         c.is_auth()
             && !req.is_superuser()
@@ -441,11 +443,11 @@ pub async fn present_all(
     let candidates: Vec<String> = recs
         .iter()
         .filter(|r| hides_email(r))
-        .filter_map(id_of)
+        .filter_map(|r| id_of(r).map(str::to_string))
         .collect();
     let managed = managed_ids(app, c, candidates, req).await?;
     for rec in recs.iter_mut() {
-        let manager = id_of(rec).is_some_and(|id| managed.contains(&id));
+        let manager = !managed.is_empty() && id_of(rec).is_some_and(|id| managed.contains(id));
         hide_fields_as(c, rec, req, manager);
     }
     Ok(())
@@ -487,11 +489,9 @@ pub(crate) async fn can_manage(
     if req.is_superuser() {
         return Ok(true);
     }
-    let rule = c.auth.as_ref().and_then(|a| a.manage_rule.clone());
-    if rule.is_none() {
-        return Ok(false);
-    }
-    Ok(find_visible(app, c, id, &rule, req).await?.is_some())
+    Ok(managed_ids(app, c, vec![id.to_string()], req)
+        .await?
+        .contains(id))
 }
 
 #[cfg(test)]

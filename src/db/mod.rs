@@ -71,7 +71,6 @@ pub enum DbTarget {
     Postgres(String),
 }
 
-/// The database handles of one app: readers for queries, one writer queue for changes.
 /// Opens `path` and waits for an exclusive lock on it (released when the file closes).
 async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, crate::core::Error> {
     let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
@@ -98,6 +97,7 @@ const MIGRATION_LOCK_FILE: &str = "migrate.lock";
 /// The advisory lock key of migrations ("gather" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x6761_7468_6572;
 
+/// The database handles of one app: readers for queries, one writer queue for changes.
 #[derive(Clone)]
 pub struct Db {
     pub dialect: Dialect,

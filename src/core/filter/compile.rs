@@ -6,7 +6,7 @@
 
 use super::lexer::{Op, Params};
 use super::macros::{self, MacroValue};
-use super::parser::{parse, Comparison, Expr, Operand};
+use super::parser::{parse, parse_with, Comparison, Expr, Operand};
 use super::FilterError;
 use crate::core::collection::Collection;
 use crate::core::fields::{Field, FieldKind, Storage};
@@ -124,7 +124,7 @@ pub fn compile_filter_with(
     params: &Params,
     scope: &Scope,
 ) -> Result<Compiled, FilterError> {
-    let expr = super::parser::parse_with(filter, params)?;
+    let expr = parse_with(filter, params)?;
     let mut counter = 0;
     let frag = compile_expr_root(&expr, scope, &mut counter, 0)?;
     Ok(frag.finish(scope.dialect))
