@@ -29,6 +29,11 @@ if ! python3 -c "import moto.server" >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"
 fi
 
+# Schemathesis for tests/openapi_conformance.rs (the OpenAPI document against the server).
+if ! command -v schemathesis >/dev/null 2>&1; then
+    python3 -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
+fi
+
 echo "== unit and integration tests on SQLite =="
 GATHER_TEST_DB=sqlite cargo test --all-targets
 

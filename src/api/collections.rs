@@ -4,8 +4,13 @@
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::pick::{pick, pick_items};
+use super::shapes::{
+    CollectionInputShape, CollectionListShape, CollectionScaffoldsShape, CollectionShape,
+    CollectionsImportShape,
+};
 use super::superuser_auth::SuperuserAuth;
 use super::Tags;
+use super::{described, Described};
 use crate::core::collection::{AuthOptions, Collection, CollectionType};
 use crate::core::collections as store;
 use crate::core::fields::{Field, FieldError, FieldKind, TextField};
@@ -218,13 +223,13 @@ impl CollectionsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        page: Query<Option<u64>>,
-        #[oai(name = "perPage")] per_page: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1")))] page: Query<Option<u64>>,
+        #[oai(name = "perPage", validator(minimum(value = "0")))] per_page: Query<Option<u64>>,
         filter: Query<Option<String>>,
         sort: Query<Option<String>>,
         fields: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<CollectionListShape>>> {
         let app = &ctx.app;
         let meta = registry_collection();
         let reg = Registry::new(vec![meta.clone()]);
@@ -270,7 +275,7 @@ impl CollectionsApi {
         let total = all.len() as i64;
         let items: Vec<Value> = all
             .into_iter()
-            .skip(((page - 1) * per_page) as usize)
+            .skip((page - 1).saturating_mul(per_page) as usize)
             .take(per_page as usize)
             .collect();
         let skip = skip_total
@@ -283,7 +288,7 @@ impl CollectionsApi {
             (total, (total + per_page as i64 - 1) / per_page as i64)
         };
         let body = json!({"page": page, "perPage": per_page, "totalItems": ti, "totalPages": tp, "items": items});
-        Ok(Json(pick_items(body, fields.0.as_deref())))
+        Ok(described(pick_items(body, fields.0.as_deref())))
     }
 
     /// Create a collection (superusers).
@@ -296,12 +301,12 @@ impl CollectionsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        body: Json<Value>,
+        body: Json<Described<CollectionInputShape>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
-        let c = new_from_input(&super::body_object(body.0)?)?;
+    ) -> ApiResult<Json<Described<CollectionShape>>> {
+        let c = new_from_input(&super::body_object(body.0.value)?)?;
         let saved = store::create(&ctx.app, c).await?;
-        Ok(Json(pick(saved.to_json(), fields.0.as_deref())))
+        Ok(described(pick(saved.to_json(), fields.0.as_deref())))
     }
 
     /// Templates for new collections of each type.
@@ -310,14 +315,17 @@ impl CollectionsApi {
         method = "get",
         operation_id = "collectionScaffolds"
     )]
-    async fn scaffolds(&self, _su: SuperuserAuth) -> ApiResult<Json<Value>> {
+    async fn scaffolds(
+        &self,
+        _su: SuperuserAuth,
+    ) -> ApiResult<Json<Described<CollectionScaffoldsShape>>> {
         let blank = |mut c: Collection| {
             c.id.clear();
             c.fields
                 .retain(|f| !matches!(f.kind, FieldKind::Autodate(_)));
             c.to_json()
         };
-        Ok(Json(json!({
+        Ok(described(json!({
             "base": blank(Collection::base("")),
             "auth": blank(Collection::auth("")),
             "view": blank(Collection::view("", "")),
@@ -334,9 +342,9 @@ impl CollectionsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        body: Json<Value>,
+        body: Json<Described<CollectionsImportShape>>,
     ) -> ApiResult<NoContent> {
-        let body = Json(super::body_object(body.0)?);
+        let body = Json(super::body_object(body.0.value)?);
         let invalid = |m: &str| {
             Error::field(
                 "Failed to import collections.",
@@ -349,11 +357,11 @@ impl CollectionsApi {
             .get("collections")
             .and_then(Value::as_array)
             .ok_or_else(|| invalid("A list of collections is required."))?;
-        let delete_missing = body
-            .0
-            .get("deleteMissing")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let delete_missing = match body.0.get("deleteMissing") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid("deleteMissing must be true or false.").into()),
+        };
         let mut parsed = Vec::new();
         for item in list {
             let obj = item
@@ -394,13 +402,13 @@ impl CollectionsApi {
         ctx: Ctx,
         collection: Path<String>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<CollectionShape>>> {
         let c = ctx
             .app
             .registry()
             .find(&collection.0)
             .ok_or_else(Error::not_found)?;
-        Ok(Json(pick(c.to_json(), fields.0.as_deref())))
+        Ok(described(pick(c.to_json(), fields.0.as_deref())))
     }
 
     /// Update a collection; its table is altered in place, data kept (superusers).
@@ -414,16 +422,16 @@ impl CollectionsApi {
         _su: SuperuserAuth,
         ctx: Ctx,
         collection: Path<String>,
-        body: Json<Value>,
+        body: Json<Described<CollectionInputShape>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<CollectionShape>>> {
         let existing = ctx
             .app
             .registry()
             .find(&collection.0)
             .ok_or_else(Error::not_found)?;
         let mut c = (*existing).clone();
-        let body = Json(super::body_object(body.0)?);
+        let body = Json(super::body_object(body.0.value)?);
         if let Some(t) = body.0.get("type").and_then(Value::as_str) {
             if t != c.kind.as_str() {
                 return Err(ApiError(Error::field(
@@ -438,7 +446,7 @@ impl CollectionsApi {
         }
         apply_input(&mut c, &body.0, false)?;
         let saved = store::update(&ctx.app, c).await?;
-        Ok(Json(pick(saved.to_json(), fields.0.as_deref())))
+        Ok(described(pick(saved.to_json(), fields.0.as_deref())))
     }
 
     /// Delete a collection and its table (superusers).

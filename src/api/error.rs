@@ -4,7 +4,10 @@ use crate::core::filter::FilterErrorKind;
 use crate::core::Error;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
+};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use serde_json::{json, Value};
 
@@ -195,7 +198,22 @@ impl ApiResponse for ApiError {
                 r(401, "Missing or invalid auth token"),
                 r(403, "Not allowed for this requester"),
                 r(404, "Not found, or hidden by an API rule"),
-                r(429, "Too many requests: wait for Retry-After seconds"),
+                r(408, "The request body did not arrive in time"),
+                r(413, "The request body is too large"),
+                MetaResponse {
+                    headers: vec![MetaHeader {
+                        name: "Retry-After".into(),
+                        description: Some("Seconds to wait before trying again.".into()),
+                        required: true,
+                        deprecated: false,
+                        schema: u64::schema_ref(),
+                    }],
+                    ..r(429, "Too many requests: wait for Retry-After seconds")
+                },
+                r(
+                    503,
+                    "A service the operation needs is not configured or not reachable, or the server is at its connection limit",
+                ),
             ],
         }
     }

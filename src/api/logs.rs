@@ -5,8 +5,10 @@ use super::collections::NoContent;
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick_items;
+use super::shapes::{LogListShape, LogShape, LogStatShape};
 use super::superuser_auth::SuperuserAuth;
 use super::Tags;
+use super::{described, Described};
 use crate::core::logs::{self, RequestLog};
 use crate::core::records::ListParams;
 use crate::core::App;
@@ -30,12 +32,12 @@ impl LogsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        page: Query<Option<u64>>,
-        #[oai(name = "perPage")] per_page: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1")))] page: Query<Option<u64>>,
+        #[oai(name = "perPage", validator(minimum(value = "0")))] per_page: Query<Option<u64>>,
         sort: Query<Option<String>>,
         filter: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<LogListShape>>> {
         let r = logs::list(
             &ctx.app,
             &ctx.info,
@@ -48,7 +50,7 @@ impl LogsApi {
             },
         )
         .await?;
-        Ok(Json(pick_items(r.into_json(), fields.0.as_deref())))
+        Ok(described(pick_items(r.into_json(), fields.0.as_deref())))
     }
 
     /// Log entries per hour: `[{"date": "2026-12-01 08:00:00.000Z", "total": 42}]`.
@@ -58,15 +60,20 @@ impl LogsApi {
         _su: SuperuserAuth,
         ctx: Ctx,
         filter: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<Vec<LogStatShape>>>> {
         let rows = logs::stats(&ctx.app, &ctx.info, filter.0.as_deref()).await?;
-        Ok(Json(Value::Array(rows)))
+        Ok(described(Value::Array(rows)))
     }
 
     /// One log entry.
     #[oai(path = "/api/logs/:id", method = "get", operation_id = "viewLog")]
-    async fn view(&self, _su: SuperuserAuth, ctx: Ctx, id: Path<String>) -> ApiResult<Json<Value>> {
-        Ok(Json(Value::Object(
+    async fn view(
+        &self,
+        _su: SuperuserAuth,
+        ctx: Ctx,
+        id: Path<String>,
+    ) -> ApiResult<Json<Described<LogShape>>> {
+        Ok(described(Value::Object(
             logs::view(&ctx.app, &ctx.info, &id.0).await?,
         )))
     }

@@ -5,6 +5,8 @@ pub mod admin_ui;
 pub mod batch;
 pub mod collections;
 pub mod context;
+pub mod described;
+pub mod document;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -22,6 +24,7 @@ pub mod record_body;
 pub mod records;
 pub mod server;
 pub mod settings;
+pub mod shapes;
 pub mod superuser_auth;
 
 use crate::core::App;
@@ -31,6 +34,8 @@ use poem_openapi::{OpenApi, OpenApiService, Tags as TagsDerive};
 use std::sync::Arc;
 
 pub use context::Ctx;
+pub use described::{described, Described, MergePatch};
+pub use document::ApiDocument;
 pub use error::{ApiError, ApiResult};
 pub use superuser_auth::SuperuserAuth;
 
@@ -52,38 +57,6 @@ pub enum Tags {
     Files,
     /// Request and app logs (superusers only).
     Logs,
-}
-
-/// The server's OpenAPI document (as served at `/openapi.json`), for routes that describe
-/// the API to clients, such as a help page that lists the routes that exist. Kept as
-/// text and read into JSON on first use: most servers never need it.
-#[derive(Clone)]
-pub struct ApiDocument {
-    text: Arc<String>,
-    json: Arc<std::sync::OnceLock<serde_json::Value>>,
-}
-
-impl ApiDocument {
-    fn new(text: String) -> ApiDocument {
-        ApiDocument {
-            text: Arc::new(text),
-            json: Arc::default(),
-        }
-    }
-
-    pub fn json(&self) -> &serde_json::Value {
-        self.json
-            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null))
-    }
-}
-
-impl<'a> poem::FromRequest<'a> for ApiDocument {
-    async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Ok(req
-            .data::<ApiDocument>()
-            .cloned()
-            .unwrap_or_else(|| ApiDocument::new(String::new())))
-    }
 }
 
 /// A JSON body that must be an object.
@@ -144,9 +117,21 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
             "A self-hosted backend that speaks PocketBase's HTTP API, documented end to end.",
         )
         .server(server_url);
-    let spec = service.spec_endpoint();
-    let document = ApiDocument::new(service.spec());
-    let docs = service.swagger_ui();
+    let generated = service.spec();
+    let document = ApiDocument::from_generated(&generated);
+    let spec = document.text().to_string();
+    // Swagger UI embeds the document: the tightened one.
+    let docs = poem::web::Html(
+        service
+            .swagger_ui_html()
+            .replace(&generated, document.text()),
+    );
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(spec.clone())
+    });
+    let docs = poem::endpoint::make_sync(move |_| docs.clone());
     let max_body = app.config().max_body_size;
     let body_timeout = app.config().http.body_timeout;
     let limiters = Arc::new(rate_limit::Limiters::default());
@@ -173,39 +158,12 @@ async fn allow_methods<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<
     if resp.status() != poem::http::StatusCode::METHOD_NOT_ALLOWED {
         return Ok(resp);
     }
-    if let Some(allow) = doc.and_then(|d| allowed_methods(d.json(), &path)) {
+    if let Some(allow) = doc.and_then(|d| d.allowed_methods(&path)) {
         if let Ok(v) = poem::http::HeaderValue::from_str(&allow) {
             resp.headers_mut().insert(poem::http::header::ALLOW, v);
         }
     }
     Ok(resp)
-}
-
-/// The methods the OpenAPI document has for `path` (`GET, HEAD, POST`), if any.
-fn allowed_methods(doc: &serde_json::Value, path: &str) -> Option<String> {
-    let fits = |template: &str| {
-        let (t, p): (Vec<&str>, Vec<&str>) =
-            (template.split('/').collect(), path.split('/').collect());
-        t.len() == p.len()
-            && t.iter()
-                .zip(&p)
-                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
-    };
-    let mut found: Vec<String> = Vec::new();
-    for (template, ops) in doc["paths"].as_object()? {
-        if fits(template) {
-            if let Some(ops) = ops.as_object() {
-                found.extend(ops.keys().map(|m| m.to_uppercase()));
-            }
-        }
-    }
-    if found.iter().any(|m| m == "GET") {
-        found.push("HEAD".into());
-    }
-    const ORDER: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-    found.sort_by_key(|m| ORDER.iter().position(|o| o == m).unwrap_or(ORDER.len()));
-    found.dedup();
-    (!found.is_empty()).then(|| found.join(", "))
 }
 
 /// Refuses bodies over `max` bytes with 413, whether or not they declare a length, and
@@ -229,21 +187,40 @@ async fn guard_input<E: Endpoint>(
         return Err(nul_refused().into());
     }
     // Files are bytes: a multipart body's text fields are checked as they are read.
-    let multipart = req
-        .content_type()
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/"));
+    let content_type = req.content_type().unwrap_or_default().to_ascii_lowercase();
+    let multipart = content_type.starts_with("multipart/");
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
     let body = req.take_body().into_bytes_limit(max);
     let bytes = match tokio::time::timeout(body_timeout, body).await {
         Ok(read) => read.map_err(|_| too_large())?,
         Err(_) => return Err(body_too_slow().into()),
     };
-    let escaped_nul = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(br"\u0000"));
-    let nul = escaped_nul || bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0);
+    let nul = bytes.contains(&0)
+        || (form && bytes.windows(3).any(|w| w == b"%00"))
+        || (!form && json_escaped_nul(&bytes));
     if nul && !multipart {
         return Err(nul_refused().into());
     }
     req.set_body(bytes);
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Whether JSON text holds `\u0000` as an escape (an odd run of backslashes before
+/// `u0000`; `\\u0000` is a backslash followed by the text `u0000`).
+fn json_escaped_nul(bytes: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        let escape = bytes.get(i..i + 5);
+        if backslashes % 2 == 1 && escape.is_some_and(|e| e.eq_ignore_ascii_case(b"u0000")) {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 /// A body that does not arrive in time (a client that sent less than its

@@ -19,9 +19,11 @@ use serde_json::Value;
 pub struct RealtimeApi;
 
 /// One frame of the stream: `event` is the subscription it answers (or `PB_CONNECT`),
-/// `data` its JSON; every frame's `id` is the client id.
+/// `data` its JSON.
 #[derive(Object)]
 struct Frame {
+    /// The client id, on every frame.
+    id: String,
     event: String,
     data: String,
 }
@@ -85,11 +87,11 @@ impl RealtimeApi {
             app: ctx.app.clone(),
             id: client.id.clone(),
         };
-        let id = client.id.clone();
         let frames = futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
             match tokio::time::timeout(IDLE_TIMEOUT, rx.recv()).await {
                 Ok(Some(Message { event, data })) => {
                     let frame = Frame {
+                        id: guard.id.clone(),
                         event: event.to_string(),
                         data: data.to_string(),
                     };
@@ -100,7 +102,7 @@ impl RealtimeApi {
         });
         let stream = EventStream::new(Box::pin(frames) as BoxStream<'static, Frame>)
             .keep_alive(std::time::Duration::from_secs(30))
-            .to_event(move |f| Event::message(f.data).event_type(f.event).id(id.clone()));
+            .to_event(|f| Event::message(f.data).event_type(f.event).id(f.id));
         StreamResponse::Stream(stream, "no-store".into(), "no".into())
     }
 
@@ -168,9 +170,9 @@ impl RealtimeApi {
         state: Query<Option<String>>,
         code: Query<Option<String>>,
         error: Query<Option<String>>,
-    ) -> Redirect {
+    ) -> ApiResult<Redirect> {
         let ok = forward_oauth2(&ctx.app, req, state.0, code.0, error.0);
-        Redirect::Temporary(redirect_page(ok))
+        Ok(Redirect::Temporary(redirect_page(ok)))
     }
 
     /// The same, for providers that answer with a form POST.
@@ -184,10 +186,10 @@ impl RealtimeApi {
         ctx: Ctx,
         req: &Request,
         body: poem_openapi::payload::Form<OAuth2Callback>,
-    ) -> Redirect {
+    ) -> ApiResult<Redirect> {
         let b = body.0;
         let ok = forward_oauth2(&ctx.app, req, b.state, b.code, b.error);
-        Redirect::SeeOther(redirect_page(ok))
+        Ok(Redirect::SeeOther(redirect_page(ok)))
     }
 }
 

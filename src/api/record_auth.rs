@@ -3,8 +3,10 @@
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick;
+use super::shapes::{AuthMethodsShape, MfaRequiredShape, RecordAuthShape};
 use super::superuser_auth::SuperuserAuth;
 use super::Tags;
+use super::{described, Described};
 use crate::core::auth::{auth_token, issue_token, load_auth_row, TokenType};
 use crate::core::filter::AuthRecord;
 use crate::core::mfa::{self, Method, Outcome};
@@ -24,10 +26,10 @@ struct PasswordLogin {
     identity: String,
     password: String,
     /// Restricts the lookup to this identity field.
-    #[oai(rename = "identityField")]
+    #[oai(rename = "identityField", nullable)]
     identity_field: Option<String>,
     /// The MFA session a previous, different method started.
-    #[oai(rename = "mfaId")]
+    #[oai(rename = "mfaId", nullable)]
     mfa_id: Option<String>,
 }
 
@@ -36,11 +38,11 @@ struct PasswordLogin {
 pub enum AuthResponse {
     /// Logged in: `{"token", "record"}`.
     #[oai(status = 200)]
-    Ok(Json<Value>),
+    Ok(Json<Described<RecordAuthShape>>),
     /// The method worked but the collection requires a second, different one:
     /// `{"mfaId"}`. Send it with the next method (in the body or as `?mfaId=`).
     #[oai(status = 401)]
-    MfaRequired(Json<Value>),
+    MfaRequired(Json<Described<MfaRequiredShape>>),
 }
 
 /// Where a login is after one method proved the caller is record `id`.
@@ -73,20 +75,22 @@ pub(super) async fn complete_auth(
     }
     let mfa_id = p.mfa_id.or_else(|| ctx.info.query.get("mfaId").cloned());
     match mfa::after_factor(&ctx.app, c, &who, p.method, mfa_id.as_deref()).await? {
-        Outcome::NeedsAnother(id) => Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": id})))),
+        Outcome::NeedsAnother(id) => Ok(AuthResponse::MfaRequired(described(json!({"mfaId": id})))),
         Outcome::Done => {
             let mut resp = auth_response(ctx, c, p.id, p.expand, Issue::Fresh).await?;
             if let Some(meta) = p.meta {
                 resp["meta"] = meta;
             }
-            Ok(AuthResponse::Ok(Json(pick(resp, p.fields))))
+            Ok(AuthResponse::Ok(described(pick(resp, p.fields))))
         }
     }
 }
 
 #[derive(Object)]
 struct Impersonation {
-    /// Token lifetime in seconds; 0 or absent = the collection's auth token duration.
+    /// Token lifetime in seconds, ten years at most; 0 or absent = the collection's auth
+    /// token duration.
+    #[oai(nullable, validator(maximum(value = "315360000")))]
     duration: Option<u64>,
 }
 
@@ -239,7 +243,7 @@ impl RecordAuthApi {
         collection: Path<String>,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<RecordAuthShape>>> {
         let c = auth_collection(&ctx, &collection.0)?;
         let Some(auth) = ctx.info.auth.as_ref().filter(|a| a.collection.id == c.id) else {
             return Err(Error::Unauthorized(
@@ -253,7 +257,7 @@ impl RecordAuthApi {
             _ => Issue::Fresh,
         };
         let resp = auth_response(&ctx, &c, &id, expand.0.as_deref(), issue).await?;
-        Ok(Json(pick(resp, fields.0.as_deref())))
+        Ok(described(pick(resp, fields.0.as_deref())))
     }
 
     /// Which ways of logging in this collection offers.
@@ -267,7 +271,7 @@ impl RecordAuthApi {
         ctx: Ctx,
         collection: Path<String>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<AuthMethodsShape>>> {
         let c = auth_collection(&ctx, &collection.0)?;
         let auth = c.auth.clone().unwrap_or_default();
         let ids = &auth.password_auth.identity_fields;
@@ -296,7 +300,7 @@ impl RecordAuthApi {
             body["emailPassword"] =
                 json!(auth.password_auth.enabled && ids.iter().any(|f| f == "email"));
         }
-        Ok(Json(pick(body, fields.0.as_deref())))
+        Ok(described(pick(body, fields.0.as_deref())))
     }
 
     /// A superuser acts as another auth record: a non-refreshable token for it.
@@ -315,7 +319,7 @@ impl RecordAuthApi {
         body: Json<Option<Impersonation>>,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<RecordAuthShape>>> {
         let c = auth_collection(&ctx, &collection.0)?;
         let secs = body.0.and_then(|b| b.duration).unwrap_or(0);
         let resp = auth_response(
@@ -326,6 +330,6 @@ impl RecordAuthApi {
             Issue::Impersonation(secs),
         )
         .await?;
-        Ok(Json(pick(resp, fields.0.as_deref())))
+        Ok(described(pick(resp, fields.0.as_deref())))
     }
 }

@@ -22,19 +22,19 @@ struct OAuth2Login {
     /// The authorization code the provider sent to the redirect URL.
     code: String,
     /// The `codeVerifier` from `auth-methods` (PKCE).
-    #[oai(rename = "codeVerifier")]
+    #[oai(rename = "codeVerifier", nullable)]
     code_verifier: Option<String>,
     /// The redirect URL the browser was sent back to.
-    #[oai(rename = "redirectURL")]
+    #[oai(rename = "redirectURL", nullable)]
     redirect_url: Option<String>,
     /// Older clients' spelling of `redirectURL`.
-    #[oai(rename = "redirectUrl")]
+    #[oai(rename = "redirectUrl", nullable)]
     redirect_url_legacy: Option<String>,
     /// Fields for the record created on a first login.
     #[oai(rename = "createData")]
     create_data: Option<Value>,
     /// The MFA session a previous, different method started.
-    #[oai(rename = "mfaId")]
+    #[oai(rename = "mfaId", nullable)]
     mfa_id: Option<String>,
 }
 

@@ -10,7 +10,6 @@ use crate::core::{auth_email, otp};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{json, Value};
 
 pub struct OtpApi;
 
@@ -22,8 +21,16 @@ struct OtpLogin {
     /// The code from the e-mail.
     password: String,
     /// The MFA session a previous, different method started.
-    #[oai(rename = "mfaId")]
+    #[oai(rename = "mfaId", nullable)]
     mfa_id: Option<String>,
+}
+
+/// A code is on its way.
+#[derive(Object)]
+struct OtpSent {
+    /// Send it back with the code to `auth-with-otp`.
+    #[oai(rename = "otpId")]
+    otp_id: String,
 }
 
 #[OpenApi(tag = "Tags::Auth")]
@@ -40,10 +47,10 @@ impl OtpApi {
         ctx: Ctx,
         collection: Path<String>,
         body: Json<EmailBody>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<OtpSent>> {
         let c = auth_collection(&ctx, &collection.0)?;
         let id = otp::request(&ctx.app, &c, &body.email).await?;
-        Ok(Json(json!({"otpId": id})))
+        Ok(Json(OtpSent { otp_id: id }))
     }
 
     /// Logs in with the code: once, before it expires, within five attempts.

@@ -5,7 +5,9 @@ use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::{pick, pick_items};
 use super::record_body::RecordBody;
+use super::shapes::{RecordListShape, RecordShape};
 use super::Tags;
+use super::{described, Described};
 use crate::core::records::{self, ListParams};
 use crate::core::Error;
 use poem_openapi::param::{Path, Query};
@@ -36,14 +38,14 @@ impl RecordsApi {
         &self,
         ctx: Ctx,
         collection: Path<String>,
-        page: Query<Option<u64>>,
-        #[oai(name = "perPage")] per_page: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1")))] page: Query<Option<u64>>,
+        #[oai(name = "perPage", validator(minimum(value = "0")))] per_page: Query<Option<u64>>,
         sort: Query<Option<String>>,
         filter: Query<Option<String>>,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<RecordListShape>>> {
         let c = ctx.app.collection(&collection.0)?;
         let params = ListParams {
             page: page.0.unwrap_or(1),
@@ -55,7 +57,7 @@ impl RecordsApi {
             ..Default::default()
         };
         let r = records::list(&ctx.app, &c, &ctx.info, &params).await?;
-        Ok(Json(pick_items(r.into_json(), fields.0.as_deref())))
+        Ok(described(pick_items(r.into_json(), fields.0.as_deref())))
     }
 
     /// View one record (404 when missing or hidden by the view rule).
@@ -71,10 +73,10 @@ impl RecordsApi {
         id: Path<String>,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<RecordShape>>> {
         let c = ctx.app.collection(&collection.0)?;
         let rec = records::view(&ctx.app, &c, &id.0, &ctx.info, expand.0.as_deref()).await?;
-        Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
+        Ok(described(pick(Value::Object(rec), fields.0.as_deref())))
     }
 
     /// Create a record (checked against the create rule).
@@ -90,13 +92,13 @@ impl RecordsApi {
         body: RecordBody,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<RecordShape>>> {
         let c = ctx.app.collection(&collection.0)?;
         let (body, files) = body.into_parts(&c)?;
         ctx.info.body = body.clone();
         let rec = records::create_with_files(&ctx.app, &c, &ctx.info, body, files).await?;
         let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
-        Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
+        Ok(described(pick(Value::Object(rec), fields.0.as_deref())))
     }
 
     /// Update a record; `field+`, `+field` and `field-` append, prepend and remove.
@@ -113,13 +115,13 @@ impl RecordsApi {
         body: RecordBody,
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> ApiResult<Json<Described<RecordShape>>> {
         let c = ctx.app.collection(&collection.0)?;
         let (body, files) = body.into_parts(&c)?;
         ctx.info.body = body.clone();
         let rec = records::update_with_files(&ctx.app, &c, &id.0, &ctx.info, body, files).await?;
         let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
-        Ok(Json(pick(Value::Object(rec), fields.0.as_deref())))
+        Ok(described(pick(Value::Object(rec), fields.0.as_deref())))
     }
 
     /// Delete a record; relations pointing to it cascade, block, or are unset.

@@ -4,8 +4,10 @@ use super::collections::NoContent;
 use super::context::Ctx;
 use super::error::ApiResult;
 use super::pick::pick;
+use super::shapes::SettingsShape;
 use super::superuser_auth::SuperuserAuth;
 use super::Tags;
+use super::{described, Described, MergePatch};
 use crate::core::collection::EmailTemplate;
 use crate::core::mailer::{self, MailData, MailKind};
 use crate::core::Error;
@@ -19,17 +21,29 @@ pub struct SettingsApi;
 #[derive(Object)]
 struct TestEmail {
     /// Where to send it.
+    #[oai(validator(min_length = 1))]
     email: String,
     /// `verification`, `password-reset`, `email-change`, `otp`, or empty for a plain test.
+    #[oai(nullable)]
     template: Option<String>,
     /// The auth collection whose template to use (default `_superusers`).
+    #[oai(nullable)]
     collection: Option<String>,
+}
+
+/// The file storages `test/s3` can check.
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq)]
+#[oai(rename_all = "lowercase")]
+enum Filesystem {
+    /// Record files.
+    Storage,
 }
 
 #[derive(Object)]
 struct TestS3 {
-    /// What to check: `storage` (record files).
-    filesystem: Option<String>,
+    /// What to check (`storage` when left out).
+    #[oai(nullable)]
+    filesystem: Option<Filesystem>,
 }
 
 #[OpenApi(tag = "Tags::Settings")]
@@ -41,8 +55,8 @@ impl SettingsApi {
         _su: SuperuserAuth,
         ctx: Ctx,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
-        Ok(Json(pick(
+    ) -> ApiResult<Json<Described<SettingsShape>>> {
+        Ok(described(pick(
             ctx.app.settings().to_public_json(),
             fields.0.as_deref(),
         )))
@@ -58,12 +72,12 @@ impl SettingsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        body: Json<Value>,
+        body: Json<MergePatch<SettingsShape>>,
         fields: Query<Option<String>>,
-    ) -> ApiResult<Json<Value>> {
-        let patch = Value::Object(super::body_object(body.0)?);
+    ) -> ApiResult<Json<Described<SettingsShape>>> {
+        let patch = Value::Object(super::body_object(body.0.value)?);
         let next = ctx.app.update_settings(&patch).await?;
-        Ok(Json(pick(next.to_public_json(), fields.0.as_deref())))
+        Ok(described(pick(next.to_public_json(), fields.0.as_deref())))
     }
 
     /// Sends a test e-mail through the configured SMTP server and waits for its answer
@@ -127,12 +141,8 @@ impl SettingsApi {
         ctx: Ctx,
         body: Json<TestS3>,
     ) -> ApiResult<NoContent> {
-        if body.filesystem.as_deref().unwrap_or("storage") != "storage" {
-            return Err(Error::BadRequest(
-                "Only the record file storage (\"storage\") can be checked.".into(),
-            )
-            .into());
-        }
+        // `storage` is the only one there is; the type has refused anything else.
+        let Filesystem::Storage = body.0.filesystem.unwrap_or(Filesystem::Storage);
         crate::core::files::check_storage(ctx.app.files().as_ref()).await?;
         Ok(NoContent::Done)
     }

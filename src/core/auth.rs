@@ -88,7 +88,7 @@ pub fn issue_token(
         kind,
         collection_id: c.id.clone(),
         refreshable,
-        exp: jsonwebtoken::get_current_timestamp() + duration_secs,
+        exp: jsonwebtoken::get_current_timestamp().saturating_add(duration_secs),
         email: None,
         new_email: None,
     };

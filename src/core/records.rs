@@ -229,7 +229,9 @@ pub async fn list(
             q.order_by_expr(Expr::cust(sql), order);
         }
     }
-    q.limit(per_page).offset((page - 1) * per_page);
+    // A page far past the end is an empty page, not an overflow.
+    let offset = (page - 1).saturating_mul(per_page).min(i64::MAX as u64);
+    q.limit(per_page).offset(offset);
     let rows = app.db().query_all(d.build(&q)).await?;
     let mut items: Vec<Record> = rows.iter().map(|r| record_from_row(r, c)).collect();
 

@@ -125,6 +125,8 @@ pub struct AgentAuth(pub Agent);
 pub struct VerifiedAgent(pub Agent);
 
 /// Counts the request against Gather's per-IP limit (429 with `Retry-After` when over).
+/// On a route that needs a token it comes after [`AgentAuth`]: a request without one
+/// hears 401 before it is counted.
 pub struct PerIp;
 
 impl<'a> FromRequest<'a> for PerIp {

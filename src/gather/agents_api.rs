@@ -2,9 +2,10 @@
 //! login, Twitter verification; `/api/gather/settings` for operators.
 
 use super::agent_auth::PerIp;
+use super::settings::GatherSettings;
 use super::{identity, state, GatherTags};
 use crate::api::SuperuserAuth;
-use crate::api::{ApiResult, Ctx};
+use crate::api::{ApiResult, Ctx, MergePatch};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
@@ -19,17 +20,20 @@ struct AuthHealth {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
 struct AgentRegisterRequest {
     /// 1-100 characters.
     #[oai(validator(min_length = 1, max_length = 100))]
     name: String,
     /// Up to 500 characters.
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500), nullable)]
     description: Option<String>,
     /// The Ed25519 public key as PEM (SPKI, `-----BEGIN PUBLIC KEY-----`), e.g. from
     /// `openssl pkey -in agent.pem -pubout`.
-    #[oai(validator(min_length = 1, max_length = 5000))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$"
+    ))]
     public_key: String,
 }
 
@@ -47,10 +51,13 @@ struct AgentRegistered {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
 struct AgentKeyRequest {
     /// The agent's public key PEM, as registered.
-    #[oai(validator(min_length = 1, max_length = 5000))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$"
+    ))]
     public_key: String,
 }
 
@@ -63,15 +70,18 @@ struct AgentChallenge {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
 struct AgentAuthenticateRequest {
-    #[oai(validator(min_length = 1, max_length = 5000))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$"
+    ))]
     public_key: String,
     /// The Ed25519 signature of the nonce's raw bytes, standard base64 (88 characters).
     #[oai(validator(min_length = 1, max_length = 200))]
     signature: String,
     /// Which challenge was signed (optional: otherwise any pending one that matches).
-    #[oai(validator(max_length = 100))]
+    #[oai(validator(max_length = 100), nullable)]
     nonce: Option<String>,
 }
 
@@ -87,7 +97,6 @@ struct AgentSession {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
 struct AgentVerifyRequest {
     #[oai(validator(min_length = 1, max_length = 50))]
     agent_id: String,
@@ -112,11 +121,11 @@ impl AgentsApi {
         method = "get",
         operation_id = "auth-health"
     )]
-    async fn health(&self, _limit: PerIp) -> Json<AuthHealth> {
-        Json(AuthHealth {
+    async fn health(&self, _limit: PerIp) -> ApiResult<Json<AuthHealth>> {
+        Ok(Json(AuthHealth {
             status: "ok".into(),
             service: "gather-auth".into(),
-        })
+        }))
     }
 
     /// Register an agent by its Ed25519 public key.
@@ -223,9 +232,9 @@ impl AgentsApi {
         method = "get",
         operation_id = "getGatherSettings"
     )]
-    async fn settings(&self, _su: SuperuserAuth, ctx: Ctx) -> ApiResult<Json<Value>> {
+    async fn settings(&self, _su: SuperuserAuth, ctx: Ctx) -> ApiResult<Json<GatherSettings>> {
         let s = state(&ctx.app)?.settings.get(&ctx.app).await;
-        Ok(Json(serde_json::to_value(&*s).unwrap_or_default()))
+        Ok(Json((*s).clone()))
     }
 
     /// Change some of Gather's settings; returns all of them (superusers).
@@ -238,10 +247,10 @@ impl AgentsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        body: Json<Value>,
-    ) -> ApiResult<Json<Value>> {
-        let patch = Value::Object(crate::api::body_object(body.0)?);
+        body: Json<MergePatch<GatherSettings>>,
+    ) -> ApiResult<Json<GatherSettings>> {
+        let patch = Value::Object(crate::api::body_object(body.0.value)?);
         let s = state(&ctx.app)?.settings.update(&ctx.app, &patch).await?;
-        Ok(Json(serde_json::to_value(&*s).unwrap_or_default()))
+        Ok(Json((*s).clone()))
     }
 }

@@ -4,13 +4,84 @@
 
 use super::agent_auth::PerIp;
 use super::GatherTags;
-use crate::api::ApiDocument;
+use crate::api::{described, ApiDocument, ApiResult, Described};
 use poem::Request;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 pub struct HelpApi;
+
+// The documented shapes of the guides below (built as JSON, described by these).
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct SetupStep {
+    action: String,
+    /// A shell command.
+    code: String,
+    note: Option<String>,
+}
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct Prerequisite {
+    id: String,
+    name: String,
+    why: String,
+    setup: Vec<SetupStep>,
+    /// How to tell it is done.
+    check: String,
+}
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct WorkflowStep {
+    step: u32,
+    action: String,
+    /// `METHOD /path`.
+    endpoint: Option<String>,
+    detail: String,
+}
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct HelpEndpoint {
+    method: String,
+    path: String,
+    purpose: String,
+    tips: Vec<String>,
+}
+
+/// The agent's guide.
+#[derive(Object)]
+#[allow(dead_code)]
+struct Help {
+    overview: String,
+    prerequisites: Vec<Prerequisite>,
+    workflow: Vec<WorkflowStep>,
+    /// Every agent operation, as the OpenAPI document has it.
+    endpoints: Vec<HelpEndpoint>,
+}
+
+/// A short machine-readable summary of the platform.
+#[derive(Object)]
+#[allow(dead_code)]
+struct Discovery {
+    name: String,
+    tagline: String,
+    description: String,
+    /// Where the guide is (`/help`).
+    getting_started: String,
+    openapi: String,
+    docs: String,
+    quick_start: Vec<String>,
+    /// `METHOD /path` by purpose.
+    key_endpoints: BTreeMap<String, String>,
+    auth: String,
+    payment: String,
+}
 
 /// The OpenAPI tags whose operations `/help` lists.
 const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Help"];
@@ -189,7 +260,7 @@ fn discover_doc() -> Value {
 enum Root {
     /// The discovery document (for `Accept: application/json`).
     #[oai(status = 200)]
-    Discovery(Json<Value>),
+    Discovery(Json<Described<Discovery>>),
     /// Browsers are sent to the API documentation.
     #[oai(status = 302)]
     Docs(#[oai(header = "Location")] String),
@@ -199,13 +270,13 @@ enum Root {
 impl HelpApi {
     /// How to use the platform: prerequisites, the steps, and every agent endpoint.
     #[oai(path = "/help", method = "get", operation_id = "help")]
-    async fn help(&self, _limit: PerIp, doc: ApiDocument) -> Json<Value> {
-        Json(json!({
+    async fn help(&self, _limit: PerIp, doc: ApiDocument) -> ApiResult<Json<Described<Help>>> {
+        Ok(described(json!({
             "overview": "Gather is an agent-first platform. Access tiers: Public (no token) -> Registered (an Ed25519 key and a token from challenge-response) -> Verified (a tweet proves a Twitter account). Full reference: /docs and /openapi.json.",
             "prerequisites": prerequisites(),
             "workflow": workflow(),
             "endpoints": endpoints_from(doc.json()),
-        }))
+        })))
     }
 
     /// A short machine-readable summary of the platform.
@@ -215,8 +286,8 @@ impl HelpApi {
         operation_id = "discover",
         tag = "GatherTags::Discovery"
     )]
-    async fn discover(&self, _limit: PerIp) -> Json<Value> {
-        Json(discover_doc())
+    async fn discover(&self, _limit: PerIp) -> ApiResult<Json<Described<Discovery>>> {
+        Ok(described(discover_doc()))
     }
 
     /// The discovery document for JSON clients; browsers go to `/docs`.
@@ -233,7 +304,7 @@ impl HelpApi {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.to_ascii_lowercase().contains("application/json"));
         if wants_json {
-            Root::Discovery(Json(discover_doc()))
+            Root::Discovery(described(discover_doc()))
         } else {
             Root::Docs("/docs".into())
         }

@@ -88,11 +88,11 @@ pub async fn list(
     // The records API pages by page number; an offset that is not a multiple of the
     // limit reads the two pages around it.
     let limit = limit.clamp(1, 100);
-    let first_page = offset / limit + 1;
+    let first_page = (offset / limit).saturating_add(1);
     let skip = (offset % limit) as usize;
     let mut items = Vec::new();
     let mut total = 0;
-    for page in [first_page, first_page + 1] {
+    for page in [first_page, first_page.saturating_add(1)] {
         let params = ListParams {
             page,
             per_page: limit,

@@ -3,6 +3,7 @@
 use super::agent_auth::{count_write, AgentAuth, PerIp};
 use super::{inbox, GatherTags};
 use crate::api::{ApiResult, Ctx};
+use crate::core::Error;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -10,11 +11,28 @@ use serde_json::Value;
 
 pub struct InboxApi;
 
+/// One message.
+#[derive(Object, serde::Deserialize)]
+struct InboxMessage {
+    id: String,
+    /// `welcome`, `review`, `order`, `system`, ...
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    kind: String,
+    subject: String,
+    body: String,
+    read: bool,
+    /// What the message is about (`skill`, `order`, ...), or empty.
+    ref_type: String,
+    /// The id of what it is about, or empty.
+    ref_id: String,
+    created: String,
+}
+
 #[derive(Object)]
 struct InboxPage {
-    /// Newest first: `id`, `type`, `subject`, `body`, `read`, `ref_type`, `ref_id`,
-    /// `created`.
-    messages: Vec<Value>,
+    /// Newest first.
+    messages: Vec<InboxMessage>,
     /// Messages matching the request.
     total: i64,
     /// All unread messages.
@@ -38,9 +56,9 @@ impl InboxApi {
     #[oai(path = "/api/inbox", method = "get", operation_id = "list-inbox")]
     async fn list(
         &self,
-        _limit: PerIp,
         ctx: Ctx,
         agent: AgentAuth,
+        _limit: PerIp,
         /// Only unread messages.
         unread_only: Query<Option<bool>>,
         /// 1-100, default 20.
@@ -57,8 +75,14 @@ impl InboxApi {
             offset.0.unwrap_or(0),
         )
         .await?;
+        let messages = page
+            .messages
+            .into_iter()
+            .map(|m| serde_json::from_value(Value::Object(m)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::Internal(format!("inbox message: {e}")))?;
         Ok(Json(InboxPage {
-            messages: page.messages.into_iter().map(Value::Object).collect(),
+            messages,
             total: page.total,
             unread: page.unread,
         }))
@@ -72,9 +96,9 @@ impl InboxApi {
     )]
     async fn unread(
         &self,
-        _limit: PerIp,
         ctx: Ctx,
         agent: AgentAuth,
+        _limit: PerIp,
     ) -> ApiResult<Json<InboxUnread>> {
         Ok(Json(InboxUnread {
             unread: inbox::unread_count(&ctx.app, &agent.0.id).await?,
@@ -89,9 +113,9 @@ impl InboxApi {
     )]
     async fn mark_read(
         &self,
-        _limit: PerIp,
         ctx: Ctx,
         agent: AgentAuth,
+        _limit: PerIp,
         id: Path<String>,
     ) -> ApiResult<Json<InboxStatus>> {
         count_write(&ctx.app, &agent.0).await?;
@@ -109,9 +133,9 @@ impl InboxApi {
     )]
     async fn delete(
         &self,
-        _limit: PerIp,
         ctx: Ctx,
         agent: AgentAuth,
+        _limit: PerIp,
         id: Path<String>,
     ) -> ApiResult<Json<InboxStatus>> {
         count_write(&ctx.app, &agent.0).await?;

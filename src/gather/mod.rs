@@ -141,15 +141,32 @@ fn register_hooks(app: &App) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn help_names_only_routes_that_exist() {
+    fn the_document_describes_every_answer_and_help_names_only_routes_that_exist() {
         // The OpenAPI document of the whole server.
         let service = poem_openapi::OpenApiService::new(
             (crate::api::core_api(), super::api()),
             "Gather",
             "test",
         );
-        let doc: serde_json::Value =
-            serde_json::from_str(&service.spec()).expect("the spec is JSON");
+        // Every JSON answer has a schema that says something (not `{}`, which any
+        // value matches).
+        let document = crate::api::ApiDocument::from_generated(&service.spec());
+        let doc = document.json();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in ops.as_object().expect("operations") {
+                for (status, answer) in op["responses"].as_object().expect("responses") {
+                    for (kind, media) in answer["content"].as_object().into_iter().flatten() {
+                        if kind.starts_with("application/json") {
+                            let schema = &media["schema"];
+                            assert!(
+                                schema.as_object().is_some_and(|s| !s.is_empty()),
+                                "{method} {path} {status}: an empty schema"
+                            );
+                        }
+                    }
+                }
+            }
+        }
         for named in super::help::all_named_endpoints() {
             let (method, path) = named.split_once(' ').expect("METHOD path");
             assert!(

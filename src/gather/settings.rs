@@ -5,6 +5,7 @@
 use crate::core::error::{Error, Result};
 use crate::core::fields::FieldError;
 use crate::core::{params, App};
+use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, RwLock};
@@ -15,8 +16,10 @@ const KEY: &str = "gather";
 /// How long an instance trusts its copy before reading the shared one again.
 const FRESH_FOR: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Gather's settings; a PATCH sends any part of them, what it leaves out keeps its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase", default)]
+#[oai(rename_all = "camelCase", default)]
 pub struct GatherSettings {
     /// `iss` of agent tokens (checked when they come back).
     pub jwt_issuer: String,
@@ -30,26 +33,30 @@ pub struct GatherSettings {
     pub rate_limits: RateLimits,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase", default)]
+#[oai(rename = "GatherTwitter", rename_all = "camelCase", default)]
 pub struct Twitter {
     /// Twitter's oEmbed endpoint (`?url=<tweet>` is added).
     #[serde(rename = "oembedURL")]
+    #[oai(rename = "oembedURL")]
     pub oembed_url: String,
     /// What a verification tweet must mention besides the code.
     pub mention: String,
 }
 
 /// Token buckets: `per_minute` refill, `burst` at most at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase")]
+#[oai(rename = "GatherRate", rename_all = "camelCase")]
 pub struct Rate {
     pub per_minute: u32,
     pub burst: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase", default)]
+#[oai(rename = "GatherRateLimits", rename_all = "camelCase", default)]
 pub struct RateLimits {
     /// Every Gather route, per client IP.
     pub per_ip: Rate,
