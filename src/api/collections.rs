@@ -223,8 +223,11 @@ impl CollectionsApi {
         &self,
         _su: SuperuserAuth,
         ctx: Ctx,
-        #[oai(validator(minimum(value = "1")))] page: Query<Option<u64>>,
-        #[oai(name = "perPage", validator(minimum(value = "0")))] per_page: Query<Option<u64>>,
+        /// 0 and 1 are the first page.
+        page: Query<Option<u64>>,
+        /// 0 = 30; at most 1000.
+        #[oai(name = "perPage")]
+        per_page: Query<Option<u64>>,
         filter: Query<Option<String>>,
         sort: Query<Option<String>>,
         fields: Query<Option<String>>,

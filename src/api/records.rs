@@ -38,8 +38,11 @@ impl RecordsApi {
         &self,
         ctx: Ctx,
         collection: Path<String>,
-        #[oai(validator(minimum(value = "1")))] page: Query<Option<u64>>,
-        #[oai(name = "perPage", validator(minimum(value = "0")))] per_page: Query<Option<u64>>,
+        /// 0 and 1 are the first page.
+        page: Query<Option<u64>>,
+        /// 0 = 30; at most 1000.
+        #[oai(name = "perPage")]
+        per_page: Query<Option<u64>>,
         sort: Query<Option<String>>,
         filter: Query<Option<String>>,
         expand: Query<Option<String>>,

@@ -29,11 +29,7 @@ struct AgentRegisterRequest {
     description: Option<String>,
     /// The Ed25519 public key as PEM (SPKI, `-----BEGIN PUBLIC KEY-----`), e.g. from
     /// `openssl pkey -in agent.pem -pubout`.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 5000,
-        pattern = r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$"
-    ))]
+    #[oai(validator(min_length = 1, max_length = 5000))]
     public_key: String,
 }
 
@@ -53,11 +49,7 @@ struct AgentRegistered {
 #[derive(Object)]
 struct AgentKeyRequest {
     /// The agent's public key PEM, as registered.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 5000,
-        pattern = r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$"
-    ))]
+    #[oai(validator(min_length = 1, max_length = 5000))]
     public_key: String,
 }
 
@@ -71,11 +63,7 @@ struct AgentChallenge {
 
 #[derive(Object)]
 struct AgentAuthenticateRequest {
-    #[oai(validator(
-        min_length = 1,
-        max_length = 5000,
-        pattern = r"^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$"
-    ))]
+    #[oai(validator(min_length = 1, max_length = 5000))]
     public_key: String,
     /// The Ed25519 signature of the nonce's raw bytes, standard base64 (88 characters).
     #[oai(validator(min_length = 1, max_length = 200))]
