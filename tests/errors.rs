@@ -87,6 +87,20 @@ async fn malformed_requests() {
     assert!(is_envelope(&v, 400));
     let (st, _) = s.get("/api/collections/posts/records/abc%00", None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
+    // Text that only looks like a NUL is text: `%00` in JSON, an escaped backslash
+    // before `u0000`.
+    for title in ["100%00", "C:\\u0000"] {
+        let (st, v) = s
+            .call(
+                Method::POST,
+                "/api/collections/posts/records",
+                None,
+                Some(json!({ "title": title })),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{title}: {v}");
+        assert_eq!(v["title"], title);
+    }
     let (st, _) = s
         .list("posts", &[("filter", "title = 'a\u{0}'")], None)
         .await;
