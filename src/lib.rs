@@ -9,6 +9,11 @@
 //! migrations) and hooks, and serves the HTTP API together with its own routes with
 //! [`api::serve`]. See `examples/notes_app.rs`.
 
+// Lints the code keeps by itself, not by habit: no `unsafe` but where a comment says why,
+// no `unwrap()` outside tests (input paths answer errors; static regexes `expect`).
+#![deny(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+
 pub mod api;
 pub mod core;
 pub mod db;

@@ -224,7 +224,16 @@ test("files upload from the record form, and records made elsewhere appear live"
   const edit = page.getByRole("form", { name: /^Edit record/ });
   const thumb = edit.getByRole("img", { name: /^cover_.*\.png$/ });
   await thumb.waitFor();
-  assert.ok(await thumb.evaluate((img) => img.complete && img.naturalWidth > 0), "the thumbnail loads");
+  // The thumbnail is made on first request: wait for the image to finish, then check it.
+  const loaded = await thumb.evaluate(
+    (img) =>
+      new Promise((done) => {
+        if (img.complete) return done(img.naturalWidth > 0);
+        img.addEventListener("load", () => done(img.naturalWidth > 0));
+        img.addEventListener("error", () => done(false));
+      }),
+  );
+  assert.ok(loaded, "the thumbnail loads");
   await shot("record-editor");
   await edit.getByRole("button", { name: "Cancel" }).click();
 

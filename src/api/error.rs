@@ -128,8 +128,8 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
                 json!({}),
             )
         }
-        Error::Internal(m) => {
-            tracing::error!(error = %m, "internal error");
+        Error::Internal { .. } => {
+            tracing::error!(error = %e, "internal error");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong while processing your request.".into(),

@@ -96,7 +96,7 @@ impl FilesApi {
         let app = req
             .data::<App>()
             .cloned()
-            .ok_or_else(|| Error::Internal("app missing".into()))?;
+            .ok_or_else(|| Error::internal("app missing"))?;
         let c = app
             .collection(&collection.0)
             .map_err(|_| Error::not_found())?;

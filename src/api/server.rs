@@ -32,6 +32,7 @@ const FD_RESERVE: u64 = 128;
 
 /// `wanted`, or fewer when the process may not open that many files: connections past
 /// the cap are answered 503 while a descriptor is still there to answer them with.
+#[allow(unsafe_code)] // std has no getrlimit; libc's is the one way to read the limit.
 fn connection_cap(wanted: usize) -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

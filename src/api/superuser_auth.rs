@@ -26,7 +26,7 @@ async fn check_superuser(req: &Request, _key: ApiKey) -> poem::Result<()> {
     let app = req
         .data::<App>()
         .cloned()
-        .ok_or_else(|| ApiError(Error::Internal("app missing".into())))?;
+        .ok_or_else(|| ApiError(Error::internal("app missing")))?;
     let unauthorized = || {
         ApiError(Error::Unauthorized(
             "The request requires valid record authorization token.".into(),

@@ -419,8 +419,9 @@ impl App {
     async fn load_settings(&self) -> Result<super::settings::Settings> {
         match super::params::load(self, super::settings::SETTINGS_KEY).await? {
             None => Ok(Default::default()),
-            Some(v) => serde_json::from_value(v)
-                .map_err(|e| Error::Internal(format!("corrupt settings: {e}"))),
+            Some(v) => {
+                serde_json::from_value(v).map_err(|e| Error::internal_from("corrupt settings", e))
+            }
         }
     }
 
@@ -433,7 +434,8 @@ impl App {
         if next.s3.enabled {
             super::files::S3Storage::new(&next.s3)?;
         }
-        let value = serde_json::to_value(&next).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = serde_json::to_value(&next)
+            .map_err(|e| Error::internal_from("cannot encode the settings", e))?;
         super::params::save(self, super::settings::SETTINGS_KEY, &value).await?;
         self.reload_collections().await?;
         Ok(self.settings())
@@ -452,7 +454,7 @@ impl App {
                     .map_err(|e| e.to_string())
             })
             .as_ref()
-            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
+            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))
     }
 
     /// A JSON document fetched from `url`, kept for `ttl`.

@@ -70,7 +70,7 @@ fn sign_with(key: &[u8], claims: &Claims) -> Result<String> {
         claims,
         &EncodingKey::from_secret(key),
     )
-    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+    .map_err(|e| Error::internal_from("cannot sign token", e))
 }
 
 /// Issues a token of `kind` for a record of an auth collection.
@@ -271,7 +271,7 @@ pub fn hash_password(password: &str, cost: &PasswordHashing) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
     let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-        .map_err(|e| Error::Internal(format!("invalid argon2 parameters: {e}")))?;
+        .map_err(|e| Error::internal_from("invalid argon2 parameters", e))?;
     let mut out = [0u8; 32];
     if !argon2_into(
         Argon2Algorithm::Argon2id,
@@ -281,17 +281,17 @@ pub fn hash_password(password: &str, cost: &PasswordHashing) -> Result<String> {
         &salt,
         &mut out,
     ) {
-        return Err(Error::Internal("cannot hash password".into()));
+        return Err(Error::internal("cannot hash password"));
     }
     let err = |e: argon2::password_hash::phc::Error| {
-        Error::Internal(format!("cannot encode password hash: {e}"))
+        Error::internal_from("cannot encode password hash", e)
     };
     let phc = PasswordHash {
         algorithm: Argon2Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
         params: (&params)
             .try_into()
-            .map_err(|_| Error::Internal("cannot encode argon2 params".into()))?,
+            .map_err(|_| Error::internal("cannot encode argon2 params"))?,
         salt: Some(Salt::new(&salt).map_err(err)?),
         hash: Some(Output::new(&out).map_err(err)?),
     };

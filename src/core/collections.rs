@@ -68,7 +68,7 @@ fn row_to_collection(row: &crate::db::Row) -> Result<Collection> {
     };
     let parse = |c: &str| -> Result<Value> {
         serde_json::from_str(&s(c)?)
-            .map_err(|e| Error::Internal(format!("corrupt _collections.{c}: {e}")))
+            .map_err(|e| Error::internal(format!("corrupt _collections.{c}: {e}")))
     };
     let mut c = Collection {
         id: s("id")?,
@@ -76,7 +76,7 @@ fn row_to_collection(row: &crate::db::Row) -> Result<Collection> {
         kind,
         system: row.bool("system")?,
         fields: serde_json::from_value(parse("fields")?)
-            .map_err(|e| Error::Internal(format!("corrupt fields: {e}")))?,
+            .map_err(|e| Error::internal_from("corrupt fields", e))?,
         indexes: serde_json::from_value(parse("indexes")?).unwrap_or_default(),
         list_rule: o("listRule")?,
         view_rule: o("viewRule")?,
@@ -163,7 +163,7 @@ async fn save(app: &App, c: Collection, creating: bool) -> Result<Collection> {
         .await?
         .pop()
         .flatten()
-        .ok_or_else(|| Error::Internal("a saved collection vanished".into()))
+        .ok_or_else(|| Error::internal("a saved collection vanished"))
 }
 
 /// Validates `c` against `reg` (creating it, or updating the collection with its id) and

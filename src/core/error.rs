@@ -44,9 +44,26 @@ pub enum Error {
     Batch { index: usize, error: Box<Error> },
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
-    #[error("{0}")]
-    Internal(String),
+    /// 500: a fault of the server, not of the request. `source` keeps the cause for code
+    /// that walks the chain; the text shows it too, so every log line has it.
+    #[error("{message}{}", cause(.source))]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
+
+/// `: <cause>` after an internal error's message, when it has one.
+fn cause(source: &Option<BoxError>) -> String {
+    source
+        .as_ref()
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default()
+}
+
+/// Any error, as the cause of an [`Error::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -68,6 +85,22 @@ fn insert_nested(map: &mut Map<String, Value>, key: &str, value: Value) {
 }
 
 impl Error {
+    /// A server fault described by `message` alone.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A server fault: what was being done, and the error that stopped it.
+    pub fn internal_from(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
     pub fn not_found() -> Self {
         Error::NotFound("The requested resource wasn't found.".into())
     }
@@ -119,5 +152,19 @@ impl Error {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_cause() {
+        let e = Error::internal_from("cannot write", std::io::Error::other("disk full"));
+        assert_eq!(e.to_string(), "cannot write: disk full");
+        let cause = std::error::Error::source(&e).map(|c| c.to_string());
+        assert_eq!(cause.as_deref(), Some("disk full"));
+        assert_eq!(Error::internal("plain").to_string(), "plain");
     }
 }

@@ -60,11 +60,11 @@ impl Hasher {
         });
         self.queue
             .lock()
-            .map_err(|_| Error::Internal("hasher poisoned".into()))?
+            .map_err(|_| Error::internal("hasher poisoned"))?
             .send(task)
-            .map_err(|_| Error::Internal("hasher stopped".into()))?;
+            .map_err(|_| Error::internal("hasher stopped"))?;
         rx.await
-            .map_err(|_| Error::Internal("hashing task dropped".into()))
+            .map_err(|_| Error::internal("hashing task dropped"))
     }
 
     pub async fn hash(

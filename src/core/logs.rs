@@ -197,7 +197,7 @@ async fn write(app: &App, entries: Vec<Queued>) -> Result<()> {
             Expr::val(data),
             Expr::val(now.clone()),
         ])
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(|e| Error::internal_from("cannot build the log insert", e))?;
     }
     app.db().execute(d.build(&q)).await?;
     Ok(())

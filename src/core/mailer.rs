@@ -220,7 +220,7 @@ fn html_to_text(html: &str) -> String {
 pub fn render(settings: &Settings, data: &MailData) -> Result<Mail> {
     let app_name = settings.meta.app_name.as_str();
     let app_url = settings.meta.app_url.trim_end_matches('/');
-    let err = |e: askama::Error| Error::Internal(format!("cannot render e-mail: {e}"));
+    let err = |e: askama::Error| Error::internal_from("cannot render e-mail", e);
     let t = data.template;
     if !t.body.trim().is_empty() {
         let body = fill(&t.body, app_name, app_url, data, true);

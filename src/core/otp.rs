@@ -91,7 +91,7 @@ pub async fn request(app: &App, c: &Arc<Collection>, email: &str) -> Result<Stri
         .get("id")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| Error::Internal("created OTP has no id".into()))
+        .ok_or_else(|| Error::internal("created OTP has no id"))
 }
 
 /// Checks `code` against OTP `otp_id` of collection `c` and uses it up. Returns the

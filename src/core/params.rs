@@ -24,7 +24,7 @@ pub async fn load(app: &App, key: &str) -> Result<Option<Value>> {
     let text: String = row.string("value")?;
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| Error::Internal(format!("corrupt _params row {key}: {e}")))
+        .map_err(|e| Error::internal(format!("corrupt _params row {key}: {e}")))
 }
 
 /// Stores `value` under `key`, replacing what was there.
@@ -41,7 +41,7 @@ pub async fn load_or_init(app: &App, key: &str, init: impl FnOnce() -> Value) ->
     write(app, key, &init(), false).await?;
     load(app, key)
         .await?
-        .ok_or_else(|| Error::Internal(format!("_params row {key} vanished")))
+        .ok_or_else(|| Error::internal(format!("_params row {key} vanished")))
 }
 
 /// Removes the document under `key`, if there is one.

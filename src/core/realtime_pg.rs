@@ -163,8 +163,7 @@ async fn listen_loop(app: WeakApp, mut listener: sea_orm::sqlx::postgres::PgList
 }
 
 async fn received(app: &App, payload: &str) -> super::error::Result<()> {
-    let bad =
-        |e: serde_json::Error| super::error::Error::Internal(format!("bad announcement: {e}"));
+    let bad = |e: serde_json::Error| super::error::Error::internal_from("bad announcement", e);
     let mut batch: Batch = serde_json::from_str(payload).map_err(bad)?;
     if batch.origin == app.instance_id() {
         return Ok(());

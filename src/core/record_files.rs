@@ -234,7 +234,7 @@ pub async fn serve_file(
     let source = original.data.clone();
     let made = tokio::task::spawn_blocking(move || thumbs::make(&source, spec))
         .await
-        .map_err(|e| Error::Internal(format!("thumbnail task: {e}")))?;
+        .map_err(|e| Error::internal_from("thumbnail task", e))?;
     match made {
         Ok(bytes) => {
             let bytes = bytes::Bytes::from(bytes);

@@ -589,7 +589,8 @@ impl Step {
                     }
                 }
                 q.columns(cols);
-                q.values(vals).map_err(|e| Error::Internal(e.to_string()))?;
+                q.values(vals)
+                    .map_err(|e| Error::internal_from("cannot build the insert", e))?;
                 txn.execute(d.build(&q))
                     .await
                     .map_err(|e| unique_error(c, e.into(), "create"))?;

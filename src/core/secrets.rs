@@ -87,7 +87,7 @@ fn checked(spec: &SecretSpec, value: Vec<u8>, from: &str) -> Result<Vec<u8>> {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Internal(format!("secret file {}: {e}", path.display()))
+    Error::internal(format!("secret file {}: {e}", path.display()))
 }
 
 /// The file's content without surrounding whitespace; a missing file is made first, with

@@ -79,16 +79,12 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, crate::cor
             .truncate(false)
             .write(true)
             .open(&path)?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor this function owns.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        f.lock()?;
         Ok(f)
     })
     .await
-    .map_err(|e| crate::core::Error::Internal(e.to_string()))?;
-    locked.map_err(|e| crate::core::Error::Internal(format!("cannot lock for migrations: {e}")))
+    .map_err(|e| crate::core::Error::internal_from("the migration lock task", e))?;
+    locked.map_err(|e| crate::core::Error::internal_from("cannot lock for migrations", e))
 }
 
 /// Beside a SQLite database: locked while a process migrates it.

@@ -40,7 +40,7 @@ impl<T: Send + 'static> Job for Pending<T> {
     fn run<'c>(&'c self, tx: &'c dyn WriteTx) -> BoxFuture<'c, bool> {
         async move {
             let out = AssertUnwindSafe((self.work)(tx)).catch_unwind().await;
-            let out = out.unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
+            let out = out.unwrap_or_else(|_| Err(Error::internal("a write panicked")));
             let ok = out.is_ok();
             if let Ok(mut slot) = self.outcome.lock() {
                 *slot = Some(out);
@@ -55,8 +55,8 @@ impl<T: Send + 'static> Job for Pending<T> {
         let answer = match (outcome, commit) {
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(v)), Ok(())) => Ok(v),
-            (Some(Ok(_)), Err(e)) => Err(Error::Internal(format!("commit failed: {e}"))),
-            (None, _) => Err(Error::Internal("the write did not run".into())),
+            (Some(Ok(_)), Err(e)) => Err(Error::internal_from("commit failed", e)),
+            (None, _) => Err(Error::internal("the write did not run")),
         };
         let _ = self.reply.send(answer);
     }
@@ -144,9 +144,9 @@ impl Writer {
         self.queue
             .send(Box::new(job))
             .await
-            .map_err(|_| Error::Internal("the writer has stopped".into()))?;
+            .map_err(|_| Error::internal("the writer has stopped"))?;
         rx.await
-            .map_err(|_| Error::Internal("the writer dropped a request".into()))?
+            .map_err(|_| Error::internal("the writer dropped a request"))?
     }
 }
 

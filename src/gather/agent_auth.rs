@@ -42,7 +42,7 @@ pub fn issue(app: &App, agent: &Agent, issuer: &str, seconds: u64) -> Result<Str
         &claims,
         &EncodingKey::from_secret(&g.jwt_key),
     )
-    .map_err(|e| Error::Internal(format!("cannot sign an agent token: {e}")))
+    .map_err(|e| Error::internal_from("cannot sign an agent token", e))
 }
 
 fn unauthorized() -> Error {
@@ -81,7 +81,7 @@ pub async fn verify(app: &App, raw: &str) -> Result<Agent> {
 fn app_of(req: &Request) -> poem::Result<App> {
     req.data::<App>()
         .cloned()
-        .ok_or_else(|| ApiError(Error::Internal("app missing".into())).into())
+        .ok_or_else(|| ApiError(Error::internal("app missing")).into())
 }
 
 async fn check_agent(req: &Request, key: ApiKey) -> poem::Result<Agent> {

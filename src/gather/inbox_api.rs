@@ -80,7 +80,7 @@ impl InboxApi {
             .into_iter()
             .map(|m| serde_json::from_value(Value::Object(m)))
             .collect::<Result<_, _>>()
-            .map_err(|e| Error::Internal(format!("inbox message: {e}")))?;
+            .map_err(|e| Error::internal_from("inbox message", e))?;
         Ok(Json(InboxPage {
             messages,
             total: page.total,

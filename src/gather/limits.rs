@@ -57,7 +57,7 @@ impl Limits {
                 *state = Some((rates.clone(), all));
             }
             let Some((_, all)) = state.as_ref() else {
-                return Err(Error::Internal("rate limiters missing".into()));
+                return Err(Error::internal("rate limiters missing"));
             };
             let i = match tier {
                 Tier::PerIp => 0,

@@ -72,7 +72,7 @@ pub(crate) async fn list_as_system(
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
     app.state::<Gather>()
-        .ok_or_else(|| Error::Internal("the Gather app is not set up".into()))
+        .ok_or_else(|| Error::internal("the Gather app is not set up"))
 }
 
 /// Gather's routes, to serve next to the framework's.

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 /// A base collection with these fields (PocketBase's field JSON) and indexes.
 fn collection(name: &str, fields: Value, indexes: &[&str]) -> Result<Collection> {
     let fields: Vec<Field> = serde_json::from_value(fields)
-        .map_err(|e| Error::Internal(format!("bad field list for {name}: {e}")))?;
+        .map_err(|e| Error::internal(format!("bad field list for {name}: {e}")))?;
     let mut c = fields
         .into_iter()
         .fold(Collection::base(name), Collection::with_field);

@@ -213,7 +213,8 @@ impl SettingsCache {
     /// Applies `patch`, saves it for every instance, and returns the result.
     pub async fn update(&self, app: &App, patch: &Value) -> Result<Arc<GatherSettings>> {
         let next = read(app).await?.merged(patch)?;
-        let doc = serde_json::to_value(&next).map_err(|e| Error::Internal(e.to_string()))?;
+        let doc = serde_json::to_value(&next)
+            .map_err(|e| Error::internal_from("cannot encode the settings", e))?;
         params::save(app, KEY, &doc).await?;
         Ok(self.keep(next))
     }
@@ -223,7 +224,7 @@ async fn read(app: &App) -> Result<GatherSettings> {
     match params::load(app, KEY).await? {
         None => Ok(GatherSettings::default()),
         Some(v) => serde_json::from_value(v)
-            .map_err(|e| Error::Internal(format!("stored Gather settings are invalid: {e}"))),
+            .map_err(|e| Error::internal_from("stored Gather settings are invalid", e)),
     }
 }
 

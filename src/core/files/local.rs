@@ -22,7 +22,7 @@ impl LocalStorage {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::Internal(format!("file storage: {e}"))
+    Error::internal_from("file storage", e)
 }
 
 #[async_trait::async_trait]

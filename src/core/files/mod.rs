@@ -102,7 +102,7 @@ pub async fn check_storage(storage: &dyn FileStorage) -> Result<()> {
         storage.put(&key, probe.clone()).await?;
         match storage.get(&key).await? {
             Some(f) if f.data == probe => Ok(()),
-            _ => Err(Error::Internal("the file read back differs".into())),
+            _ => Err(Error::internal("the file read back differs")),
         }
     }
     .await;

@@ -15,7 +15,7 @@ pub struct S3Storage {
 }
 
 fn s3_error(e: object_store::Error) -> Error {
-    Error::Internal(format!("S3 storage: {e}"))
+    Error::internal_from("S3 storage", e)
 }
 
 impl S3Storage {

@@ -92,7 +92,7 @@ pub fn make(data: &[u8], thumb: Thumb) -> Result<Vec<u8>> {
     };
     let mut bytes = Cursor::new(Vec::new());
     out.write_to(&mut bytes, target)
-        .map_err(|e| Error::Internal(format!("cannot encode a thumbnail: {e}")))?;
+        .map_err(|e| Error::internal_from("cannot encode a thumbnail", e))?;
     Ok(bytes.into_inner())
 }
 
