@@ -102,6 +102,22 @@ struct AuthOptionsShape {
     confirm_email_change_template: Option<BTreeMap<String, Value>>,
 }
 
+/// A collection's API rules: a filter each (`null`: superusers only; `""`: anyone).
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct RulesShape {
+    #[oai(nullable)]
+    list_rule: Option<String>,
+    #[oai(nullable)]
+    view_rule: Option<String>,
+    #[oai(nullable)]
+    create_rule: Option<String>,
+    #[oai(nullable)]
+    update_rule: Option<String>,
+    #[oai(nullable)]
+    delete_rule: Option<String>,
+}
+
 /// A collection: its table's definition and API rules (`null` rule: superusers only;
 /// `""`: anyone).
 #[derive(Object)]
@@ -114,16 +130,8 @@ pub struct CollectionShape {
     system: Option<bool>,
     fields: Option<Vec<CollectionFieldShape>>,
     indexes: Option<Vec<String>>,
-    #[oai(nullable)]
-    list_rule: Option<String>,
-    #[oai(nullable)]
-    view_rule: Option<String>,
-    #[oai(nullable)]
-    create_rule: Option<String>,
-    #[oai(nullable)]
-    update_rule: Option<String>,
-    #[oai(nullable)]
-    delete_rule: Option<String>,
+    #[oai(flatten)]
+    rules: RulesShape,
     /// View collections: the `SELECT` the view is.
     view_query: Option<String>,
     #[oai(flatten)]
@@ -145,16 +153,8 @@ pub struct CollectionInputShape {
     kind: Option<CollectionTypeShape>,
     fields: Option<Vec<CollectionFieldShape>>,
     indexes: Option<Vec<String>>,
-    #[oai(nullable)]
-    list_rule: Option<String>,
-    #[oai(nullable)]
-    view_rule: Option<String>,
-    #[oai(nullable)]
-    create_rule: Option<String>,
-    #[oai(nullable)]
-    update_rule: Option<String>,
-    #[oai(nullable)]
-    delete_rule: Option<String>,
+    #[oai(flatten)]
+    rules: RulesShape,
     view_query: Option<String>,
     #[oai(flatten)]
     auth: AuthOptionsShape,
