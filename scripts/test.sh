@@ -30,7 +30,7 @@ if ! python3 -c "import moto.server" >/dev/null 2>&1; then
 fi
 
 # Schemathesis for tests/openapi_conformance.rs (the OpenAPI document against the server).
-if ! command -v schemathesis >/dev/null 2>&1; then
+if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
 fi
 

@@ -24,6 +24,14 @@ const EXAMPLES: &str = "25";
 /// explores others.
 const SEED: &str = "20261202";
 
+/// Schemathesis's command line, through the Python that `scripts/test.sh` installed it
+/// into (no need for its script to be on `PATH`).
+fn schemathesis() -> Command {
+    let mut c = Command::new("python3");
+    c.args(["-m", "schemathesis.cli"]);
+    c
+}
+
 async fn ok(s: &Server, method: Method, path: &str, token: Option<&str>, body: Value) -> Value {
     let (st, b) = s.call(method, path, token, Some(body)).await;
     assert!(st.is_success(), "{path}: {st} {b}");
@@ -52,10 +60,10 @@ async fn agent_token(s: &Server) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_the_server_as_documented() {
-    let version = Command::new("schemathesis").arg("--version").output();
+    let version = schemathesis().arg("--version").output();
     assert!(
         version.is_ok_and(|o| o.status.success()),
-        "schemathesis is not installed: run `pip install schemathesis` (scripts/test.sh does)"
+        "schemathesis is not installed: run `python3 -m pip install schemathesis` (scripts/test.sh does)"
     );
     let s = start_with(
         |app| async move { gather::gather::setup(&app).await.expect("gather setup") },
@@ -86,7 +94,7 @@ async fn schemathesis_finds_the_server_as_documented() {
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-    let run = Command::new("schemathesis")
+    let run = schemathesis()
         .arg("--config-file")
         .arg(root.join("tests/openapi/schemathesis.toml"))
         .arg("run")
