@@ -68,19 +68,20 @@ impl<S: Type> ParseFromJSON for Described<S> {
 }
 
 /// A JSON merge patch of `S` (RFC 7396), received as is: any part of `S`, at any depth;
-/// what it leaves out keeps its value. Documented as `S` with nothing required and no
-/// defaults (schema `<S>Patch`, and `<T>Patch` for every schema `S` refers to).
-pub struct MergePatch<S> {
-    pub value: Value,
-    shape: PhantomData<fn() -> S>,
-}
+/// what it leaves out keeps its value.
+pub type MergePatch<S> = Described<Patch<S>>;
+
+/// The schema of a merge patch of `S`: `S`'s with nothing required and no defaults
+/// (schema `<S>Patch`, and `<T>Patch` for every schema `S` refers to). Only a type: no
+/// value of it is ever made.
+pub struct Patch<S>(PhantomData<fn() -> S>);
 
 const PATCH_SUFFIX: &str = "Patch";
 
-impl<S: Type> Type for MergePatch<S> {
+impl<S: Type> Type for Patch<S> {
     const IS_REQUIRED: bool = true;
-    type RawValueType = Value;
-    type RawElementValueType = Value;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
 
     fn name() -> Cow<'static, str> {
         format!("{}{PATCH_SUFFIX}", S::name()).into()
@@ -95,21 +96,12 @@ impl<S: Type> Type for MergePatch<S> {
         patch_ref(registry, &S::schema_ref());
     }
 
-    fn as_raw_value(&self) -> Option<&Value> {
-        Some(&self.value)
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
     }
 
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
-        Box::new(std::iter::once(&self.value))
-    }
-}
-
-impl<S: Type> ParseFromJSON for MergePatch<S> {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        Ok(MergePatch {
-            value: value.unwrap_or_default(),
-            shape: PhantomData,
-        })
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
     }
 }
 

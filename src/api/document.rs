@@ -89,7 +89,7 @@ impl<'a> poem::FromRequest<'a> for ApiDocument {
 /// `null`, and that an event stream's schema describes each event (poem-openapi
 /// writes an array of them, which no single event matches).
 pub(crate) fn tighten(doc: &mut Value) {
-    forbid_nul(doc);
+    tighten_scalars(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for op in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in op.values_mut() {
@@ -128,42 +128,52 @@ fn optional_body_may_be_null(op: &mut Value) {
     }
 }
 
-/// Adds [`NO_NUL_PATTERN`] to every free-text string schema (not enums, not binary
-/// uploads, not strings that already have a pattern of their own), and to integers the
-/// range their format holds (a format alone bounds nothing).
-fn forbid_nul(v: &mut Value) {
+/// Visits every schema of the document (every JSON object in it) and says what the
+/// server enforces about scalars: see [`forbid_nul`] and [`bound_integer`].
+fn tighten_scalars(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            let free_text = map.get("type").and_then(Value::as_str) == Some("string")
-                && !map.contains_key("enum")
-                && !map.contains_key("pattern")
-                && !matches!(
-                    map.get("format").and_then(Value::as_str),
-                    Some("binary" | "bytes")
-                );
-            if free_text {
-                map.insert("pattern".into(), json!(NO_NUL_PATTERN));
-            }
-            // An unsigned integer's format alone does not stop a validator at zero.
-            let integer = map.get("type").and_then(Value::as_str) == Some("integer");
-            let range = match map.get("format").and_then(Value::as_str) {
-                Some("uint8") => Some((json!(0), json!(u8::MAX))),
-                Some("uint16") => Some((json!(0), json!(u16::MAX))),
-                Some("uint32") => Some((json!(0), json!(u32::MAX))),
-                Some("uint64") => Some((json!(0), json!(u64::MAX))),
-                Some("int32") => Some((json!(i32::MIN), json!(i32::MAX))),
-                Some("int64") => Some((json!(i64::MIN), json!(i64::MAX))),
-                _ => None,
-            };
-            if let Some((min, max)) = range.filter(|_| integer) {
-                map.entry("minimum").or_insert(min);
-                map.entry("maximum").or_insert(max);
-            }
-            map.values_mut().for_each(forbid_nul);
+            forbid_nul(map);
+            bound_integer(map);
+            map.values_mut().for_each(tighten_scalars);
         }
-        Value::Array(items) => items.iter_mut().for_each(forbid_nul),
+        Value::Array(items) => items.iter_mut().for_each(tighten_scalars),
         _ => {}
     }
+}
+
+/// Adds [`NO_NUL_PATTERN`] to a free-text string schema (not an enum, not a binary
+/// upload, not a string with a pattern of its own).
+fn forbid_nul(schema: &mut serde_json::Map<String, Value>) {
+    let free_text = schema.get("type").and_then(Value::as_str) == Some("string")
+        && !schema.contains_key("enum")
+        && !schema.contains_key("pattern")
+        && !matches!(
+            schema.get("format").and_then(Value::as_str),
+            Some("binary" | "bytes")
+        );
+    if free_text {
+        schema.insert("pattern".into(), json!(NO_NUL_PATTERN));
+    }
+}
+
+/// Gives an integer schema the range its format holds: a format alone bounds nothing,
+/// and the server refuses what does not fit.
+fn bound_integer(schema: &mut serde_json::Map<String, Value>) {
+    if schema.get("type").and_then(Value::as_str) != Some("integer") {
+        return;
+    }
+    let (min, max) = match schema.get("format").and_then(Value::as_str) {
+        Some("uint8") => (json!(0), json!(u8::MAX)),
+        Some("uint16") => (json!(0), json!(u16::MAX)),
+        Some("uint32") => (json!(0), json!(u32::MAX)),
+        Some("uint64") => (json!(0), json!(u64::MAX)),
+        Some("int32") => (json!(i32::MIN), json!(i32::MAX)),
+        Some("int64") => (json!(i64::MIN), json!(i64::MAX)),
+        _ => return,
+    };
+    schema.entry("minimum").or_insert(min);
+    schema.entry("maximum").or_insert(max);
 }
 
 #[cfg(test)]
@@ -218,6 +228,29 @@ mod tests {
         assert_eq!(
             j.pointer("/paths/~1a/get/responses/200/content/text~1event-stream/schema"),
             Some(&json!({"$ref": "#/components/schemas/Frame"}))
+        );
+    }
+
+    #[test]
+    fn integers_get_their_range_and_optional_bodies_may_be_null() {
+        let d = doc(json!({
+            "/c": {"post": {
+                "parameters": [
+                    {"schema": {"type": "integer", "format": "uint64"}},
+                    {"schema": {"type": "integer", "format": "int32", "maximum": 7}},
+                ],
+                "requestBody": {"required": false, "content": {"application/json; charset=utf-8":
+                    {"schema": {"$ref": "#/components/schemas/Options"}}}}
+            }}
+        }));
+        let op = &d.json()["paths"]["/c"]["post"];
+        assert_eq!(op["parameters"][0]["schema"]["minimum"], json!(0));
+        assert_eq!(op["parameters"][0]["schema"]["maximum"], json!(u64::MAX));
+        assert_eq!(op["parameters"][1]["schema"]["minimum"], json!(i32::MIN));
+        assert_eq!(op["parameters"][1]["schema"]["maximum"], json!(7));
+        assert_eq!(
+            op["requestBody"]["content"]["application/json; charset=utf-8"]["schema"],
+            json!({"allOf": [{"$ref": "#/components/schemas/Options"}], "nullable": true})
         );
     }
 }
