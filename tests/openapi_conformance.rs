@@ -72,8 +72,10 @@ async fn schemathesis_finds_the_server_as_documented() {
     .await;
     // Every request comes from 127.0.0.1: Gather's per-IP limit would stop the run.
     let limits = json!({"rateLimits": {"perIp": {"perMinute": 1000000, "burst": 1000000}}});
-    s.su(Method::PATCH, "/api/gather/settings", Some(limits))
+    let (st, b) = s
+        .su(Method::PATCH, "/api/gather/settings", Some(limits))
         .await;
+    assert_eq!(st, StatusCode::OK, "raise the per-IP limit: {b}");
     // What the operations on one collection act on (see schemathesis.toml).
     s.create_collection(json!({
         "name": "posts",
