@@ -9,11 +9,14 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Polls the logs until `filter` matches `want` entries (they are written in batches).
+/// A page and its total are two reads, so a batch landing between them can make them
+/// disagree for one poll: wait until both say `want`.
 async fn wait_for(s: &Server, filter: &str, want: i64) -> Value {
     for _ in 0..50 {
         let (st, b) = s.list_logs(&[("filter", filter)]).await;
         assert_eq!(st, StatusCode::OK, "{b}");
-        if b["totalItems"].as_i64() == Some(want) {
+        let listed = b["items"].as_array().map(|i| i.len() as i64);
+        if b["totalItems"].as_i64() == Some(want) && listed == Some(want) {
             return b;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
