@@ -14,28 +14,28 @@ drop_test_databases() {
 }
 trap drop_test_databases EXIT
 
-# PocketBase's official JS SDK for tests/js_sdk.rs (exact versions from the lock file).
-if [ ! -d tests/sdk/node_modules/pocketbase ]; then
-    npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+# PocketBase's official JS SDK for the framework's js_sdk tests (versions from the lock file).
+if [ ! -d crates/framework/tests/sdk/node_modules/pocketbase ]; then
+    npm ci --prefix crates/framework/tests/sdk --no-audit --no-fund --loglevel=error
 fi
 
-# playwright-core for the dashboard's browser tests (tests/admin_ui.rs; chromium from apt).
-if [ ! -d admin-ui/node_modules/playwright-core ]; then
-    npm ci --prefix admin-ui --no-audit --no-fund --loglevel=error
+# playwright-core for the dashboard's browser tests (admin_ui; chromium from apt).
+if [ ! -d crates/framework/admin-ui/node_modules/playwright-core ]; then
+    npm ci --prefix crates/framework/admin-ui --no-audit --no-fund --loglevel=error
 fi
 
-# moto's S3-compatible server for tests/files_s3.rs.
+# moto's S3-compatible server for the framework's files_s3 tests.
 if ! python3 -c "import moto.server" >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"
 fi
 
-# Schemathesis for tests/openapi_conformance.rs (the OpenAPI document against the server).
+# Schemathesis for tests/platform/openapi_conformance.rs (the OpenAPI document against the server).
 if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
 fi
 
 echo "== unit and integration tests on SQLite =="
-GATHER_TEST_DB=sqlite cargo test --all-targets
+GATHER_TEST_DB=sqlite cargo test --workspace --all-targets
 
 echo "== integration tests on PostgreSQL ($GATHER_TEST_PG) =="
-GATHER_TEST_DB=postgres cargo test --test '*'
+GATHER_TEST_DB=postgres cargo test --workspace --test '*'

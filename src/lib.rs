@@ -1,22 +1,172 @@
-//! Gather: a self-hosted backend framework in the PocketBase mould.
+//! The Gather platform, built on the framework's public API only: its collections come
+//! from code migrations, the welcome message from a record hook, and its routes are
+//! poem-openapi operations in the same OpenAPI document as the framework's.
 //!
-//! - [`core`]: the engine (collections, records, filter language, rules, hooks, auth).
-//! - [`api`]: the HTTP layer (poem + poem-openapi).
-//! - [`db`]: SQLite / PostgreSQL connections with a group-committing writer.
-//! - [`gather`]: the Gather agent platform, built on the framework's public API.
-//!
-//! An application opens an [`core::App`], registers its collections (as code
-//! migrations) and hooks, and serves the HTTP API together with its own routes with
-//! [`api::serve`]. See `examples/notes_app.rs`.
+//! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
+//! verification), the agent inbox, `/help` and `/discover`, and tiered rate limits.
 
-// Lints the code keeps by itself, not by habit: no `unsafe` but where a comment says why,
-// no `unwrap()` outside tests (input paths answer errors; static regexes `expect`).
-#![deny(unsafe_code)]
-#![deny(clippy::unwrap_used)]
+pub mod agent_auth;
+pub mod agents_api;
+pub mod help;
+pub mod identity;
+pub mod inbox;
+pub mod inbox_api;
+pub mod keys;
+pub mod limits;
+pub mod schema;
+pub mod settings;
+pub mod twitter;
 
-pub mod api;
-pub mod core;
-pub mod db;
-pub mod gather;
+pub use agent_auth::{AgentAuth, PerIp, VerifiedAgent};
+pub use inbox::{send_inbox_message, MessageType};
 
-pub use crate::core::{App, Config};
+use framework::core::error::{Error, Result};
+use framework::core::secrets::SecretSpec;
+use framework::core::{params, App, HookPoint};
+use poem_openapi::Tags;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// An agent, as guards hand it to routes.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    /// Lowercase hex SHA-256 of the raw public key.
+    pub fingerprint: String,
+    pub verified: bool,
+    pub twitter_handle: String,
+}
+
+#[derive(Tags)]
+pub enum GatherTags {
+    /// Agent identity: registration, challenge-response login, Twitter verification.
+    #[oai(rename = "Agent Auth")]
+    AgentAuth,
+    /// An agent's messages from the platform.
+    Inbox,
+    /// How to use the platform.
+    Help,
+    /// What the platform is, for machines.
+    Discovery,
+}
+
+/// What Gather's routes share, kept in the App.
+pub struct Gather {
+    /// Signs agent tokens ([`JWT_KEY`]); never stored in the database.
+    pub(crate) jwt_key: Vec<u8>,
+    pub(crate) settings: settings::SettingsCache,
+    pub(crate) limits: limits::Limits,
+}
+
+/// Lists `collection` as the server itself (no API rule applies): Gather's routes check
+/// the agent themselves.
+pub(crate) async fn list_as_system(
+    app: &App,
+    collection: &str,
+    params: framework::core::ListParams,
+) -> Result<framework::core::ListResult> {
+    let c = app.collection(collection)?;
+    framework::core::records::list(app, &c, &framework::core::system_request(app)?, &params).await
+}
+
+pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
+    app.state::<Gather>()
+        .ok_or_else(|| Error::internal("the Gather app is not set up"))
+}
+
+/// Gather's routes, to serve next to the framework's.
+pub type GatherApi = (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi);
+
+pub fn api() -> GatherApi {
+    (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi)
+}
+
+/// Where the agent JWT key comes from: `JWT_SIGNING_KEY`, the file `--jwt-key-file` /
+/// `GATHER_JWT_KEY_FILE` names, or `<secrets dir>/jwt.key` (made once, mode 0600).
+pub const JWT_KEY: SecretSpec = SecretSpec {
+    name: "jwt",
+    value_env: "JWT_SIGNING_KEY",
+    file_env: "GATHER_JWT_KEY_FILE",
+};
+
+/// Where versions before the key file kept a generated key (in the database).
+const LEGACY_JWT_KEY_PARAM: &str = "gather_jwt_key";
+
+/// The agent JWT key. A key an older version kept in `_params` moves into the key file
+/// (so its tokens stay valid) and leaves the database.
+async fn jwt_key(app: &App) -> Result<Vec<u8>> {
+    let legacy = params::load(app, LEGACY_JWT_KEY_PARAM).await?;
+    let legacy = legacy.as_ref().and_then(Value::as_str);
+    let key = app.secret(&JWT_KEY, legacy)?;
+    if legacy.is_some() {
+        params::delete(app, LEGACY_JWT_KEY_PARAM).await?;
+        tracing::info!("the agent JWT key moved out of the database");
+    }
+    Ok(key)
+}
+
+/// Sets Gather up on `app`: its migrations, its hooks, its shared state. Call once,
+/// before serving [`api`].
+pub async fn setup(app: &App) -> Result<()> {
+    app.run_code_migrations(&schema::migrations()).await?;
+    let jwt_key = jwt_key(app).await?;
+    let settings = settings::SettingsCache::load(app).await?;
+    app.put_state(Gather {
+        jwt_key,
+        settings,
+        limits: limits::Limits::default(),
+    });
+    register_hooks(app);
+    Ok(())
+}
+
+fn register_hooks(app: &App) {
+    // Every new agent finds a welcome message; failing to send it never fails the
+    // registration.
+    app.hooks()
+        .on_record(HookPoint::AfterCreate, Some("agents"), |ev| async move {
+            let id = ev.record.get("id").and_then(Value::as_str).unwrap_or_default();
+            let body = "You are registered. Next: POST /api/agents/challenge with your public key, sign the nonce, and POST /api/agents/authenticate to get a token. Verify through Twitter (POST /api/agents/verify) to unlock higher limits. Check GET /api/inbox any time, and GET /help for the whole guide.";
+            if let Err(e) =
+                send_inbox_message(&ev.app, id, MessageType::Welcome, "Welcome to Gather!", body, None)
+                    .await
+            {
+                tracing::warn!(agent = id, error = %e, "cannot send the welcome message");
+            }
+            Ok(ev)
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_document_describes_every_answer_and_help_names_only_routes_that_exist() {
+        // The OpenAPI document of the whole server. Every JSON answer has a schema that
+        // says something (not `{}`, which any value matches).
+        let document = framework::api::document(super::api());
+        let doc = document.json();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in ops.as_object().expect("operations") {
+                for (status, answer) in op["responses"].as_object().expect("responses") {
+                    for (kind, media) in answer["content"].as_object().into_iter().flatten() {
+                        if kind.starts_with("application/json") {
+                            let schema = &media["schema"];
+                            assert!(
+                                schema.as_object().is_some_and(|s| !s.is_empty()),
+                                "{method} {path} {status}: an empty schema"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for named in super::help::all_named_endpoints() {
+            let (method, path) = named.split_once(' ').expect("METHOD path");
+            assert!(
+                doc["paths"][path][method.to_lowercase()].is_object(),
+                "{named} is not a route"
+            );
+        }
+    }
+}

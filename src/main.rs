@@ -5,7 +5,7 @@
 #![deny(clippy::unwrap_used)]
 
 use clap::{Parser, Subcommand};
-use gather::core::{superusers, App, Config};
+use framework::core::{superusers, App, Config};
 use sea_orm_migration::MigratorTrait;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -147,9 +147,9 @@ async fn run_cli() -> ExitCode {
     let cli = Cli::parse();
     let mut secret_files = std::collections::BTreeMap::new();
     let named = [
-        (gather::gather::JWT_KEY.name, &cli.jwt_key_file),
+        (gather::JWT_KEY.name, &cli.jwt_key_file),
         (
-            gather::core::secrets::TOKEN_SECRET.name,
+            framework::core::secrets::TOKEN_SECRET.name,
             &cli.token_secret_file,
         ),
     ];
@@ -164,7 +164,7 @@ async fn run_cli() -> ExitCode {
         max_body_size: cli.max_body_size,
         secrets_dir: cli.secrets_dir.clone(),
         secret_files,
-        http: gather::core::HttpLimits {
+        http: framework::core::HttpLimits {
             header_timeout: std::time::Duration::from_secs(cli.header_timeout.max(1)),
             body_timeout: std::time::Duration::from_secs(cli.body_timeout.max(1)),
             max_connections: cli.max_connections,
@@ -184,7 +184,7 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
     match cmd {
         Command::Serve { http } => {
             let app = App::open(config).await?;
-            gather::gather::setup(&app).await?;
+            gather::setup(&app).await?;
             if let Some(token) = superusers::installer(&app).await? {
                 // As PocketBase does: the first superuser is made in the browser.
                 let host = http.replace("0.0.0.0", "127.0.0.1");
@@ -192,16 +192,15 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
                     "\nNo superuser yet. Create the first one (link valid 30 minutes):\n  http://{host}/_/#/install/{token}\n(or run: gather superuser upsert EMAIL PASSWORD)\n"
                 );
             }
-            gather::api::serve(app, gather::gather::api(), &http).await?;
+            framework::api::serve(app, gather::api(), &http).await?;
         }
         Command::Migrate { action } => {
-            let db = gather::db::Db::connect(&config.db_target()).await?;
+            let db = framework::db::Db::connect(&config.db_target()).await?;
             match action {
-                MigrateAction::Up => gather_migrations::Migrator::up(&db.sea, None).await?,
-                MigrateAction::Down => gather_migrations::Migrator::down(&db.sea, Some(1)).await?,
+                MigrateAction::Up => framework::db::Migrator::up(&db.sea, None).await?,
+                MigrateAction::Down => framework::db::Migrator::down(&db.sea, Some(1)).await?,
                 MigrateAction::Status => {
-                    for m in gather_migrations::Migrator::get_migration_with_status(&db.sea).await?
-                    {
+                    for m in framework::db::Migrator::get_migration_with_status(&db.sea).await? {
                         println!("{:<40} {:?}", m.name(), m.status());
                     }
                 }

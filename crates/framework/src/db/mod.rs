@@ -1,0 +1,311 @@
+//! One connection abstraction over SQLite (embedded default) and PostgreSQL (scale-out):
+//! a pool of readers plus a group-committing writer queue.
+
+mod row;
+mod sqlite;
+mod tx;
+mod writer;
+
+pub use framework_migrations::Migrator;
+pub use row::Row;
+pub use tx::WriteTx;
+pub use writer::{WriteFn, Writer};
+
+use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement, Value,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// The SQL dialect in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn backend(self) -> DatabaseBackend {
+        match self {
+            Dialect::Sqlite => DatabaseBackend::Sqlite,
+            Dialect::Postgres => DatabaseBackend::Postgres,
+        }
+    }
+
+    /// Renders a sea-query statement with bound values for this dialect.
+    pub fn build<S: QueryStatementWriter>(self, stmt: &S) -> Statement {
+        let (sql, values) = match self {
+            Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.build(PostgresQueryBuilder),
+        };
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+
+    /// The `i`-th (from 1) bind parameter in raw SQL: `?` or `$i`.
+    pub fn param(self, i: usize) -> String {
+        match self {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${i}"),
+        }
+    }
+
+    /// A raw statement; `sql` must only contain names that came from the schema.
+    pub fn raw(self, sql: impl Into<String>, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+}
+
+/// Quotes an identifier for both dialects (`"name"`, with `"` doubled).
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum DbTarget {
+    /// The SQLite file `data.db` in this directory.
+    SqliteDir(std::path::PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+/// Opens `path` and waits for an exclusive lock on it (released when the file closes).
+async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, crate::core::Error> {
+    let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        f.lock()?;
+        Ok(f)
+    })
+    .await
+    .map_err(|e| crate::core::Error::internal_from("the migration lock task", e))?;
+    locked.map_err(|e| crate::core::Error::internal_from("cannot lock for migrations", e))
+}
+
+/// Beside a SQLite database: locked while a process migrates it.
+const MIGRATION_LOCK_FILE: &str = "migrate.lock";
+
+/// The advisory lock key of migrations ("gather" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x6761_7468_6572;
+
+/// The database handles of one app: readers for queries, one writer queue for changes.
+#[derive(Clone)]
+pub struct Db {
+    pub dialect: Dialect,
+    /// sea-orm's connection: migrations on both engines, and every read on PostgreSQL.
+    pub sea: DatabaseConnection,
+    /// SQLite's reader threads (reads on PostgreSQL go through `sea`).
+    sqlite_readers: Option<sqlite::Readers>,
+    pub writer: Writer,
+    /// SQLite: the file whose lock serialises migrations of processes sharing the database.
+    lock_file: Option<std::path::PathBuf>,
+}
+
+impl Db {
+    pub async fn connect(target: &DbTarget) -> Result<Db, DbErr> {
+        match target {
+            DbTarget::SqliteDir(dir) => Self::connect_sqlite(dir).await,
+            DbTarget::Postgres(url) => Self::connect_postgres(url).await,
+        }
+    }
+
+    async fn connect_sqlite(dir: &Path) -> Result<Db, DbErr> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
+        let path = dir.join("data.db");
+        // The writer's own connection is opened first, so WAL mode is set before readers attach.
+        let writer = Writer::start_sqlite(sqlite::open_writer(&path)?)
+            .map_err(|e| DbErr::Custom(format!("cannot start the writer thread: {e}")))?;
+        let readers = sqlite::Readers::start(&path, num_readers())?;
+        // sea-orm's own connection is only for migrations: one, closed when idle.
+        let mut o = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
+        o.max_connections(1)
+            .min_connections(0)
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(Duration::from_secs(10))
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::SqliteSynchronous;
+                o.synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        let sea = Database::connect(o).await?;
+        Ok(Db {
+            dialect: Dialect::Sqlite,
+            sea,
+            sqlite_readers: Some(readers),
+            writer,
+            lock_file: Some(dir.join(MIGRATION_LOCK_FILE)),
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Db, DbErr> {
+        let url = &loopback_without_tls(url);
+        // No statement cache: a cached plan fails once a schema change alters a column's
+        // type ("cached plan must not change result type"), and tables change at runtime.
+        let opts = |max: u32| {
+            let mut o = ConnectOptions::new(url.to_string());
+            o.max_connections(max)
+                .min_connections(1)
+                .sqlx_logging(false)
+                .acquire_timeout(Duration::from_secs(30))
+                .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0));
+            o
+        };
+        // Several writer tasks: PostgreSQL handles concurrent writers; each still group-commits.
+        let (sea, writers) = futures::join!(
+            Database::connect(opts(16)),
+            futures::future::try_join_all((0..4).map(|_| Database::connect(opts(1))))
+        );
+        let (sea, writers) = (sea?, writers?);
+        Ok(Db {
+            dialect: Dialect::Postgres,
+            sea,
+            sqlite_readers: None,
+            writer: Writer::start_postgres(writers),
+            lock_file: None,
+        })
+    }
+
+    /// Runs `work` while holding the database-wide migration lock, so instances that
+    /// start together apply system and code migrations one after the other (the later
+    /// ones find them applied): on PostgreSQL a session advisory lock on a connection of
+    /// its own, on SQLite an exclusive lock on a file beside the database.
+    pub async fn with_migration_lock<T, F>(&self, work: F) -> Result<T, crate::core::Error>
+    where
+        F: std::future::Future<Output = Result<T, crate::core::Error>>,
+    {
+        if let Some(path) = &self.lock_file {
+            let held = lock_file(path.clone()).await?;
+            let out = work.await;
+            drop(held);
+            return out;
+        }
+        use sea_orm::sqlx;
+        let pool = self.sea.get_postgres_connection_pool();
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| DbErr::Custom(format!("cannot take the migration lock: {e}")))?;
+        let out = work.await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // A connection that may still hold the lock must not go back to the pool.
+            conn.detach();
+        }
+        out
+    }
+
+    /// Runs `f` inside the writer's transaction; see [`Writer::write`].
+    pub async fn write<T: Send + 'static>(&self, f: WriteFn<T>) -> Result<T, crate::core::Error> {
+        self.writer.write(f).await
+    }
+
+    /// Changes whenever a write may have been committed through this instance.
+    pub fn write_generation(&self) -> u64 {
+        self.writer.generation()
+    }
+
+    /// Runs one statement through the writer; returns the number of rows changed.
+    pub async fn execute(&self, stmt: Statement) -> Result<u64, crate::core::Error> {
+        self.write(Box::new(move |tx| {
+            let stmt = stmt.clone();
+            Box::pin(async move { Ok(tx.execute(stmt).await?) })
+        }))
+        .await
+    }
+
+    /// Runs one statement on PostgreSQL's read pool, outside the writer's group commits
+    /// (for bookkeeping no write waits on, such as `pg_notify`).
+    pub async fn read_execute(&self, stmt: Statement) -> Result<u64, DbErr> {
+        Ok(self.sea.execute_raw(stmt).await?.rows_affected())
+    }
+
+    pub async fn query_all(&self, stmt: Statement) -> Result<Vec<Row>, DbErr> {
+        match &self.sqlite_readers {
+            Some(readers) => readers.query(stmt, None).await,
+            None => Ok(self
+                .sea
+                .query_all_raw(stmt)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect()),
+        }
+    }
+
+    pub async fn query_one(&self, stmt: Statement) -> Result<Option<Row>, DbErr> {
+        match &self.sqlite_readers {
+            Some(readers) => Ok(readers.query(stmt, Some(1)).await?.pop()),
+            None => Ok(self.sea.query_one_raw(stmt).await?.map(Row::Postgres)),
+        }
+    }
+}
+
+/// A PostgreSQL URL on this machine with no `sslmode` gets `sslmode=disable`: TLS to
+/// loopback protects nothing, and trying it costs ~90 ms per new connection. Remote
+/// servers keep the driver's default; ask for `sslmode=require` explicitly.
+fn loopback_without_tls(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return raw.to_string();
+    };
+    let local = matches!(
+        url.host_str(),
+        None | Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    if local && !url.query_pairs().any(|(k, _)| k == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    url.to_string()
+}
+
+fn num_readers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
+        .clamp(2, 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn loopback_urls_skip_tls() {
+        assert_eq!(
+            loopback_without_tls("postgres://u@127.0.0.1:5432/db"),
+            "postgres://u@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@localhost/db?x=1"),
+            "postgres://u@localhost/db?x=1&sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@127.0.0.1/db?sslmode=require"),
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@db.example.com/db"),
+            "postgres://u@db.example.com/db"
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("a"), "\"a\"");
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+    }
+}

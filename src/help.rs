@@ -1,0 +1,326 @@
+//! `/help`, `/discover` and `GET /` (for JSON clients): what an agent needs to find its
+//! way, step by step. The endpoint list is read from the OpenAPI document itself, so it
+//! always matches the routes that exist.
+
+use super::agent_auth::PerIp;
+use super::GatherTags;
+use framework::api::{described, ApiDocument, ApiResult, Described};
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub struct HelpApi;
+
+// The documented shapes of the guides below (built as JSON, described by these).
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct SetupStep {
+    action: String,
+    /// A shell command.
+    code: String,
+    note: Option<String>,
+}
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct Prerequisite {
+    id: String,
+    name: String,
+    why: String,
+    setup: Vec<SetupStep>,
+    /// How to tell it is done.
+    check: String,
+}
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct WorkflowStep {
+    step: u32,
+    action: String,
+    /// `METHOD /path`.
+    endpoint: Option<String>,
+    detail: String,
+}
+
+#[derive(Object)]
+#[allow(dead_code)]
+struct HelpEndpoint {
+    method: String,
+    path: String,
+    purpose: String,
+    tips: Vec<String>,
+}
+
+/// The agent's guide.
+#[derive(Object)]
+#[allow(dead_code)]
+struct Help {
+    overview: String,
+    prerequisites: Vec<Prerequisite>,
+    workflow: Vec<WorkflowStep>,
+    /// Every agent operation, as the OpenAPI document has it.
+    endpoints: Vec<HelpEndpoint>,
+}
+
+/// A short machine-readable summary of the platform.
+#[derive(Object)]
+#[allow(dead_code)]
+struct Discovery {
+    name: String,
+    tagline: String,
+    description: String,
+    /// Where the guide is (`/help`).
+    getting_started: String,
+    openapi: String,
+    docs: String,
+    quick_start: Vec<String>,
+    /// `METHOD /path` by purpose.
+    key_endpoints: BTreeMap<String, String>,
+    auth: String,
+    payment: String,
+}
+
+/// The OpenAPI tags whose operations `/help` lists.
+const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Help"];
+
+/// Extra advice per operation id.
+fn tips(operation: &str) -> Vec<&'static str> {
+    match operation {
+        "agent-register" => vec![
+            "public_key is the PEM text of an Ed25519 public key (SPKI), newlines included.",
+            "Each key registers once; keep the private key: it is the agent's identity.",
+            "The verification code is valid for 30 minutes (setting codeMinutes).",
+        ],
+        "agent-challenge" => vec![
+            "The nonce is base64: sign its decoded 32 bytes, not the base64 text.",
+            "A challenge works once and expires after expires_in seconds; ask for a new one any time.",
+        ],
+        "agent-authenticate" => vec![
+            "signature: the 64-byte Ed25519 signature, standard base64 with padding.",
+            "Send the token as 'Authorization: Bearer <token>'; it is valid for expires_in seconds (1 hour by default).",
+            "Optional nonce: which challenge you signed, when several are pending.",
+        ],
+        "agent-verify" => vec![
+            "Post the tweet_template as a public tweet, then send its URL (x.com or twitter.com).",
+            "The tweet must contain the code and mention the platform account.",
+            "One Twitter account verifies at most one agent per 24 hours.",
+        ],
+        "list-inbox" => vec![
+            "unread_only=true for new messages only; limit 1-100 (default 20), offset to page.",
+        ],
+        "mark-message-read" | "delete-message" => {
+            vec!["Only your own messages: another agent's message id is a 404."]
+        }
+        _ => vec![],
+    }
+}
+
+/// `{method, path, purpose, tips}` for every operation of the agent tags, in the order
+/// of the OpenAPI document.
+fn endpoints_from(doc: &Value) -> Vec<Value> {
+    let mut out = vec![
+        entry(
+            "GET",
+            "/",
+            "This platform's discovery document (send Accept: application/json).",
+            vec![],
+        ),
+        entry(
+            "GET",
+            "/docs",
+            "Interactive API documentation (Swagger UI).",
+            vec![],
+        ),
+        entry(
+            "GET",
+            "/openapi.json",
+            "The OpenAPI 3 document of every route.",
+            vec![],
+        ),
+    ];
+    let Some(paths) = doc["paths"].as_object() else {
+        return out;
+    };
+    for (path, ops) in paths {
+        let Some(ops) = ops.as_object() else { continue };
+        for (method, op) in ops {
+            let tagged = op["tags"].as_array().is_some_and(|t| {
+                t.iter()
+                    .any(|t| t.as_str().is_some_and(|t| AGENT_TAGS.contains(&t)))
+            });
+            let method = method.to_uppercase();
+            let listed = out
+                .iter()
+                .any(|e| e["method"] == method.as_str() && e["path"] == path.as_str());
+            if !tagged || listed || needs_superuser(op) {
+                continue;
+            }
+            let id = op["operationId"].as_str().unwrap_or_default();
+            let purpose = op["summary"].as_str().unwrap_or_default();
+            // OpenAPI writes path parameters as {id}, as agents should.
+            out.push(entry(&method, path, purpose, tips(id)));
+        }
+    }
+    out
+}
+
+/// Whether an operation of the OpenAPI document is for superusers only: agents never
+/// see those in `/help`.
+fn needs_superuser(op: &Value) -> bool {
+    op["security"].as_array().is_some_and(|reqs| {
+        reqs.iter().any(|r| {
+            r.as_object()
+                .is_some_and(|r| r.contains_key("SuperuserToken"))
+        })
+    })
+}
+
+fn entry(method: &str, path: &str, purpose: &str, tips: Vec<&str>) -> Value {
+    json!({"method": method, "path": path, "purpose": purpose, "tips": tips})
+}
+
+fn prerequisites() -> Value {
+    json!([{
+        "id": "ed25519_keypair",
+        "name": "Ed25519 Keypair",
+        "why": "Your agent's identity: you register the public key and prove you hold the private key by signing login challenges.",
+        "setup": [
+            {"action": "Generate a private key (keep it secret, keep it safe)",
+             "code": "openssl genpkey -algorithm Ed25519 -out agent.pem"},
+            {"action": "Print the public key to register",
+             "code": "openssl pkey -in agent.pem -pubout",
+             "note": "Send the whole PEM text, BEGIN/END lines included, as public_key."},
+            {"action": "Sign a challenge nonce (the decoded bytes)",
+             "code": "echo -n \"$NONCE\" | base64 -d > nonce.bin && openssl pkeyutl -sign -rawin -inkey agent.pem -in nonce.bin | base64 -w0",
+             "note": "The output is the signature for POST /api/agents/authenticate."}
+        ],
+        "check": "openssl pkey -in agent.pem -noout -text shows 'ED25519 Private-Key'."
+    }])
+}
+
+fn workflow() -> Value {
+    json!([
+        {"step": 1, "action": "Read this guide", "endpoint": "GET /help",
+         "detail": "Every endpoint below is also described in /openapi.json."},
+        {"step": 2, "action": "Make an Ed25519 keypair",
+         "detail": "See prerequisites: openssl genpkey -algorithm Ed25519."},
+        {"step": 3, "action": "Register your agent", "endpoint": "POST /api/agents/register",
+         "detail": "Send name, optional description and public_key (PEM). Keep agent_id and verification_code."},
+        {"step": 4, "action": "Ask for a login challenge", "endpoint": "POST /api/agents/challenge",
+         "detail": "Send public_key; you get a base64 nonce valid for 5 minutes."},
+        {"step": 5, "action": "Sign the nonce and log in", "endpoint": "POST /api/agents/authenticate",
+         "detail": "Sign the decoded nonce bytes with your private key; send public_key and the base64 signature. You get a token for 1 hour."},
+        {"step": 6, "action": "Read your inbox", "endpoint": "GET /api/inbox",
+         "detail": "With Authorization: Bearer <token>. The welcome message explains what to do next."},
+        {"step": 7, "action": "Optionally verify through Twitter", "endpoint": "POST /api/agents/verify",
+         "detail": "Tweet the tweet_template publicly, then send agent_id and the tweet URL. Verified agents get higher limits."},
+        {"step": 8, "action": "When the token expires, log in again",
+         "detail": "Repeat steps 4 and 5: challenges are cheap and single-use."}
+    ])
+}
+
+/// The keys of `/discover`'s `key_endpoints`, as `METHOD path`.
+fn key_endpoints() -> Value {
+    json!({
+        "help": "GET /help",
+        "register": "POST /api/agents/register",
+        "challenge": "POST /api/agents/challenge",
+        "authenticate": "POST /api/agents/authenticate",
+        "inbox": "GET /api/inbox",
+    })
+}
+
+fn discover_doc() -> Value {
+    json!({
+        "name": "Gather",
+        "tagline": "The agent-first platform",
+        "description": "A platform where AI agents have their own identity (Ed25519 keys), log in by signing challenges, and get messages in an inbox.",
+        "getting_started": "/help",
+        "openapi": "/openapi.json",
+        "docs": "/docs",
+        "quick_start": [
+            "1. GET /help for the full guide",
+            "2. Make an Ed25519 keypair (openssl genpkey -algorithm Ed25519)",
+            "3. POST /api/agents/register with your public key",
+            "4. POST /api/agents/challenge to get a nonce",
+            "5. Sign the nonce bytes, POST /api/agents/authenticate for a token",
+            "6. GET /api/inbox with Authorization: Bearer <token>",
+            "7. Optionally POST /api/agents/verify with a tweet"
+        ],
+        "key_endpoints": key_endpoints(),
+        "auth": "Ed25519 keypair -> challenge-response -> JWT (HS256, 1 hour). See /help.",
+        "payment": "The shop is not open yet."
+    })
+}
+
+#[derive(ApiResponse)]
+enum Root {
+    /// The discovery document (for `Accept: application/json`).
+    #[oai(status = 200)]
+    Discovery(Json<Described<Discovery>>),
+    /// Browsers are sent to the API documentation.
+    #[oai(status = 302)]
+    Docs(#[oai(header = "Location")] String),
+}
+
+#[OpenApi(tag = "GatherTags::Help")]
+impl HelpApi {
+    /// How to use the platform: prerequisites, the steps, and every agent endpoint.
+    #[oai(path = "/help", method = "get", operation_id = "help")]
+    async fn help(&self, _limit: PerIp, doc: ApiDocument) -> ApiResult<Json<Described<Help>>> {
+        Ok(described(json!({
+            "overview": "Gather is an agent-first platform. Access tiers: Public (no token) -> Registered (an Ed25519 key and a token from challenge-response) -> Verified (a tweet proves a Twitter account). Full reference: /docs and /openapi.json.",
+            "prerequisites": prerequisites(),
+            "workflow": workflow(),
+            "endpoints": endpoints_from(doc.json()),
+        })))
+    }
+
+    /// A short machine-readable summary of the platform.
+    #[oai(
+        path = "/discover",
+        method = "get",
+        operation_id = "discover",
+        tag = "GatherTags::Discovery"
+    )]
+    async fn discover(&self, _limit: PerIp) -> ApiResult<Json<Described<Discovery>>> {
+        Ok(described(discover_doc()))
+    }
+
+    /// The discovery document for JSON clients; browsers go to `/docs`.
+    #[oai(
+        path = "/",
+        method = "get",
+        operation_id = "root",
+        tag = "GatherTags::Discovery"
+    )]
+    async fn root(&self, req: &Request) -> Root {
+        let wants_json = req
+            .headers()
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.to_ascii_lowercase().contains("application/json"));
+        if wants_json {
+            Root::Discovery(described(discover_doc()))
+        } else {
+            Root::Docs("/docs".into())
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn all_named_endpoints() -> Vec<String> {
+    let mut out: Vec<String> = workflow()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["endpoint"].as_str().map(str::to_string))
+        .collect();
+    if let Some(k) = key_endpoints().as_object() {
+        out.extend(k.values().filter_map(|v| v.as_str().map(str::to_string)));
+    }
+    out
+}

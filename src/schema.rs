@@ -1,0 +1,122 @@
+//! Gather's collections, created by code migrations (each runs once, recorded in
+//! `_migrations`). Rules are `null`: only superusers use the generic records API on
+//! them; agents reach their own data through Gather's routes, which check the agent.
+
+use framework::core::error::{Error, Result};
+use framework::core::{collections, App, CodeMigration, Collection, Field};
+use serde_json::{json, Value};
+
+/// A base collection with these fields (PocketBase's field JSON) and indexes.
+fn collection(name: &str, fields: Value, indexes: &[&str]) -> Result<Collection> {
+    let fields: Vec<Field> = serde_json::from_value(fields)
+        .map_err(|e| Error::internal(format!("bad field list for {name}: {e}")))?;
+    let mut c = fields
+        .into_iter()
+        .fold(Collection::base(name), Collection::with_field);
+    c.indexes = indexes.iter().map(|s| s.to_string()).collect();
+    Ok(c)
+}
+
+fn agents() -> Result<Collection> {
+    collection(
+        "agents",
+        json!([
+            {"name": "name", "type": "text", "required": true, "max": 100},
+            {"name": "description", "type": "text", "max": 500},
+            {"name": "public_key", "type": "text", "required": true, "max": 5000},
+            {"name": "pubkey_fingerprint", "type": "text", "required": true, "max": 128},
+            {"name": "twitter_handle", "type": "text", "max": 50},
+            {"name": "verified", "type": "bool"},
+            {"name": "verified_at", "type": "date"},
+            {"name": "verification_code", "type": "text", "max": 20},
+            {"name": "code_expires_at", "type": "date"},
+            {"name": "agent_type", "type": "select", "values": ["service", "autonomous"], "maxSelect": 1}
+        ]),
+        &[
+            "CREATE UNIQUE INDEX idx_agents_pubkey_fp ON agents (pubkey_fingerprint)",
+            "CREATE INDEX idx_agents_twitter ON agents (twitter_handle)",
+        ],
+    )
+}
+
+fn challenges() -> Result<Collection> {
+    collection(
+        "agent_challenges",
+        json!([
+            {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "nonce", "type": "text", "required": true, "max": 64},
+            {"name": "expires", "type": "date", "required": true}
+        ]),
+        &[
+            "CREATE UNIQUE INDEX idx_agent_challenges_nonce ON agent_challenges (nonce)",
+            "CREATE INDEX idx_agent_challenges_agent ON agent_challenges (agent)",
+        ],
+    )
+}
+
+fn messages() -> Result<Collection> {
+    collection(
+        "messages",
+        json!([
+            {"name": "agent_id", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "type", "type": "text", "max": 30},
+            {"name": "subject", "type": "text", "max": 200},
+            {"name": "body", "type": "text", "max": 2000},
+            {"name": "read", "type": "bool"},
+            {"name": "ref_type", "type": "text", "max": 30},
+            {"name": "ref_id", "type": "text", "max": 50}
+        ]),
+        &[
+            "CREATE INDEX idx_messages_agent ON messages (agent_id)",
+            "CREATE INDEX idx_messages_agent_unread ON messages (agent_id, read)",
+        ],
+    )
+}
+
+fn sdk_tokens() -> Result<Collection> {
+    collection(
+        "sdk_tokens",
+        json!([
+            {"name": "token", "type": "text", "required": true},
+            {"name": "workspace", "type": "text", "required": true},
+            {"name": "user", "type": "text", "required": true}
+        ]),
+        &["CREATE UNIQUE INDEX idx_sdk_tokens_token ON sdk_tokens (token)"],
+    )
+}
+
+/// Gather's schema, in order. Names never change once released.
+pub fn migrations() -> Vec<CodeMigration> {
+    vec![CodeMigration::new(
+        "gather_001_identity_and_inbox",
+        |app: App| async move {
+            // One transaction (an import), and safe to run again: an import updates
+            // collections that exist.
+            let all = vec![agents()?, challenges()?, messages()?, sdk_tokens()?];
+            collections::import(&app, all, false).await
+        },
+    )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_collections_are_well_formed() {
+        for c in [agents(), challenges(), messages(), sdk_tokens()] {
+            let c = c.expect("valid");
+            assert!(
+                c.field("created").is_some() && c.field("updated").is_some(),
+                "{}",
+                c.name
+            );
+            assert!(
+                c.list_rule.is_none() && c.create_rule.is_none(),
+                "superusers only"
+            );
+        }
+    }
+}

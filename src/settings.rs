@@ -1,0 +1,261 @@
+//! Gather's own settings: one JSON document (`_params` row `gather`) shared by every
+//! instance, read through a short cache, changed by superusers at
+//! `/api/gather/settings`.
+
+use framework::core::error::{Error, Result};
+use framework::core::fields::FieldError;
+use framework::core::{params, App};
+use poem_openapi::Object;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The `_params` row the settings live in.
+const KEY: &str = "gather";
+/// How long an instance trusts its copy before reading the shared one again.
+const FRESH_FOR: Duration = Duration::from_secs(2);
+
+/// Gather's settings; a PATCH sends any part of them, what it leaves out keeps its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[serde(rename_all = "camelCase", default)]
+#[oai(rename_all = "camelCase", default)]
+pub struct GatherSettings {
+    /// `iss` of agent tokens (checked when they come back).
+    pub jwt_issuer: String,
+    /// Lifetime of agent tokens, seconds.
+    pub jwt_seconds: u64,
+    /// Lifetime of a login challenge, seconds.
+    pub challenge_seconds: u64,
+    /// Lifetime of a Twitter verification code, minutes.
+    pub code_minutes: u64,
+    pub twitter: Twitter,
+    pub rate_limits: RateLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[serde(rename_all = "camelCase", default)]
+#[oai(rename = "GatherTwitter", rename_all = "camelCase", default)]
+pub struct Twitter {
+    /// Twitter's oEmbed endpoint (`?url=<tweet>` is added).
+    #[serde(rename = "oembedURL")]
+    #[oai(rename = "oembedURL")]
+    pub oembed_url: String,
+    /// What a verification tweet must mention besides the code.
+    pub mention: String,
+}
+
+/// Token buckets: `per_minute` refill, `burst` at most at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "GatherRate", rename_all = "camelCase")]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[serde(rename_all = "camelCase", default)]
+#[oai(rename = "GatherRateLimits", rename_all = "camelCase", default)]
+pub struct RateLimits {
+    /// Every Gather route, per client IP.
+    pub per_ip: Rate,
+    /// Writes by a registered (not yet verified) agent, per agent.
+    pub registered_writes: Rate,
+    /// Writes by a verified agent, per agent.
+    pub verified_writes: Rate,
+    /// Design uploads, per agent.
+    pub design_uploads: Rate,
+    pub verified_design_uploads: Rate,
+}
+
+impl Default for GatherSettings {
+    fn default() -> Self {
+        GatherSettings {
+            jwt_issuer: "gather.is".into(),
+            jwt_seconds: 3600,
+            challenge_seconds: 300,
+            code_minutes: 30,
+            twitter: Twitter::default(),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl Default for Twitter {
+    fn default() -> Self {
+        Twitter {
+            oembed_url: "https://publish.twitter.com/oembed".into(),
+            mention: "@gather_is".into(),
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let rate = |per_minute, burst| Rate { per_minute, burst };
+        RateLimits {
+            per_ip: rate(60, 10),
+            registered_writes: rate(20, 5),
+            verified_writes: rate(60, 15),
+            design_uploads: rate(10, 3),
+            verified_design_uploads: rate(30, 10),
+        }
+    }
+}
+
+impl GatherSettings {
+    /// `self` with `patch` (any subset of the document) applied, checked.
+    pub fn merged(&self, patch: &Value) -> Result<GatherSettings> {
+        let mut current = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
+        framework::core::settings::merge(&mut current, patch);
+        let next: GatherSettings = serde_json::from_value(current)
+            .map_err(|e| Error::BadRequest(format!("Invalid Gather settings: {e}.")))?;
+        next.check()?;
+        Ok(next)
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut errors = Vec::new();
+        let positive = |v: u64, name: &str, errors: &mut Vec<(String, FieldError)>| {
+            if v == 0 {
+                errors.push((
+                    name.to_string(),
+                    FieldError::new(
+                        "validation_min_greater_equal_than_required",
+                        "Must be at least 1.",
+                    ),
+                ));
+            }
+        };
+        positive(self.jwt_seconds, "jwtSeconds", &mut errors);
+        positive(self.challenge_seconds, "challengeSeconds", &mut errors);
+        positive(self.code_minutes, "codeMinutes", &mut errors);
+        if self.jwt_issuer.trim().is_empty() {
+            errors.push(("jwtIssuer".into(), FieldError::required()));
+        }
+        let url_ok = url::Url::parse(&self.twitter.oembed_url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !url_ok {
+            errors.push((
+                "twitter".into(),
+                FieldError::new(
+                    "validation_is_url",
+                    "twitter.oembedURL must be an http(s) URL.",
+                ),
+            ));
+        }
+        let r = &self.rate_limits;
+        let rates = [
+            r.per_ip,
+            r.registered_writes,
+            r.verified_writes,
+            r.design_uploads,
+            r.verified_design_uploads,
+        ];
+        if rates.iter().any(|x| x.per_minute == 0 || x.burst == 0) {
+            errors.push((
+                "rateLimits".into(),
+                FieldError::new(
+                    "validation_invalid_rate",
+                    "Every rate needs perMinute and burst above 0.",
+                ),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::fields("Invalid Gather settings.", errors))
+        }
+    }
+}
+
+/// This instance's copy of the settings.
+pub struct SettingsCache {
+    copy: RwLock<(Instant, Arc<GatherSettings>)>,
+}
+
+impl SettingsCache {
+    pub async fn load(app: &App) -> Result<SettingsCache> {
+        let s = read(app).await?;
+        Ok(SettingsCache {
+            copy: RwLock::new((Instant::now(), Arc::new(s))),
+        })
+    }
+
+    /// The settings, re-read from the database when the copy is over 2 s old (so a
+    /// change made through another instance arrives within that time).
+    pub async fn get(&self, app: &App) -> Arc<GatherSettings> {
+        let (at, current) = match self.copy.read() {
+            Ok(c) => (c.0, c.1.clone()),
+            Err(p) => (p.get_ref().0, p.get_ref().1.clone()),
+        };
+        if at.elapsed() < FRESH_FOR {
+            return current;
+        }
+        match read(app).await {
+            Ok(s) => self.keep(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the Gather settings; using the last copy");
+                current
+            }
+        }
+    }
+
+    fn keep(&self, s: GatherSettings) -> Arc<GatherSettings> {
+        let s = Arc::new(s);
+        if let Ok(mut c) = self.copy.write() {
+            *c = (Instant::now(), s.clone());
+        }
+        s
+    }
+
+    /// Applies `patch`, saves it for every instance, and returns the result.
+    pub async fn update(&self, app: &App, patch: &Value) -> Result<Arc<GatherSettings>> {
+        let next = read(app).await?.merged(patch)?;
+        let doc = serde_json::to_value(&next)
+            .map_err(|e| Error::internal_from("cannot encode the settings", e))?;
+        params::save(app, KEY, &doc).await?;
+        Ok(self.keep(next))
+    }
+}
+
+async fn read(app: &App) -> Result<GatherSettings> {
+    match params::load(app, KEY).await? {
+        None => Ok(GatherSettings::default()),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| Error::internal_from("stored Gather settings are invalid", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_merge_and_are_checked() {
+        let s = GatherSettings::default();
+        let next = s
+            .merged(&json!({"rateLimits": {"perIp": {"perMinute": 5, "burst": 2}}, "twitter": {"oembedURL": "http://127.0.0.1:9/oembed"}}))
+            .expect("valid");
+        assert_eq!(
+            next.rate_limits.per_ip,
+            Rate {
+                per_minute: 5,
+                burst: 2
+            }
+        );
+        assert_eq!(
+            next.rate_limits.verified_writes,
+            s.rate_limits.verified_writes
+        );
+        assert_eq!(next.twitter.mention, "@gather_is");
+        assert!(s
+            .merged(&json!({"rateLimits": {"perIp": {"perMinute": 0, "burst": 1}}}))
+            .is_err());
+        assert!(s
+            .merged(&json!({"twitter": {"oembedURL": "ftp://x"}}))
+            .is_err());
+        assert!(s.merged(&json!({"jwtSeconds": "long"})).is_err());
+    }
+}

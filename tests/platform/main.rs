@@ -1,0 +1,12 @@
+//! The Gather platform's integration tests and the `gather` binary's own (several
+//! processes on one database, a connection flood), in one binary, on the framework's test
+//! server (`common`, shared with the framework's tests).
+
+#[path = "../../crates/framework/tests/integration/common/mod.rs"]
+mod common;
+
+mod agents;
+mod connection_flood;
+mod multi_instance;
+mod openapi_conformance;
+mod realtime_instances;
