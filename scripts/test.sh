@@ -36,6 +36,8 @@ fi
 
 echo "== unit and integration tests on SQLite =="
 GATHER_TEST_DB=sqlite cargo test --workspace --all-targets
+# The framework's documented example (crate docs) compiles.
+cargo test --workspace --doc
 
 echo "== integration tests on PostgreSQL ($GATHER_TEST_PG) =="
 GATHER_TEST_DB=postgres cargo test --workspace --test '*'

@@ -4,9 +4,9 @@
 
 use super::limits::Tier;
 use super::{state, Agent};
-use framework::api::ApiError;
-use framework::core::error::{Error, Result};
-use framework::core::App;
+use framework::http::ApiError;
+use framework::App;
+use framework::{Error, Result};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::auth::ApiKey;
@@ -134,7 +134,7 @@ impl<'a> FromRequest<'a> for PerIp {
         let app = app_of(req)?;
         let g = state(&app).map_err(ApiError)?;
         let settings = g.settings.get(&app).await;
-        let ip = framework::api::rate_limit::client_ip(req, &app.settings())
+        let ip = framework::http::client_ip(req, &app.settings())
             .map(|ip| ip.to_string())
             .unwrap_or_default();
         g.limits

@@ -4,8 +4,8 @@
 use super::agent_auth::PerIp;
 use super::settings::GatherSettings;
 use super::{identity, state, GatherTags};
-use framework::api::SuperuserAuth;
-use framework::api::{ApiResult, Ctx, MergePatch};
+use framework::http::SuperuserAuth;
+use framework::http::{ApiResult, Ctx, MergePatch};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
@@ -237,7 +237,7 @@ impl AgentsApi {
         ctx: Ctx,
         body: Json<MergePatch<GatherSettings>>,
     ) -> ApiResult<Json<GatherSettings>> {
-        let patch = Value::Object(framework::api::body_object(body.0.value)?);
+        let patch = Value::Object(framework::http::body_object(body.0.value)?);
         let s = state(&ctx.app)?.settings.update(&ctx.app, &patch).await?;
         Ok(Json((*s).clone()))
     }

@@ -4,7 +4,7 @@
 
 use super::agent_auth::PerIp;
 use super::GatherTags;
-use framework::api::{described, ApiDocument, ApiResult, Described};
+use framework::http::{described, ApiDocument, ApiResult, Described};
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};

@@ -3,57 +3,31 @@
 //! instance can answer a challenge another one issued, and each works once.
 
 use super::keys::{parse_public_key, AgentKey};
-use super::{agent_auth, inbox, list_as_system, state, twitter, Agent};
+use super::{agent_auth, inbox, state, twitter, Agent};
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier};
-use framework::core::error::{Error, Result};
-use framework::core::fields::{format_datetime, FieldError};
-use framework::core::records::{self, ListParams, Record};
-use framework::core::{system_request, App};
+use framework::collections::FieldError;
+use framework::records::{format_datetime, Record, RecordFields, RecordQuery};
+use framework::{App, Error, Result};
 use rand::RngCore;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 /// Pending challenges kept per agent; older ones are dropped when a new one is made.
 const MAX_PENDING: usize = 5;
 /// Verification codes: `gtr-` and four of these (no I, O, 0, 1).
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-fn text(rec: &Record, key: &str) -> String {
-    rec.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
+const AGENTS: &str = "agents";
+const CHALLENGES: &str = "agent_challenges";
 
 fn agent_from(rec: &Record) -> Agent {
     Agent {
-        id: text(rec, "id"),
-        name: text(rec, "name"),
-        fingerprint: text(rec, "pubkey_fingerprint"),
-        verified: rec
-            .get("verified")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        twitter_handle: text(rec, "twitter_handle"),
+        id: rec.id().to_string(),
+        name: rec.get_str("name").to_string(),
+        fingerprint: rec.get_str("pubkey_fingerprint").to_string(),
+        verified: rec.get_bool("verified"),
+        twitter_handle: rec.get_str("twitter_handle").to_string(),
     }
-}
-
-/// The first record of `collection` matching `filter` (with its bound values), newest
-/// first.
-async fn first<'a>(
-    app: &App,
-    collection: &str,
-    filter: &str,
-    values: impl IntoIterator<Item = (&'a str, Value)>,
-) -> Result<Option<Record>> {
-    let params = ListParams {
-        per_page: 1,
-        sort: Some("-created".into()),
-        skip_total: true,
-        ..ListParams::filtered(filter, values)
-    };
-    let found = list_as_system(app, collection, params).await?;
-    Ok(found.items.into_iter().next())
 }
 
 pub async fn find_agent(app: &App, id: &str) -> Result<Option<Agent>> {
@@ -62,25 +36,16 @@ pub async fn find_agent(app: &App, id: &str) -> Result<Option<Agent>> {
 
 /// The stored `agents` row with this id, read by id (it runs on every agent request).
 async fn agent_record(app: &App, id: &str) -> Result<Option<Record>> {
-    if !framework::core::ids::is_valid_record_id(id) {
+    if !framework::collections::is_valid_record_id(id) {
         return Ok(None);
     }
-    let c = app.collection("agents")?;
-    match records::view(app, &c, id, &system_request(app)?, None).await {
-        Ok(rec) => Ok(Some(rec)),
-        Err(Error::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    app.find_record(AGENTS, id).await
 }
 
 async fn agent_record_by_key(app: &App, key: &AgentKey) -> Result<Option<Record>> {
-    first(
-        app,
-        "agents",
-        "pubkey_fingerprint = {:fp}",
-        [("fp", json!(key.fingerprint))],
-    )
-    .await
+    let query =
+        RecordQuery::filter("pubkey_fingerprint = {:fp}").bind("fp", key.fingerprint.as_str());
+    app.find_first(AGENTS, &query).await
 }
 
 fn read_key(pem: &str) -> Result<AgentKey> {
@@ -148,16 +113,16 @@ pub async fn register(
     }
     let code = verification_code();
     let expires = later(chrono::Duration::minutes(settings.code_minutes as i64));
-    let mut body = Map::new();
-    body.insert("name".into(), json!(name.trim()));
-    body.insert("description".into(), json!(description.trim()));
-    body.insert("public_key".into(), json!(public_key));
-    body.insert("pubkey_fingerprint".into(), json!(key.fingerprint));
-    body.insert("verified".into(), json!(false));
-    body.insert("verification_code".into(), json!(code));
-    body.insert("code_expires_at".into(), json!(expires));
-    let c = app.collection("agents")?;
-    let rec = match records::create(app, &c, &system_request(app)?, body).await {
+    let body = json!({
+        "name": name.trim(),
+        "description": description.trim(),
+        "public_key": public_key,
+        "pubkey_fingerprint": key.fingerprint,
+        "verified": false,
+        "verification_code": code,
+        "code_expires_at": expires,
+    });
+    let rec = match app.create_record(AGENTS, body).await {
         Ok(r) => r,
         // Two registrations of one key at once: the unique index decides.
         Err(Error::Validation { fields, .. }) if fields.contains_key("pubkey_fingerprint") => {
@@ -166,7 +131,7 @@ pub async fn register(
         Err(e) => return Err(e),
     };
     Ok(Registered {
-        agent_id: text(&rec, "id"),
+        agent_id: rec.id().to_string(),
         tweet_template: format!(
             "Registering my agent '{}' on {}! Code: {code}",
             name.trim(),
@@ -190,35 +155,24 @@ pub async fn challenge(app: &App, public_key: &str) -> Result<Challenge> {
     let agent = agent_record_by_key(app, &key)
         .await?
         .ok_or_else(not_registered)?;
-    let agent_id = text(&agent, "id");
+    let agent_id = agent.id();
     let settings = state(app)?.settings.get(app).await;
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let nonce = base64::engine::general_purpose::STANDARD.encode(raw);
-    let c = app.collection("agent_challenges")?;
-    let sys = system_request(app)?;
-    let mut body = Map::new();
-    body.insert("agent".into(), json!(agent_id));
-    body.insert("nonce".into(), json!(nonce));
-    body.insert(
-        "expires".into(),
-        json!(later(chrono::Duration::seconds(
-            settings.challenge_seconds as i64
-        ))),
-    );
-    records::create(app, &c, &sys, body).await?;
+    let expires = later(chrono::Duration::seconds(settings.challenge_seconds as i64));
+    let body = json!({"agent": agent_id, "nonce": nonce, "expires": expires});
+    app.create_record(CHALLENGES, body).await?;
     // Expired challenges, and all but the newest few, are removed.
-    let params = ListParams {
-        per_page: 100,
-        sort: Some("-created,-id".into()),
-        skip_total: true,
-        ..ListParams::filtered("agent = {:agent}", [("agent", json!(agent_id))])
-    };
-    let old = list_as_system(app, "agent_challenges", params).await?;
+    let mine = RecordQuery::filter("agent = {:agent}")
+        .bind("agent", agent_id)
+        .sort("-created,-id")
+        .limit(100);
+    let old = app.find_records(CHALLENGES, &mine).await?;
     let now = format_datetime(chrono::Utc::now());
-    for (i, rec) in old.items.iter().enumerate() {
-        if i >= MAX_PENDING || text(rec, "expires") <= now {
-            let _ = records::delete(app, &c, &text(rec, "id"), &sys).await;
+    for (i, rec) in old.iter().enumerate() {
+        if i >= MAX_PENDING || rec.get_str("expires") <= now.as_str() {
+            let _ = app.delete_record(CHALLENGES, rec.id()).await;
         }
     }
     Ok(Challenge {
@@ -252,30 +206,25 @@ pub async fn authenticate(
         .await?
         .ok_or_else(not_registered)?;
     let agent = agent_from(&agent_rec);
-    let c = app.collection("agent_challenges")?;
-    let sys = system_request(app)?;
-    let mut filter = "agent = {:agent} && expires > @now".to_string();
-    let mut values = vec![("agent", json!(agent.id))];
-    if let Some(n) = nonce.filter(|n| !n.is_empty()) {
-        filter.push_str(" && nonce = {:nonce}");
-        values.push(("nonce", json!(n)));
-    }
-    let params = ListParams {
-        per_page: MAX_PENDING as u64,
-        sort: Some("-created".into()),
-        skip_total: true,
-        ..ListParams::filtered(&filter, values)
+    let query = match nonce.filter(|n| !n.is_empty()) {
+        Some(n) => RecordQuery::filter("agent = {:agent} && expires > @now && nonce = {:nonce}")
+            .bind("nonce", n),
+        None => RecordQuery::filter("agent = {:agent} && expires > @now"),
     };
-    let pending = list_as_system(app, "agent_challenges", params).await?;
-    if pending.items.is_empty() {
+    let query = query
+        .bind("agent", agent.id.as_str())
+        .sort("-created")
+        .limit(MAX_PENDING as u64);
+    let pending = app.find_records(CHALLENGES, &query).await?;
+    if pending.is_empty() {
         return Err(Error::BadRequest(
             "No pending challenge for this key: call POST /api/agents/challenge first (a challenge works once and expires after its expires_in seconds)."
                 .into(),
         ));
     }
-    let signed = pending.items.iter().find(|ch| {
+    let signed = pending.iter().find(|ch| {
         base64::engine::general_purpose::STANDARD
-            .decode(text(ch, "nonce"))
+            .decode(ch.get_str("nonce"))
             .is_ok_and(|raw| key.key.verify(&raw, &sig).is_ok())
     });
     let Some(signed) = signed else {
@@ -285,7 +234,7 @@ pub async fn authenticate(
         ));
     };
     // Whoever deletes the row uses the challenge; a second use (a replay) finds it gone.
-    if let Err(e) = records::delete(app, &c, &text(signed, "id"), &sys).await {
+    if let Err(e) = app.delete_record(CHALLENGES, signed.id()).await {
         return Err(match e {
             Error::NotFound(_) => Error::Unauthorized("This challenge was already used.".into()),
             other => other,
@@ -324,14 +273,14 @@ pub async fn verify(app: &App, agent_id: &str, tweet_url: &str) -> Result<Verifi
         return Err(Error::NotFound("No agent with this id.".into()));
     };
     let rec = agent_from(&full);
-    let c = app.collection("agents")?;
-    let sys = system_request(app)?;
     if rec.verified {
         return Err(Error::BadRequest("This agent is already verified.".into()));
     }
-    let code = text(&full, "verification_code");
-    let expires = text(&full, "code_expires_at");
-    if code.is_empty() || (!expires.is_empty() && expires <= format_datetime(chrono::Utc::now())) {
+    let code = full.get_str("verification_code");
+    let expires = full.get_str("code_expires_at");
+    if code.is_empty()
+        || (!expires.is_empty() && expires <= format_datetime(chrono::Utc::now()).as_str())
+    {
         return Err(Error::BadRequest(
             "The verification code has expired: register again with a new key.".into(),
         ));
@@ -353,17 +302,13 @@ pub async fn verify(app: &App, agent_id: &str, tweet_url: &str) -> Result<Verifi
     }
     let handle = tweet.handle;
     let day_ago = format_datetime(chrono::Utc::now() - chrono::Duration::hours(24));
-    let recent = first(
-        app,
-        "agents",
+    let query = RecordQuery::filter(
         "twitter_handle = {:handle} && verified = true && verified_at > {:since} && id != {:id}",
-        [
-            ("handle", json!(handle)),
-            ("since", json!(day_ago)),
-            ("id", json!(rec.id)),
-        ],
     )
-    .await?;
+    .bind("handle", handle.as_str())
+    .bind("since", day_ago)
+    .bind("id", rec.id.as_str());
+    let recent = app.find_first(AGENTS, &query).await?;
     if recent.is_some() {
         return Err(Error::TooManyRequests {
             message: format!(
@@ -372,15 +317,13 @@ pub async fn verify(app: &App, agent_id: &str, tweet_url: &str) -> Result<Verifi
             retry_after: 3600,
         });
     }
-    let mut body = Map::new();
-    body.insert("verified".into(), json!(true));
-    body.insert("twitter_handle".into(), json!(handle));
-    body.insert(
-        "verified_at".into(),
-        json!(format_datetime(chrono::Utc::now())),
-    );
-    body.insert("verification_code".into(), json!(""));
-    records::update(app, &c, &rec.id, &sys, body).await?;
+    let body = json!({
+        "verified": true,
+        "twitter_handle": handle,
+        "verified_at": format_datetime(chrono::Utc::now()),
+        "verification_code": "",
+    });
+    app.update_record(AGENTS, &rec.id, body).await?;
     Ok(Verified {
         agent_id: rec.id,
         twitter_handle: handle,

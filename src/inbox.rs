@@ -1,11 +1,9 @@
 //! The agent inbox: messages from the platform to one agent (`messages`), which only
 //! that agent sees and changes.
 
-use super::list_as_system;
-use framework::core::error::{Error, Result};
-use framework::core::records::{self, ListParams, Record};
-use framework::core::{system_request, App};
-use serde_json::{json, Map, Value};
+use framework::records::{Record, RecordFields, RecordQuery};
+use framework::{App, Error, Result};
+use serde_json::json;
 
 /// What kind of message it is (`type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,22 +35,13 @@ pub async fn send_inbox_message(
     body: &str,
     reference: Reference<'_>,
 ) -> Result<String> {
-    let c = app.collection("messages")?;
-    let mut rec = Map::new();
-    rec.insert("agent_id".into(), json!(agent));
-    rec.insert("type".into(), json!(kind.as_str()));
-    rec.insert("subject".into(), json!(subject));
-    rec.insert("body".into(), json!(body));
-    rec.insert("read".into(), json!(false));
     let (ref_type, ref_id) = reference.unwrap_or_default();
-    rec.insert("ref_type".into(), json!(ref_type));
-    rec.insert("ref_id".into(), json!(ref_id));
-    let saved = records::create(app, &c, &system_request(app)?, rec).await?;
-    Ok(saved
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string())
+    let message = json!({
+        "agent_id": agent, "type": kind.as_str(), "subject": subject, "body": body,
+        "read": false, "ref_type": ref_type, "ref_id": ref_id,
+    });
+    let saved = app.create_record(MESSAGES, message).await?;
+    Ok(saved.id().to_string())
 }
 
 /// One page of an agent's messages, newest first, with counts.
@@ -64,16 +53,15 @@ pub struct Page {
     pub unread: i64,
 }
 
+const MESSAGES: &str = "messages";
+
 /// The agent's own messages: every inbox filter starts with this, `{:agent}` bound.
 const MINE: &str = "agent_id = {:agent}";
 const MINE_UNREAD: &str = "agent_id = {:agent} && read = false";
 
 pub async fn unread_count(app: &App, agent: &str) -> Result<i64> {
-    let params = ListParams {
-        per_page: 1,
-        ..ListParams::filtered(MINE_UNREAD, [("agent", json!(agent))])
-    };
-    Ok(list_as_system(app, "messages", params).await?.total_items)
+    let mine = RecordQuery::filter(MINE_UNREAD).bind("agent", agent);
+    app.count_records(MESSAGES, &mine).await
 }
 
 /// `limit` messages from `offset`, newest first.
@@ -85,31 +73,16 @@ pub async fn list(
     offset: u64,
 ) -> Result<Page> {
     let filter = if unread_only { MINE_UNREAD } else { MINE };
-    // The records API pages by page number; an offset that is not a multiple of the
-    // limit reads the two pages around it.
-    let limit = limit.clamp(1, 100);
-    let first_page = (offset / limit).saturating_add(1);
-    let skip = (offset % limit) as usize;
-    let mut items = Vec::new();
-    let mut total = 0;
-    for page in [first_page, first_page.saturating_add(1)] {
-        let params = ListParams {
-            page,
-            per_page: limit,
-            sort: Some("-created,-id".into()),
-            ..ListParams::filtered(filter, [("agent", json!(agent))])
-        };
-        let r = list_as_system(app, "messages", params).await?;
-        total = r.total_items;
-        items.extend(r.items);
-        if skip == 0 || (items.len() as u64) < limit {
-            break;
-        }
-    }
-    let messages = items
+    let mine = RecordQuery::filter(filter).bind("agent", agent);
+    let total = app.count_records(MESSAGES, &mine).await?;
+    let page = mine
+        .sort("-created,-id")
+        .limit(limit.clamp(1, 100))
+        .offset(offset);
+    let messages = app
+        .find_records(MESSAGES, &page)
+        .await?
         .into_iter()
-        .skip(skip)
-        .take(limit as usize)
         .map(present)
         .collect();
     let unread = if unread_only {
@@ -137,35 +110,26 @@ fn present(rec: Record) -> Record {
 /// The message `id` if it belongs to `agent` (another agent's message is "not found").
 async fn own(app: &App, agent: &str, id: &str) -> Result<()> {
     let not_found = || Error::NotFound("No such message in your inbox.".into());
-    if !framework::core::ids::is_valid_record_id(id) {
+    if !framework::collections::is_valid_record_id(id) {
         return Err(not_found());
     }
-    let params = ListParams {
-        per_page: 1,
-        skip_total: true,
-        ..ListParams::filtered(
-            "id = {:id} && agent_id = {:agent}",
-            [("id", json!(id)), ("agent", json!(agent))],
-        )
-    };
-    let r = list_as_system(app, "messages", params).await?;
-    if r.items.is_empty() {
-        return Err(not_found());
+    let query = RecordQuery::filter("id = {:id} && agent_id = {:agent}")
+        .bind("id", id)
+        .bind("agent", agent);
+    match app.find_first(MESSAGES, &query).await? {
+        Some(_) => Ok(()),
+        None => Err(not_found()),
     }
-    Ok(())
 }
 
 pub async fn mark_read(app: &App, agent: &str, id: &str) -> Result<()> {
     own(app, agent, id).await?;
-    let c = app.collection("messages")?;
-    let mut body = Map::new();
-    body.insert("read".into(), json!(true));
-    records::update(app, &c, id, &system_request(app)?, body).await?;
+    app.update_record(MESSAGES, id, json!({"read": true}))
+        .await?;
     Ok(())
 }
 
 pub async fn delete(app: &App, agent: &str, id: &str) -> Result<()> {
     own(app, agent, id).await?;
-    let c = app.collection("messages")?;
-    records::delete(app, &c, id, &system_request(app)?).await
+    app.delete_record(MESSAGES, id).await
 }

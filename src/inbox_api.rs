@@ -2,8 +2,8 @@
 
 use super::agent_auth::{count_write, AgentAuth, PerIp};
 use super::{inbox, GatherTags};
-use framework::api::{ApiResult, Ctx};
-use framework::core::Error;
+use framework::http::{ApiResult, Ctx};
+use framework::Error;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};

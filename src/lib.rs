@@ -20,9 +20,12 @@ pub mod twitter;
 pub use agent_auth::{AgentAuth, PerIp, VerifiedAgent};
 pub use inbox::{send_inbox_message, MessageType};
 
-use framework::core::error::{Error, Result};
-use framework::core::secrets::SecretSpec;
-use framework::core::{params, App, HookPoint};
+use framework::hooks::HookPoint;
+use framework::records::RecordFields;
+use framework::secrets::SecretSpec;
+use framework::settings as params;
+use framework::App;
+use framework::{Error, Result};
 use poem_openapi::Tags;
 use serde_json::Value;
 use std::sync::Arc;
@@ -57,17 +60,6 @@ pub struct Gather {
     pub(crate) jwt_key: Vec<u8>,
     pub(crate) settings: settings::SettingsCache,
     pub(crate) limits: limits::Limits,
-}
-
-/// Lists `collection` as the server itself (no API rule applies): Gather's routes check
-/// the agent themselves.
-pub(crate) async fn list_as_system(
-    app: &App,
-    collection: &str,
-    params: framework::core::ListParams,
-) -> Result<framework::core::ListResult> {
-    let c = app.collection(collection)?;
-    framework::core::records::list(app, &c, &framework::core::system_request(app)?, &params).await
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -126,7 +118,7 @@ fn register_hooks(app: &App) {
     // registration.
     app.hooks()
         .on_record(HookPoint::AfterCreate, Some("agents"), |ev| async move {
-            let id = ev.record.get("id").and_then(Value::as_str).unwrap_or_default();
+            let id = ev.record.id();
             let body = "You are registered. Next: POST /api/agents/challenge with your public key, sign the nonce, and POST /api/agents/authenticate to get a token. Verify through Twitter (POST /api/agents/verify) to unlock higher limits. Check GET /api/inbox any time, and GET /help for the whole guide.";
             if let Err(e) =
                 send_inbox_message(&ev.app, id, MessageType::Welcome, "Welcome to Gather!", body, None)
@@ -144,7 +136,7 @@ mod tests {
     fn the_document_describes_every_answer_and_help_names_only_routes_that_exist() {
         // The OpenAPI document of the whole server. Every JSON answer has a schema that
         // says something (not `{}`, which any value matches).
-        let document = framework::api::document(super::api());
+        let document = framework::http::document(super::api());
         let doc = document.json();
         for (path, ops) in doc["paths"].as_object().expect("paths") {
             for (method, op) in ops.as_object().expect("operations") {

@@ -3,7 +3,7 @@
 //! Buckets are per instance (see the README for what that means behind a balancer).
 
 use super::settings::{Rate, RateLimits};
-use framework::core::error::{Error, Result};
+use framework::{Error, Result};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use parking_lot::Mutex;

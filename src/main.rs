@@ -5,8 +5,9 @@
 #![deny(clippy::unwrap_used)]
 
 use clap::{Parser, Subcommand};
-use framework::core::{superusers, App, Config};
-use sea_orm_migration::MigratorTrait;
+use framework::auth::{delete_superuser, installer, upsert_superuser};
+use framework::db::{system_migrations, Db};
+use framework::{App, Config};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -149,7 +150,7 @@ async fn run_cli() -> ExitCode {
     let named = [
         (gather::JWT_KEY.name, &cli.jwt_key_file),
         (
-            framework::core::secrets::TOKEN_SECRET.name,
+            framework::secrets::TOKEN_SECRET.name,
             &cli.token_secret_file,
         ),
     ];
@@ -164,7 +165,7 @@ async fn run_cli() -> ExitCode {
         max_body_size: cli.max_body_size,
         secrets_dir: cli.secrets_dir.clone(),
         secret_files,
-        http: framework::core::HttpLimits {
+        http: framework::HttpLimits {
             header_timeout: std::time::Duration::from_secs(cli.header_timeout.max(1)),
             body_timeout: std::time::Duration::from_secs(cli.body_timeout.max(1)),
             max_connections: cli.max_connections,
@@ -185,23 +186,24 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
         Command::Serve { http } => {
             let app = App::open(config).await?;
             gather::setup(&app).await?;
-            if let Some(token) = superusers::installer(&app).await? {
+            if let Some(token) = installer(&app).await? {
                 // As PocketBase does: the first superuser is made in the browser.
                 let host = http.replace("0.0.0.0", "127.0.0.1");
                 println!(
                     "\nNo superuser yet. Create the first one (link valid 30 minutes):\n  http://{host}/_/#/install/{token}\n(or run: gather superuser upsert EMAIL PASSWORD)\n"
                 );
             }
-            framework::api::serve(app, gather::api(), &http).await?;
+            framework::http::serve(app, gather::api(), &http).await?;
         }
         Command::Migrate { action } => {
-            let db = framework::db::Db::connect(&config.db_target()).await?;
+            let db = Db::connect(&config.db_target()).await?;
             match action {
-                MigrateAction::Up => framework::db::Migrator::up(&db.sea, None).await?,
-                MigrateAction::Down => framework::db::Migrator::down(&db.sea, Some(1)).await?,
+                MigrateAction::Up => system_migrations::up(&db).await?,
+                MigrateAction::Down => system_migrations::down(&db, Some(1)).await?,
                 MigrateAction::Status => {
-                    for m in framework::db::Migrator::get_migration_with_status(&db.sea).await? {
-                        println!("{:<40} {:?}", m.name(), m.status());
+                    for m in system_migrations::status(&db).await? {
+                        let state = if m.applied { "Applied" } else { "Pending" };
+                        println!("{:<40} {state}", m.name);
                     }
                 }
             }
@@ -210,11 +212,11 @@ async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Err
             let app = App::open(config).await?;
             match action {
                 SuperuserAction::Upsert { email, password } => {
-                    superusers::upsert(&app, &email, &password).await?;
+                    upsert_superuser(&app, &email, &password).await?;
                     println!("Superuser {email} saved.");
                 }
                 SuperuserAction::Delete { email } => {
-                    superusers::delete(&app, &email).await?;
+                    delete_superuser(&app, &email).await?;
                     println!("Superuser {email} deleted.");
                 }
             }

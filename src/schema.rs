@@ -2,8 +2,9 @@
 //! `_migrations`). Rules are `null`: only superusers use the generic records API on
 //! them; agents reach their own data through Gather's routes, which check the agent.
 
-use framework::core::error::{Error, Result};
-use framework::core::{collections, App, CodeMigration, Collection, Field};
+use framework::collections::{self, Collection, Field};
+use framework::{App, CodeMigration};
+use framework::{Error, Result};
 use serde_json::{json, Value};
 
 /// A base collection with these fields (PocketBase's field JSON) and indexes.

@@ -2,9 +2,10 @@
 //! instance, read through a short cache, changed by superusers at
 //! `/api/gather/settings`.
 
-use framework::core::error::{Error, Result};
-use framework::core::fields::FieldError;
-use framework::core::{params, App};
+use framework::collections::FieldError;
+use framework::settings as params;
+use framework::App;
+use framework::{Error, Result};
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -108,7 +109,7 @@ impl GatherSettings {
     /// `self` with `patch` (any subset of the document) applied, checked.
     pub fn merged(&self, patch: &Value) -> Result<GatherSettings> {
         let mut current = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
-        framework::core::settings::merge(&mut current, patch);
+        framework::settings::merge(&mut current, patch);
         let next: GatherSettings = serde_json::from_value(current)
             .map_err(|e| Error::BadRequest(format!("Invalid Gather settings: {e}.")))?;
         next.check()?;

@@ -1,8 +1,8 @@
 //! Tweets through Twitter's oEmbed endpoint (its base URL is a setting, so tests and
 //! operators can point it elsewhere).
 
-use framework::core::error::{Error, Result};
-use framework::core::App;
+use framework::App;
+use framework::{Error, Result};
 use std::sync::LazyLock;
 use std::time::Duration;
 

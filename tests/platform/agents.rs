@@ -875,13 +875,21 @@ async fn a_copy_of_the_database_forges_no_token() {
         let v: Value = serde_json::from_str(&r.string("value").expect("value")).expect("json");
         strings_in(&v, &mut candidates);
     }
-    let users = s.app.collection("users").expect("users");
-    let row = framework::core::auth::load_auth_row(&s.app, &users, &uid)
+    let row = s
+        .app
+        .db()
+        .query_one(d.raw(
+            format!(
+                "SELECT \"tokenKey\" FROM \"users\" WHERE \"id\" = {}",
+                d.param(1)
+            ),
+            vec![uid.clone().into()],
+        ))
         .await
-        .expect("row")
+        .expect("user row")
         .expect("user");
-    let (_, token_key) = framework::core::record_io::auth_secrets(&row).expect("secrets");
-    for c in s.app.registry().all().iter().filter(|c| c.is_auth()) {
+    let token_key = row.string("tokenKey").expect("tokenKey");
+    for c in s.app.collections().iter().filter(|c| c.is_auth()) {
         let secret = c.auth.as_ref().expect("auth options").token_secret.clone();
         candidates.push(format!("{token_key}{secret}").into_bytes());
         candidates.push(secret.into_bytes());
@@ -934,6 +942,7 @@ async fn a_copy_of_the_database_forges_no_token() {
         .get("/api/inbox", Some(&sign_claims(&agent_claims, &jwt_key)))
         .await;
     assert_eq!(st, StatusCode::OK);
+    let users = s.app.collection("users").expect("users");
     let secret = users.auth.as_ref().expect("auth").token_secret.clone();
     let mut full = format!("{token_key}{secret}").into_bytes();
     full.extend_from_slice(&server_secret);
@@ -953,10 +962,7 @@ async fn a_copy_of_the_database_forges_no_token() {
         let mut config = s.config();
         config.secrets_dir = None;
         config.data_dir = config.data_dir.join("elsewhere");
-        let err = framework::core::App::open(config)
-            .await
-            .err()
-            .expect("refused");
+        let err = framework::App::open(config).await.err().expect("refused");
         let msg = err.to_string();
         assert!(
             msg.contains("GATHER_TOKEN_SECRET") && msg.contains("--secrets-dir"),
@@ -973,7 +979,7 @@ async fn a_key_kept_in_the_database_moves_to_the_key_file() {
     let kept = old.clone();
     let s = start_with(
         move |app| async move {
-            framework::core::params::save(&app, "gather_jwt_key", &json!(kept))
+            framework::settings::save(&app, "gather_jwt_key", &json!(kept))
                 .await
                 .expect("old key");
             gather::setup(&app).await.expect("gather setup");
@@ -981,7 +987,7 @@ async fn a_key_kept_in_the_database_moves_to_the_key_file() {
         gather::api(),
     )
     .await;
-    let left = framework::core::params::load(&s.app, "gather_jwt_key")
+    let left = framework::settings::load(&s.app, "gather_jwt_key")
         .await
         .expect("params");
     assert!(left.is_none(), "the key left the database");

@@ -1,15 +1,14 @@
-//! A tiny app built on the Gather framework's public API: a `notes` collection created
+//! A tiny app built on the framework's public API: a `notes` collection created
 //! by a code migration, record hooks that fill in derived fields and refuse bad input,
 //! and a route of its own that appears in the same OpenAPI document.
 //!
 //! Run it with `cargo run --example notes_app` and open http://127.0.0.1:8090/docs.
 
-use framework::api::{ApiResult, Ctx};
-use framework::core::fields::{NumberField, TextField};
-use framework::core::records::{self, ListParams};
-use framework::core::{
-    collections, App, CodeMigration, Collection, Config, Error, Field, FieldKind, HookPoint,
-};
+use framework::collections::{self, Collection, Field, FieldKind, NumberField, TextField};
+use framework::hooks::HookPoint;
+use framework::http::{ApiResult, Ctx};
+use framework::records::{self, ListParams, RecordFields};
+use framework::{App, CodeMigration, Config, Error};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{json, Value};
@@ -108,11 +107,7 @@ impl NotesApi {
             },
         )
         .await?;
-        let words = list
-            .items
-            .iter()
-            .filter_map(|n| n.get("words").and_then(Value::as_i64))
-            .sum();
+        let words = list.items.iter().map(|n| n.get_i64("words")).sum();
         Ok(Json(NotesStats {
             notes: list.total_items,
             words,
@@ -127,6 +122,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::open(Config::default()).await?;
     app.run_code_migrations(&migrations()).await?;
     register_hooks(&app);
-    framework::api::serve(app, NotesApi, "127.0.0.1:8090").await?;
+    framework::http::serve(app, NotesApi, "127.0.0.1:8090").await?;
     Ok(())
 }

@@ -312,7 +312,7 @@ impl App {
     }
 
     /// The current snapshot of all collections.
-    pub fn registry(&self) -> Arc<Registry> {
+    pub(crate) fn registry(&self) -> Arc<Registry> {
         self.inner
             .registry
             .read()
@@ -320,6 +320,12 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// Every collection, system ones included, as they are now.
+    pub fn collections(&self) -> Vec<Arc<Collection>> {
+        self.registry().all().to_vec()
+    }
+
+    /// The collection with this id or name.
     pub fn collection(&self, id_or_name: &str) -> Result<Arc<Collection>> {
         self.registry()
             .find(id_or_name)

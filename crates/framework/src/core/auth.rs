@@ -144,6 +144,40 @@ pub fn auth_token(app: &App, c: &Collection, record_id: &str, token_key: &str) -
     )
 }
 
+/// A new token of `kind` for record `record_id` of the auth collection `c`, with the
+/// collection's lifetime for that kind (e-mail tokens for the record's current e-mail),
+/// as the server would issue it: for an app's own flows and for tests.
+pub async fn new_record_token(
+    app: &App,
+    c: &Arc<Collection>,
+    record_id: &str,
+    kind: TokenType,
+) -> Result<String> {
+    let row = load_auth_row(app, c, record_id)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let (_, key) = record_io::auth_secrets(&row)?;
+    match kind {
+        TokenType::Auth | TokenType::Refresh => auth_token(app, c, record_id, &key),
+        TokenType::File => {
+            let duration = c
+                .auth
+                .as_ref()
+                .map(|a| a.file_token.duration)
+                .unwrap_or(180);
+            issue_token(app, c, record_id, &key, kind, duration, false)
+        }
+        TokenType::Verification | TokenType::PasswordReset => {
+            let email = row.string("email").map_err(Error::from)?;
+            email_token(app, c, record_id, &key, kind, &email, None)
+        }
+        TokenType::EmailChange => Err(Error::BadRequest(
+            "An e-mail change token carries the new address: request-email-change issues it."
+                .into(),
+        )),
+    }
+}
+
 /// Compares secrets without leaking where they differ (only whether lengths do).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;

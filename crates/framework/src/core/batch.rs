@@ -116,6 +116,30 @@ pub async fn run(
     Ok(out)
 }
 
+/// Runs `requests` as `caller` in one transaction, without the batch API's limits (the
+/// app's own transactions): the written records as `caller` sees them, `None` for deletes.
+pub(crate) async fn commit_as(
+    app: &App,
+    caller: &RequestInfo,
+    requests: Vec<BatchRequest>,
+) -> Result<Vec<Option<Record>>> {
+    let (done, collections, infos) = super::record_write::with_schema_retry(app, || {
+        plan_and_commit(app, caller, &requests, None)
+    })
+    .await?;
+    let mut out = Vec::with_capacity(done.len());
+    for ((rec, c), info) in done.into_iter().zip(collections).zip(infos) {
+        match rec {
+            Some(mut rec) => {
+                records::present(app, &c, &mut rec, &info).await?;
+                out.push(Some(rec));
+            }
+            None => out.push(None),
+        }
+    }
+    Ok(out)
+}
+
 /// The written records (`None` for deletes), the collection and request of each.
 type Committed = (
     Vec<Option<super::records::Record>>,

@@ -37,16 +37,11 @@ pub mod schema;
 pub mod secrets;
 pub mod settings;
 pub mod superusers;
+pub mod system;
 
 pub use app::{App, CodeMigration, Config, HttpLimits};
-pub use collection::{Collection, CollectionType, Rule};
+pub use collection::Collection;
 pub use error::{Error, Result};
-pub use fields::{Field, FieldKind};
-pub use filter::RequestInfo;
-pub use hooks::HookPoint;
-pub use hooks::{RecordEvent, RecordHook};
-pub use records::{ListParams, ListResult, Record};
-pub use superusers::system_request;
 
 /// Name of the built-in superusers auth collection.
 pub const SUPERUSERS: &str = "_superusers";

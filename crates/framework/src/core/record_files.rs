@@ -190,7 +190,7 @@ pub async fn serve_file(
             ),
             None => None,
         };
-        let req = super::RequestInfo {
+        let req = super::filter::RequestInfo {
             auth,
             method: "GET".into(),
             context: "protectedFile".into(),

@@ -210,41 +210,19 @@ pub async fn list(
         n => n.min(MAX_PER_PAGE),
     };
     let page = p.page.max(1);
-    let reg = app.registry();
     let mut conds = Vec::new();
     if let Access::Where(e) = rule_access(app, c, &c.list_rule, req)? {
         conds.push(e);
     }
-    if let Some(f) = p.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        let compiled = compile_filter_with(f, &p.filter_params, &scope(app, &reg, c, req, true))?;
-        conds.push(compiled.into_expr());
-    }
-    let d = app.dialect();
-    let mut q = select_all(c);
-    for e in &conds {
-        q.and_where(e.clone());
-    }
-    if let Some(s) = p.sort.as_deref() {
-        for (sql, order) in compile_sort(s, &scope(app, &reg, c, req, true))? {
-            q.order_by_expr(Expr::cust(sql), order);
-        }
-    }
+    let selection = Selection::compile(app, c, req, p, true)?;
+    conds.extend(selection.conditions);
     // A page far past the end is an empty page, not an overflow.
     let offset = (page - 1).saturating_mul(per_page).min(i64::MAX as u64);
-    q.limit(per_page).offset(offset);
-    let rows = app.db().query_all(d.build(&q)).await?;
-    let mut items: Vec<Record> = rows.iter().map(|r| record_from_row(r, c)).collect();
-
+    let mut items = select(app, c, &conds, &selection.order, per_page, offset).await?;
     let (total_items, total_pages) = if p.skip_total {
         (-1, -1)
     } else {
-        let mut cq = Query::select();
-        cq.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
-        for e in conds {
-            cq.and_where(e);
-        }
-        let n = count(app, d.build(&cq)).await?;
+        let n = count_where(app, c, conds).await?;
         (n, (n + per_page as i64 - 1) / per_page as i64)
     };
     if let Some(e) = p.expand.as_deref() {
@@ -258,6 +236,71 @@ pub async fn list(
         total_pages,
         items,
     })
+}
+
+/// A filter and sort compiled for one requester: the conditions and the order of a
+/// query (the collection's rule not included).
+pub(crate) struct Selection {
+    pub conditions: Vec<Expr>,
+    pub order: Vec<(String, sea_orm::Order)>,
+}
+
+impl Selection {
+    /// `client`: the filter and sort come from a client, so the client-filter policy
+    /// applies (see `Scope::client_filter`).
+    pub fn compile(
+        app: &App,
+        c: &Collection,
+        req: &RequestInfo,
+        p: &ListParams,
+        client: bool,
+    ) -> Result<Selection> {
+        let reg = app.registry();
+        let mut conditions = Vec::new();
+        if let Some(f) = p.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            let compiled =
+                compile_filter_with(f, &p.filter_params, &scope(app, &reg, c, req, client))?;
+            conditions.push(compiled.into_expr());
+        }
+        let order = match p.sort.as_deref() {
+            Some(s) => compile_sort(s, &scope(app, &reg, c, req, client))?,
+            None => Vec::new(),
+        };
+        Ok(Selection { conditions, order })
+    }
+}
+
+/// The records matching every one of `conds`, in `order`, `limit` from `offset`
+/// (as stored: not presented).
+pub(crate) async fn select(
+    app: &App,
+    c: &Collection,
+    conds: &[Expr],
+    order: &[(String, sea_orm::Order)],
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<Record>> {
+    let mut q = select_all(c);
+    for e in conds {
+        q.and_where(e.clone());
+    }
+    for (sql, o) in order {
+        q.order_by_expr(Expr::cust(sql.clone()), o.clone());
+    }
+    q.limit(limit).offset(offset);
+    let rows = app.db().query_all(app.dialect().build(&q)).await?;
+    Ok(rows.iter().map(|r| record_from_row(r, c)).collect())
+}
+
+/// How many records match every one of `conds`.
+pub(crate) async fn count_where(app: &App, c: &Collection, conds: Vec<Expr>) -> Result<i64> {
+    let mut cq = Query::select();
+    cq.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+    for e in conds {
+        cq.and_where(e);
+    }
+    count(app, app.dialect().build(&cq)).await
 }
 
 /// Runs a `COUNT(*) AS n` query, or, on SQLite, answers from the counts kept since the

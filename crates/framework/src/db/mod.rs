@@ -1,15 +1,16 @@
-//! One connection abstraction over SQLite (embedded default) and PostgreSQL (scale-out):
-//! a pool of readers plus a group-committing writer queue.
+//! Storage: one connection abstraction over SQLite (embedded default) and PostgreSQL
+//! (scale-out), a pool of readers plus a group-committing writer queue. Apps may read
+//! with their own queries ([`Db::query_all`]); they write through records.
 
 mod row;
 mod sqlite;
 mod tx;
 mod writer;
 
-pub use framework_migrations::Migrator;
+pub mod system_migrations;
 pub use row::Row;
-pub use tx::WriteTx;
-pub use writer::{WriteFn, Writer};
+pub(crate) use tx::WriteTx;
+pub(crate) use writer::{WriteFn, Writer};
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
 use sea_orm::{
@@ -98,10 +99,10 @@ const MIGRATION_LOCK_KEY: i64 = 0x6761_7468_6572;
 pub struct Db {
     pub dialect: Dialect,
     /// sea-orm's connection: migrations on both engines, and every read on PostgreSQL.
-    pub sea: DatabaseConnection,
+    pub(crate) sea: DatabaseConnection,
     /// SQLite's reader threads (reads on PostgreSQL go through `sea`).
     sqlite_readers: Option<sqlite::Readers>,
-    pub writer: Writer,
+    pub(crate) writer: Writer,
     /// SQLite: the file whose lock serialises migrations of processes sharing the database.
     lock_file: Option<std::path::PathBuf>,
 }
@@ -177,7 +178,7 @@ impl Db {
     /// start together apply system and code migrations one after the other (the later
     /// ones find them applied): on PostgreSQL a session advisory lock on a connection of
     /// its own, on SQLite an exclusive lock on a file beside the database.
-    pub async fn with_migration_lock<T, F>(&self, work: F) -> Result<T, crate::core::Error>
+    pub(crate) async fn with_migration_lock<T, F>(&self, work: F) -> Result<T, crate::core::Error>
     where
         F: std::future::Future<Output = Result<T, crate::core::Error>>,
     {
@@ -211,16 +212,20 @@ impl Db {
     }
 
     /// Runs `f` inside the writer's transaction; see [`Writer::write`].
-    pub async fn write<T: Send + 'static>(&self, f: WriteFn<T>) -> Result<T, crate::core::Error> {
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: WriteFn<T>,
+    ) -> Result<T, crate::core::Error> {
         self.writer.write(f).await
     }
 
     /// Changes whenever a write may have been committed through this instance.
-    pub fn write_generation(&self) -> u64 {
+    pub(crate) fn write_generation(&self) -> u64 {
         self.writer.generation()
     }
 
-    /// Runs one statement through the writer; returns the number of rows changed.
+    /// Runs one statement through the writer; returns the number of rows changed. For an
+    /// app's own tables and maintenance: record hooks and realtime do not see such writes.
     pub async fn execute(&self, stmt: Statement) -> Result<u64, crate::core::Error> {
         self.write(Box::new(move |tx| {
             let stmt = stmt.clone();
@@ -231,7 +236,7 @@ impl Db {
 
     /// Runs one statement on PostgreSQL's read pool, outside the writer's group commits
     /// (for bookkeeping no write waits on, such as `pg_notify`).
-    pub async fn read_execute(&self, stmt: Statement) -> Result<u64, DbErr> {
+    pub(crate) async fn read_execute(&self, stmt: Statement) -> Result<u64, DbErr> {
         Ok(self.sea.execute_raw(stmt).await?.rows_affected())
     }
 

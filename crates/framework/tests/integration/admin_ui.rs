@@ -14,9 +14,7 @@ async fn the_dashboard_is_served_and_a_fresh_install_gets_an_installer_token() {
     let token = Arc::new(Mutex::new(None::<String>));
     let keep = token.clone();
     let s = start_fresh(move |app| async move {
-        let t = framework::core::superusers::installer(&app)
-            .await
-            .expect("installer");
+        let t = framework::auth::installer(&app).await.expect("installer");
         *keep.lock().expect("lock") = t;
     })
     .await;
@@ -86,20 +84,13 @@ async fn an_operator_works_through_the_dashboard_in_a_browser() {
     // A password-reset link, as the e-mail would carry it, for the confirm page.
     let (uid, _) = s.user("reader@example.com").await;
     let users = s.app.collection("users").expect("users");
-    let row = framework::core::auth::load_auth_row(&s.app, &users, &uid)
-        .await
-        .expect("row")
-        .expect("user");
-    let (_, key) = framework::core::record_io::auth_secrets(&row).expect("secrets");
-    let reset = framework::core::auth::email_token(
+    let reset = framework::auth::new_record_token(
         &s.app,
         &users,
         &uid,
-        &key,
-        framework::core::auth::TokenType::PasswordReset,
-        "reader@example.com",
-        None,
+        framework::auth::TokenType::PasswordReset,
     )
+    .await
     .expect("token");
     let env = vec![
         ("GATHER_URL", base),

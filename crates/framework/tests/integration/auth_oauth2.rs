@@ -249,9 +249,9 @@ async fn github_preset_links_by_verified_email_and_to_the_caller() {
 
 /// Runs raw SQL against the test's database (fault injection).
 async fn sql(s: &Server, statements: &[&str]) {
-    use sea_orm::ConnectionTrait;
+    let d = s.app.dialect();
     for st in statements {
-        s.app.db().sea.execute_unprepared(st).await.expect(st);
+        s.app.db().execute(d.raw(*st, vec![])).await.expect(st);
     }
 }
 

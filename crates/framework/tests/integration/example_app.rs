@@ -6,7 +6,7 @@
 mod notes_app;
 
 use crate::common::*;
-use framework::core::HookPoint;
+use framework::hooks::HookPoint;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};

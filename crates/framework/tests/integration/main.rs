@@ -5,6 +5,7 @@
 mod common;
 
 mod admin_ui;
+mod app_api;
 mod auth_email;
 mod auth_oauth2;
 mod auth_otp_mfa;

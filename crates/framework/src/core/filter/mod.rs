@@ -6,10 +6,9 @@ mod macros;
 mod parser;
 
 pub use compile::{
-    compile_filter, compile_filter_with, compile_sort, AuthRecord, Compiled, RequestInfo, Scope,
+    compile_filter, compile_filter_with, compile_sort, AuthRecord, RequestInfo, Scope,
 };
-pub use lexer::{Op, Params, Sign};
-pub use parser::{parse, parse_with, Comparison, Expr, Operand};
+pub use lexer::Params;
 
 /// A filter that does not parse or resolve, with the byte position of the problem.
 #[derive(Debug, Clone, PartialEq)]

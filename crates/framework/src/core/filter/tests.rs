@@ -288,7 +288,11 @@ fn schema() -> (Registry, Collection) {
     )
 }
 
-fn compile(src: &str, d: Dialect, client: bool) -> Result<super::Compiled, super::FilterError> {
+fn compile(
+    src: &str,
+    d: Dialect,
+    client: bool,
+) -> Result<super::compile::Compiled, super::FilterError> {
     let (reg, posts) = schema();
     let req = RequestInfo::default();
     let scope = Scope {
@@ -467,7 +471,7 @@ fn sorts() {
 
 #[test]
 fn bound_placeholders_are_values_not_syntax() {
-    use super::{parse_with, Params};
+    use super::{parser::parse_with, Params};
     let mut p = Params::new();
     p.insert("t".into(), serde_json::json!("x' || id != '"));
     p.insert("n".into(), serde_json::json!(3));
@@ -490,5 +494,5 @@ fn bound_placeholders_are_values_not_syntax() {
     assert!(parse_with("a = {:}", &p).is_err());
     assert!(parse_with("a = {:t", &p).is_err());
     // Clients have no bound values: a placeholder in their filter is an error.
-    assert!(super::parse("a = {:t}").is_err());
+    assert!(super::parser::parse("a = {:t}").is_err());
 }

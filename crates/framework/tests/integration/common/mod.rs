@@ -9,7 +9,7 @@ pub mod s3;
 pub mod smtp;
 pub mod sse;
 
-use framework::core::{App, Config};
+use framework::{App, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -141,7 +141,7 @@ where
     let app = App::open(config.clone()).await.expect("open app");
     setup(app.clone()).await;
     if superuser {
-        framework::core::superusers::upsert(&app, SU_EMAIL, SU_PASSWORD)
+        framework::auth::upsert_superuser(&app, SU_EMAIL, SU_PASSWORD)
             .await
             .expect("create superuser");
     }
@@ -152,7 +152,7 @@ where
     let (tx, rx) = oneshot::channel::<()>();
     let served = app.clone();
     tokio::spawn(async move {
-        let _ = framework::api::serve_on(served, extra, listener, async {
+        let _ = framework::http::serve_on(served, extra, listener, async {
             let _ = rx.await;
         })
         .await;
@@ -209,7 +209,7 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = framework::api::serve_on(app, extra, listener, async {
+            let _ = framework::http::serve_on(app, extra, listener, async {
                 let _ = rx.await;
             })
             .await;

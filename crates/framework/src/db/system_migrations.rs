@@ -1,0 +1,37 @@
+//! The framework's own tables (`crates/migrations`), migrated outside `App::open`, which
+//! applies them by itself: for a command line's `migrate up|down|status`.
+
+use super::Db;
+use framework_migrations::Migrator;
+use sea_orm::DbErr;
+use sea_orm_migration::{MigrationStatus, MigratorTrait};
+
+/// One system migration and whether the database has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+/// Applies every pending system migration.
+pub async fn up(db: &Db) -> Result<(), DbErr> {
+    Migrator::up(&db.sea, None).await
+}
+
+/// Reverts the last `steps` applied migrations (all of them with `None`: the system
+/// tables, and every collection's table with them, are dropped).
+pub async fn down(db: &Db, steps: Option<u32>) -> Result<(), DbErr> {
+    Migrator::down(&db.sea, steps).await
+}
+
+/// Every system migration, in order, applied or not.
+pub async fn status(db: &Db) -> Result<Vec<MigrationState>, DbErr> {
+    Ok(Migrator::get_migration_with_status(&db.sea)
+        .await?
+        .iter()
+        .map(|m| MigrationState {
+            name: m.name().to_string(),
+            applied: m.status() == MigrationStatus::Applied,
+        })
+        .collect())
+}
