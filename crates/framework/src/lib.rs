@@ -105,6 +105,11 @@ pub mod http {
     };
 }
 
+/// File storage (local or S3) behind records' file fields.
+pub mod files {
+    pub use crate::core::files::{FileStorage, FormFile, StoredFile};
+}
+
 /// Settings: the server's settings and an app's own JSON documents kept beside them.
 pub mod settings {
     pub use crate::core::params::{delete, load, load_or_init, save};

@@ -170,7 +170,7 @@ impl App {
         let (realtime, changes) = super::realtime::Broker::new(config.realtime_queue);
         db.with_migration_lock(async {
             framework_migrations::Migrator::up(&db.sea, None).await?;
-            Ok(())
+            Ok::<_, Error>(())
         })
         .await?;
         let files: Arc<dyn super::files::FileStorage> = Arc::new(super::files::LocalStorage::new(
@@ -311,6 +311,12 @@ impl App {
         &self.inner.hooks
     }
 
+    /// Sends `data` to this instance's realtime clients subscribed to the custom `topic`
+    /// (PocketBase's custom messages); returns how many got it.
+    pub fn publish(&self, topic: &str, data: &serde_json::Value) -> usize {
+        self.realtime().send_custom(topic, data)
+    }
+
     /// The current snapshot of all collections.
     pub(crate) fn registry(&self) -> Arc<Registry> {
         self.inner
@@ -334,7 +340,7 @@ impl App {
 
     /// Re-reads the collection registry and the settings from the database (after any
     /// change to either, here or, through the poll, in another instance).
-    pub async fn reload_collections(&self) -> Result<()> {
+    pub(crate) async fn reload_collections(&self) -> Result<()> {
         let mark = super::collections::schema_mark(self).await?;
         let list = super::collections::load_all(self).await?;
         let settings = Arc::new(self.load_settings().await?);
@@ -399,7 +405,7 @@ impl App {
     }
 
     /// A random id for this running instance.
-    pub fn instance_id(&self) -> &str {
+    pub(crate) fn instance_id(&self) -> &str {
         &self.inner.instance_id
     }
 
@@ -409,7 +415,7 @@ impl App {
     }
 
     /// The realtime clients of this instance.
-    pub fn realtime(&self) -> &super::realtime::Broker {
+    pub(crate) fn realtime(&self) -> &super::realtime::Broker {
         &self.inner.realtime
     }
 
@@ -464,7 +470,7 @@ impl App {
     }
 
     /// A JSON document fetched from `url`, kept for `ttl`.
-    pub async fn cached_json(
+    pub(crate) async fn cached_json(
         &self,
         url: &str,
         ttl: std::time::Duration,
@@ -492,7 +498,7 @@ impl App {
     }
 
     /// Auth records behind tokens, cached briefly.
-    pub fn auth_cache(&self) -> &super::auth_cache::AuthCache {
+    pub(crate) fn auth_cache(&self) -> &super::auth_cache::AuthCache {
         &self.inner.auth_cache
     }
 

@@ -61,7 +61,7 @@ pub(crate) fn expired(row: &crate::db::Row, secs: u64) -> bool {
 pub(crate) async fn delete(app: &App, table: &str, id: &str) -> Result<u64> {
     let d = app.dialect();
     let sql = format!("DELETE FROM {} WHERE \"id\" = {}", quote(table), d.param(1));
-    app.db().execute(d.raw(sql, vec![id.into()])).await
+    Ok(app.db().execute(d.raw(sql, vec![id.into()])).await?)
 }
 
 /// Deletes the rows of `table` for collection `c` older than `secs` seconds.

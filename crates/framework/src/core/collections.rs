@@ -323,7 +323,7 @@ async fn run_steps(app: &App, steps: Vec<SchemaStep>) -> Result<Vec<Option<Colle
     let shared = steps.clone();
     let stored = app
         .db()
-        .write(Box::new(move |txn| {
+        .write::<_, Error>(Box::new(move |txn| {
             let steps = shared.clone();
             Box::pin(async move {
                 let mut stored = Vec::with_capacity(steps.len());
@@ -367,7 +367,7 @@ pub async fn truncate(app: &App, id_or_name: &str) -> Result<()> {
     let d = app.dialect();
     let table = quote(&c.name);
     app.db()
-        .write(Box::new(move |txn| {
+        .write::<_, Error>(Box::new(move |txn| {
             let table = table.clone();
             Box::pin(async move {
                 txn.execute(d.raw(format!("DELETE FROM {table}"), vec![]))
@@ -913,7 +913,7 @@ async fn register_existing_table(app: &App, mut c: Collection) -> Result<()> {
     c.updated = now;
     let d = app.dialect();
     app.db()
-        .write(Box::new(move |txn| {
+        .write::<_, Error>(Box::new(move |txn| {
             let c = c.clone();
             Box::pin(async move {
                 let values = row_values(&c);
@@ -946,7 +946,7 @@ pub(crate) async fn record_migration(app: &App, name: &str) -> Result<()> {
     let d = app.dialect();
     let name = name.to_string();
     app.db()
-        .write(Box::new(move |txn| {
+        .write::<_, Error>(Box::new(move |txn| {
             let name = name.clone();
             Box::pin(async move {
                 let ph = placeholders(d, 2);

@@ -2,6 +2,7 @@
 
 use super::fields::FieldError;
 use super::filter::FilterError;
+use crate::db::{DbError, DbErrorKind};
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +44,7 @@ pub enum Error {
     #[error("batch request {index} failed: {error}")]
     Batch { index: usize, error: Box<Error> },
     #[error("database error: {0}")]
-    Db(#[from] sea_orm::DbErr),
+    Db(#[from] DbError),
     /// 500: a fault of the server, not of the request. `source` keeps the cause for code
     /// that walks the chain; the text shows it too, so every log line has it.
     #[error("{message}{}", cause(.source))]
@@ -128,15 +129,7 @@ impl Error {
     /// write was planned against a schema that changed before it ran.
     pub fn is_schema_mismatch(&self) -> bool {
         match self {
-            Error::Db(e) => {
-                let s = e.to_string();
-                s.contains("has no column named")
-                    || s.contains("no such column")
-                    || s.contains("no such table")
-                    || ((s.contains("column ") || s.contains("relation \""))
-                        && s.contains("does not exist"))
-                    || s.contains("cached plan must not change result type")
-            }
+            Error::Db(e) => e.kind() == DbErrorKind::MissingSchema,
             Error::SchemaChanged => true,
             Error::Batch { error, .. } => error.is_schema_mismatch(),
             _ => false,
@@ -145,13 +138,14 @@ impl Error {
 
     /// True when the database rejected a row as a duplicate of a unique index.
     pub fn is_unique_violation(&self) -> bool {
-        match self {
-            Error::Db(e) => {
-                let s = e.to_string();
-                s.contains("UNIQUE constraint failed") || s.contains("duplicate key value")
-            }
-            _ => false,
-        }
+        matches!(self, Error::Db(e) if e.kind() == DbErrorKind::UniqueViolation)
+    }
+}
+
+/// sea-orm's errors (migrations, PostgreSQL reads) are storage errors too.
+impl From<sea_orm::DbErr> for Error {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Error::Db(e.into())
     }
 }
 

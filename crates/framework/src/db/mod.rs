@@ -2,20 +2,22 @@
 //! (scale-out), a pool of readers plus a group-committing writer queue. Apps may read
 //! with their own queries ([`Db::query_all`]); they write through records.
 
+mod error;
 mod row;
 mod sqlite;
 mod tx;
 mod writer;
 
 pub mod system_migrations;
+pub use error::{DbError, DbErrorKind};
 pub use row::Row;
 pub(crate) use tx::WriteTx;
 pub(crate) use writer::{WriteFn, Writer};
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    Statement, Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
+    Value,
 };
 use std::path::Path;
 use std::time::Duration;
@@ -73,7 +75,7 @@ pub enum DbTarget {
 }
 
 /// Opens `path` and waits for an exclusive lock on it (released when the file closes).
-async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, crate::core::Error> {
+async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, DbError> {
     let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
         let f = std::fs::OpenOptions::new()
             .create(true)
@@ -84,8 +86,8 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, crate::cor
         Ok(f)
     })
     .await
-    .map_err(|e| crate::core::Error::internal_from("the migration lock task", e))?;
-    locked.map_err(|e| crate::core::Error::internal_from("cannot lock for migrations", e))
+    .map_err(|e| DbError::internal("the migration lock task", e))?;
+    locked.map_err(|e| DbError::internal("cannot lock for migrations", e))
 }
 
 /// Beside a SQLite database: locked while a process migrates it.
@@ -108,20 +110,21 @@ pub struct Db {
 }
 
 impl Db {
-    pub async fn connect(target: &DbTarget) -> Result<Db, DbErr> {
+    pub async fn connect(target: &DbTarget) -> Result<Db, DbError> {
         match target {
             DbTarget::SqliteDir(dir) => Self::connect_sqlite(dir).await,
             DbTarget::Postgres(url) => Self::connect_postgres(url).await,
         }
     }
 
-    async fn connect_sqlite(dir: &Path) -> Result<Db, DbErr> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbErr::Custom(format!("cannot create data dir {}: {e}", dir.display())))?;
+    async fn connect_sqlite(dir: &Path) -> Result<Db, DbError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DbError::internal(format!("cannot create data dir {}", dir.display()), e)
+        })?;
         let path = dir.join("data.db");
         // The writer's own connection is opened first, so WAL mode is set before readers attach.
         let writer = Writer::start_sqlite(sqlite::open_writer(&path)?)
-            .map_err(|e| DbErr::Custom(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| DbError::internal("cannot start the writer thread", e))?;
         let readers = sqlite::Readers::start(&path, num_readers())?;
         // sea-orm's own connection is only for migrations: one, closed when idle.
         let mut o = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
@@ -146,7 +149,7 @@ impl Db {
         })
     }
 
-    async fn connect_postgres(url: &str) -> Result<Db, DbErr> {
+    async fn connect_postgres(url: &str) -> Result<Db, DbError> {
         let url = &loopback_without_tls(url);
         // No statement cache: a cached plan fails once a schema change alters a column's
         // type ("cached plan must not change result type"), and tables change at runtime.
@@ -178,9 +181,10 @@ impl Db {
     /// start together apply system and code migrations one after the other (the later
     /// ones find them applied): on PostgreSQL a session advisory lock on a connection of
     /// its own, on SQLite an exclusive lock on a file beside the database.
-    pub(crate) async fn with_migration_lock<T, F>(&self, work: F) -> Result<T, crate::core::Error>
+    pub(crate) async fn with_migration_lock<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: std::future::Future<Output = Result<T, crate::core::Error>>,
+        E: From<DbError>,
+        F: std::future::Future<Output = Result<T, E>>,
     {
         if let Some(path) = &self.lock_file {
             let held = lock_file(path.clone()).await?;
@@ -193,12 +197,12 @@ impl Db {
         let mut conn = pool
             .acquire()
             .await
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+            .map_err(|e| DbError::internal("cannot get a connection for the migration lock", e))?;
         sqlx::query("SELECT pg_advisory_lock($1)")
             .bind(MIGRATION_LOCK_KEY)
             .execute(&mut *conn)
             .await
-            .map_err(|e| DbErr::Custom(format!("cannot take the migration lock: {e}")))?;
+            .map_err(|e| DbError::internal("cannot take the migration lock", e))?;
         let out = work.await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK_KEY)
@@ -212,10 +216,11 @@ impl Db {
     }
 
     /// Runs `f` inside the writer's transaction; see [`Writer::write`].
-    pub(crate) async fn write<T: Send + 'static>(
-        &self,
-        f: WriteFn<T>,
-    ) -> Result<T, crate::core::Error> {
+    pub(crate) async fn write<T, E>(&self, f: WriteFn<T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
         self.writer.write(f).await
     }
 
@@ -226,7 +231,7 @@ impl Db {
 
     /// Runs one statement through the writer; returns the number of rows changed. For an
     /// app's own tables and maintenance: record hooks and realtime do not see such writes.
-    pub async fn execute(&self, stmt: Statement) -> Result<u64, crate::core::Error> {
+    pub async fn execute(&self, stmt: Statement) -> Result<u64, DbError> {
         self.write(Box::new(move |tx| {
             let stmt = stmt.clone();
             Box::pin(async move { Ok(tx.execute(stmt).await?) })
@@ -236,11 +241,11 @@ impl Db {
 
     /// Runs one statement on PostgreSQL's read pool, outside the writer's group commits
     /// (for bookkeeping no write waits on, such as `pg_notify`).
-    pub(crate) async fn read_execute(&self, stmt: Statement) -> Result<u64, DbErr> {
+    pub(crate) async fn read_execute(&self, stmt: Statement) -> Result<u64, DbError> {
         Ok(self.sea.execute_raw(stmt).await?.rows_affected())
     }
 
-    pub async fn query_all(&self, stmt: Statement) -> Result<Vec<Row>, DbErr> {
+    pub async fn query_all(&self, stmt: Statement) -> Result<Vec<Row>, DbError> {
         match &self.sqlite_readers {
             Some(readers) => readers.query(stmt, None).await,
             None => Ok(self
@@ -253,7 +258,7 @@ impl Db {
         }
     }
 
-    pub async fn query_one(&self, stmt: Statement) -> Result<Option<Row>, DbErr> {
+    pub async fn query_one(&self, stmt: Statement) -> Result<Option<Row>, DbError> {
         match &self.sqlite_readers {
             Some(readers) => Ok(readers.query(stmt, Some(1)).await?.pop()),
             None => Ok(self.sea.query_one_raw(stmt).await?.map(Row::Postgres)),

@@ -1,6 +1,7 @@
 //! One row of a query result, whichever engine produced it, with typed getters.
 
-use sea_orm::{DbErr, QueryResult};
+use super::error::DbError;
+use sea_orm::QueryResult;
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -17,8 +18,8 @@ pub enum Row {
     Postgres(QueryResult),
 }
 
-fn missing(col: &str) -> DbErr {
-    DbErr::Custom(format!("no column {col}"))
+fn missing(col: &str) -> DbError {
+    DbError::other(format!("no column {col}"))
 }
 
 impl Row {
@@ -33,14 +34,14 @@ impl Row {
         }
     }
 
-    fn sqlite(&self, col: &str) -> Result<&SqliteValue, DbErr> {
+    fn sqlite(&self, col: &str) -> Result<&SqliteValue, DbError> {
         self.sqlite_value(col).ok_or_else(|| missing(col))
     }
 
     /// A text column; NULL reads as `None`, numbers as their text.
-    pub fn opt_string(&self, col: &str) -> Result<Option<String>, DbErr> {
+    pub fn opt_string(&self, col: &str) -> Result<Option<String>, DbError> {
         match self {
-            Row::Postgres(r) => r.try_get::<Option<String>>("", col),
+            Row::Postgres(r) => Ok(r.try_get::<Option<String>>("", col)?),
             Row::Sqlite { .. } => Ok(match self.sqlite(col)? {
                 SqliteValue::Null => None,
                 SqliteValue::Text(s) => Some(s.clone()),
@@ -52,17 +53,17 @@ impl Row {
     }
 
     /// A text column; NULL reads as the empty string.
-    pub fn string(&self, col: &str) -> Result<String, DbErr> {
+    pub fn string(&self, col: &str) -> Result<String, DbError> {
         Ok(self.opt_string(col)?.unwrap_or_default())
     }
 
-    pub fn i64(&self, col: &str) -> Result<i64, DbErr> {
+    pub fn i64(&self, col: &str) -> Result<i64, DbError> {
         match self {
-            Row::Postgres(r) => r.try_get::<i64>("", col),
+            Row::Postgres(r) => Ok(r.try_get::<i64>("", col)?),
             Row::Sqlite { .. } => match self.sqlite(col)? {
                 SqliteValue::Integer(n) => Ok(*n),
                 SqliteValue::Real(f) => Ok(*f as i64),
-                _ => Err(DbErr::Custom(format!("column {col} is not an integer"))),
+                _ => Err(DbError::other(format!("column {col} is not an integer"))),
             },
         }
     }
@@ -109,9 +110,9 @@ impl Row {
         }
     }
 
-    pub fn bool(&self, col: &str) -> Result<bool, DbErr> {
+    pub fn bool(&self, col: &str) -> Result<bool, DbError> {
         self.opt_bool(col)
-            .ok_or_else(|| DbErr::Custom(format!("column {col} is not a boolean")))
+            .ok_or_else(|| DbError::other(format!("column {col} is not a boolean")))
     }
 
     /// A JSON column: JSONB on PostgreSQL, text (or a bare number) on SQLite. Text

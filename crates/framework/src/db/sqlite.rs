@@ -1,8 +1,9 @@
 //! SQLite through rusqlite: opening connections with our pragmas, binding sea-query
 //! values, reading rows, and the pool of reader threads.
 
+use super::error::DbError;
 use super::row::{Row, SqliteValue};
-use sea_orm::{DbErr, Statement, Value};
+use sea_orm::{Statement, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +20,8 @@ const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
 /// Opens `path` with the shared pragmas and a statement cache. The query planner
 /// stability guarantee is on: without it, SQLite (built with STAT4) re-prepares a
 /// statement whenever a bound value in its WHERE clause changes, which is every request.
-pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbErr> {
-    let err = |e: rusqlite::Error| DbErr::Custom(format!("cannot open {}: {e}", path.display()));
+pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbError> {
+    let err = |e: rusqlite::Error| DbError::internal(format!("cannot open {}", path.display()), e);
     let conn = rusqlite::Connection::open(path).map_err(err)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
     conn.execute_batch(PRAGMAS).map_err(err)?;
@@ -36,10 +37,10 @@ pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbErr> 
 }
 
 /// The one read-write connection; it puts the file in WAL mode before readers attach.
-pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbErr> {
+pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbError> {
     let conn = open(path, WRITER_CACHE_KIB)?;
     conn.execute_batch("PRAGMA journal_mode = WAL;")
-        .map_err(|e| DbErr::Custom(format!("cannot use WAL for {}: {e}", path.display())))?;
+        .map_err(|e| DbError::internal(format!("cannot use WAL for {}", path.display()), e))?;
     Ok(conn)
 }
 
@@ -68,8 +69,8 @@ fn to_sqlite(v: &Value) -> SqliteValue {
     }
 }
 
-fn db_err(e: rusqlite::Error) -> DbErr {
-    DbErr::Custom(e.to_string())
+fn db_err(e: rusqlite::Error) -> DbError {
+    DbError::from(e)
 }
 
 fn params(stmt: &Statement) -> Vec<SqliteValue> {
@@ -84,7 +85,7 @@ pub fn query(
     conn: &rusqlite::Connection,
     stmt: &Statement,
     limit: Option<usize>,
-) -> Result<Vec<Row>, DbErr> {
+) -> Result<Vec<Row>, DbError> {
     let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
     let names: Arc<[String]> = prepared
         .column_names()
@@ -112,7 +113,7 @@ pub fn query(
 }
 
 /// Runs a statement on `conn`; returns the number of rows changed.
-pub fn execute(conn: &rusqlite::Connection, stmt: &Statement) -> Result<u64, DbErr> {
+pub fn execute(conn: &rusqlite::Connection, stmt: &Statement) -> Result<u64, DbError> {
     let params = params(stmt);
     if params.is_empty() && !stmt.sql.contains('?') {
         // DDL and other parameterless statements (possibly several).
@@ -137,7 +138,7 @@ pub struct Readers {
 }
 
 impl Readers {
-    pub fn start(path: &Path, count: usize) -> Result<Readers, DbErr> {
+    pub fn start(path: &Path, count: usize) -> Result<Readers, DbError> {
         let (tx, rx) = flume::unbounded::<ReadJob>();
         for i in 0..count {
             let conn = open(path, READER_CACHE_KIB)?;
@@ -156,7 +157,7 @@ impl Readers {
                         }
                     }
                 })
-                .map_err(|e| DbErr::Custom(format!("cannot start a reader thread: {e}")))?;
+                .map_err(|e| DbError::internal("cannot start a reader thread", e))?;
         }
         Ok(Readers { jobs: tx })
     }
@@ -164,20 +165,20 @@ impl Readers {
     /// Runs `f` on a reader's connection.
     pub async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T, DbErr> + Send + 'static,
-    ) -> Result<T, DbErr> {
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: ReadJob = Box::new(move |conn| {
             let _ = tx.send(f(conn));
         });
         self.jobs
             .send(job)
-            .map_err(|_| DbErr::Custom("the readers have stopped".into()))?;
+            .map_err(|_| DbError::fault("the readers have stopped"))?;
         rx.await
-            .map_err(|_| DbErr::Custom("a reader dropped a query".into()))?
+            .map_err(|_| DbError::fault("a reader dropped a query"))?
     }
 
-    pub async fn query(&self, stmt: Statement, limit: Option<usize>) -> Result<Vec<Row>, DbErr> {
+    pub async fn query(&self, stmt: Statement, limit: Option<usize>) -> Result<Vec<Row>, DbError> {
         self.run(move |conn| query(conn, &stmt, limit)).await
     }
 }
@@ -218,7 +219,7 @@ mod tests {
         // A job that panics fails alone; its reader goes on.
         let readers = Readers::start(&path, 1).unwrap();
         let panicked = readers
-            .run(|_| -> Result<(), DbErr> { panic!("boom") })
+            .run(|_| -> Result<(), DbError> { panic!("boom") })
             .await;
         assert!(panicked.is_err());
         for _ in 0..4 {

@@ -1,9 +1,9 @@
 //! The framework's own tables (`crates/migrations`), migrated outside `App::open`, which
 //! applies them by itself: for a command line's `migrate up|down|status`.
 
+use super::error::DbError;
 use super::Db;
 use framework_migrations::Migrator;
-use sea_orm::DbErr;
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
 /// One system migration and whether the database has it.
@@ -14,18 +14,18 @@ pub struct MigrationState {
 }
 
 /// Applies every pending system migration.
-pub async fn up(db: &Db) -> Result<(), DbErr> {
-    Migrator::up(&db.sea, None).await
+pub async fn up(db: &Db) -> Result<(), DbError> {
+    Ok(Migrator::up(&db.sea, None).await?)
 }
 
 /// Reverts the last `steps` applied migrations (all of them with `None`: the system
 /// tables, and every collection's table with them, are dropped).
-pub async fn down(db: &Db, steps: Option<u32>) -> Result<(), DbErr> {
-    Migrator::down(&db.sea, steps).await
+pub async fn down(db: &Db, steps: Option<u32>) -> Result<(), DbError> {
+    Ok(Migrator::down(&db.sea, steps).await?)
 }
 
 /// Every system migration, in order, applied or not.
-pub async fn status(db: &Db) -> Result<Vec<MigrationState>, DbErr> {
+pub async fn status(db: &Db) -> Result<Vec<MigrationState>, DbError> {
     Ok(Migrator::get_migration_with_status(&db.sea)
         .await?
         .iter()

@@ -9,8 +9,8 @@
 //! group synchronously, so a group costs one thread hand-off rather than one per
 //! statement. PostgreSQL: a few tokio tasks, each with its own connection, share the queue.
 
+use super::error::DbError;
 use super::tx::{SqliteTx, WriteTx};
-use crate::core::Error;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// The work of one write request, run inside the writer's transaction.
-pub type WriteFn<T> =
-    Box<dyn for<'c> Fn(&'c dyn WriteTx) -> BoxFuture<'c, Result<T, Error>> + Send + Sync>;
+/// The work of one write request, run inside the writer's transaction. Its error type is
+/// the caller's (the engine's own, say), as long as a storage error converts into it.
+pub type WriteFn<T, E = DbError> =
+    Box<dyn for<'c> Fn(&'c dyn WriteTx) -> BoxFuture<'c, Result<T, E>> + Send + Sync>;
 
 /// One queued request: `run` executes it and keeps its outcome; `answer` sends the
 /// kept outcome (or the commit error) to the caller.
@@ -30,17 +31,17 @@ trait Job: Send + Sync {
     fn answer(self: Box<Self>, commit: Result<(), String>);
 }
 
-struct Pending<T> {
-    work: WriteFn<T>,
-    outcome: StdMutex<Option<Result<T, Error>>>,
-    reply: oneshot::Sender<Result<T, Error>>,
+struct Pending<T, E> {
+    work: WriteFn<T, E>,
+    outcome: StdMutex<Option<Result<T, E>>>,
+    reply: oneshot::Sender<Result<T, E>>,
 }
 
-impl<T: Send + 'static> Job for Pending<T> {
+impl<T: Send + 'static, E: From<DbError> + Send + 'static> Job for Pending<T, E> {
     fn run<'c>(&'c self, tx: &'c dyn WriteTx) -> BoxFuture<'c, bool> {
         async move {
             let out = AssertUnwindSafe((self.work)(tx)).catch_unwind().await;
-            let out = out.unwrap_or_else(|_| Err(Error::internal("a write panicked")));
+            let out = out.unwrap_or_else(|_| Err(DbError::fault("a write panicked").into()));
             let ok = out.is_ok();
             if let Ok(mut slot) = self.outcome.lock() {
                 *slot = Some(out);
@@ -55,8 +56,8 @@ impl<T: Send + 'static> Job for Pending<T> {
         let answer = match (outcome, commit) {
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(v)), Ok(())) => Ok(v),
-            (Some(Ok(_)), Err(e)) => Err(Error::internal_from("commit failed", e)),
-            (None, _) => Err(Error::internal("the write did not run")),
+            (Some(Ok(_)), Err(e)) => Err(DbError::internal("commit failed", e).into()),
+            (None, _) => Err(DbError::fault("the write did not run").into()),
         };
         let _ = self.reply.send(answer);
     }
@@ -134,7 +135,11 @@ impl Writer {
 
     /// Runs `work` in a write transaction and returns its result once that transaction
     /// has committed. If `work` fails, none of its changes are kept.
-    pub async fn write<T: Send + 'static>(&self, work: WriteFn<T>) -> Result<T, Error> {
+    pub async fn write<T, E>(&self, work: WriteFn<T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job = Pending {
             work,
@@ -144,9 +149,9 @@ impl Writer {
         self.queue
             .send(Box::new(job))
             .await
-            .map_err(|_| Error::internal("the writer has stopped"))?;
+            .map_err(|_| DbError::fault("the writer has stopped"))?;
         rx.await
-            .map_err(|_| Error::internal("the writer dropped a request"))?
+            .map_err(|_| DbError::fault("the writer dropped a request"))?
     }
 }
 

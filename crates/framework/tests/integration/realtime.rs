@@ -373,3 +373,25 @@ async fn subscription_filters_cannot_probe_hidden_collections() {
     guest.quiet().await;
     user.quiet().await;
 }
+
+/// App code publishes to a custom topic: its subscribers get the message, others not.
+#[tokio::test]
+async fn app_code_publishes_to_custom_topics() {
+    let s = start().await;
+    let mut news = SseClient::connect(&s.base).await;
+    let mut other = SseClient::connect(&s.base).await;
+    assert_eq!(
+        subscribe(&s, &news, None, json!(["news"])).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        subscribe(&s, &other, None, json!(["weather"])).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(s.app.publish("news", &json!({"headline": "hello"})), 1);
+    let f = news.next().await.expect("the news");
+    assert_eq!(f.event, "news");
+    assert_eq!(f.data["headline"], "hello");
+    other.quiet().await;
+    assert_eq!(s.app.publish("nobody-listens", &json!(1)), 0);
+}
