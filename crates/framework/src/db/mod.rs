@@ -234,7 +234,7 @@ impl Db {
     pub async fn execute(&self, stmt: Statement) -> Result<u64, DbError> {
         self.write(Box::new(move |tx| {
             let stmt = stmt.clone();
-            Box::pin(async move { Ok(tx.execute(stmt).await?) })
+            Box::pin(async move { tx.execute(stmt).await })
         }))
         .await
     }
