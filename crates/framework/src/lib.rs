@@ -50,83 +50,22 @@
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
-mod api;
-mod core;
+mod app;
+pub mod auth;
+pub mod collections;
 pub mod db;
+mod error;
+pub(crate) mod fields;
+pub mod files;
+pub(crate) mod filter;
+pub mod hooks;
+pub mod http;
+pub mod logs;
+pub mod mail;
+pub(crate) mod realtime;
+pub mod records;
+pub mod secrets;
+pub mod settings;
 
-pub use crate::core::{App, CodeMigration, Config, Error, HttpLimits, Result};
-
-/// Collections and their fields, as code migrations create and change them.
-pub mod collections {
-    pub use crate::core::collection::{
-        AuthOptions, Collection, CollectionType, EmailTemplate, MfaOptions, OAuth2Options,
-        OAuth2Provider, OtpOptions, PasswordAuth, Rule, TokenConfig,
-    };
-    pub use crate::core::collections::{create, delete, import, truncate, update};
-    pub use crate::core::fields::{
-        AutodateField, BoolField, DateField, EditorField, EmailField, Field, FieldError, FieldKind,
-        FileField, GeoPointField, JsonField, NumberField, PasswordField, RelationField,
-        SelectField, TextField, UrlField,
-    };
-    pub use crate::core::ids::is_valid_record_id;
-}
-
-/// Records: the system's own reads and writes (`App::find_record` and the rest, rules
-/// not applied), the typed getters, and the requester's view of them (rules applied).
-pub mod records {
-    pub use crate::core::fields::{format_datetime, parse_datetime};
-    pub use crate::core::records::{
-        create, create_with_files, delete, expand, list, present, update, update_with_files, view,
-        ListParams, ListResult, Record,
-    };
-    pub use crate::core::system::{RecordFields, RecordQuery, Transaction};
-}
-
-/// Record hooks: code that runs before and after records are created, updated, deleted.
-pub mod hooks {
-    pub use crate::core::hooks::{HookPoint, Hooks, RecordEvent, RecordHook};
-}
-
-/// Who is asking: the request as rules and filters see it, tokens, passwords, superusers.
-pub mod auth {
-    pub use crate::core::auth::{new_record_token, TokenType};
-    pub use crate::core::filter::{AuthRecord, RequestInfo};
-    pub use crate::core::superusers::{delete as delete_superuser, system_request};
-    pub use crate::core::superusers::{installer, upsert as upsert_superuser};
-}
-
-/// The HTTP layer: serving the API with an app's routes, extractors, guards, errors and
-/// the OpenAPI document.
-pub mod http {
-    pub use crate::api::rate_limit::client_ip;
-    pub use crate::api::{
-        body_object, core_api, described, document, endpoint, serve, serve_on, ApiDocument,
-        ApiError, ApiResult, CoreApi, Ctx, Described, MergePatch, SuperuserAuth,
-    };
-}
-
-/// File storage (local or S3) behind records' file fields.
-pub mod files {
-    pub use crate::core::files::{FileStorage, FormFile, StoredFile};
-}
-
-/// Settings: the server's settings and an app's own JSON documents kept beside them.
-pub mod settings {
-    pub use crate::core::params::{delete, load, load_or_init, save};
-    pub use crate::core::settings::{merge, Settings};
-}
-
-/// Signing secrets kept outside the database (files with mode 0600 or the environment).
-pub mod secrets {
-    pub use crate::core::secrets::{SecretSpec, MIN_LEN, TOKEN_SECRET};
-}
-
-/// E-mail: the built-in messages and sending through the configured SMTP server.
-pub mod mail {
-    pub use crate::core::mailer::{render, send, Mail, MailData, MailKind, SendError};
-}
-
-/// The log at `/api/logs`: an app's own entries beside the request log.
-pub mod logs {
-    pub use crate::core::logs::{log, Entry, Level};
-}
+pub use app::{App, CodeMigration, Config, HttpLimits};
+pub use error::{Error, Result};

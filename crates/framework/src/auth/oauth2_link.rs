@@ -1,0 +1,113 @@
+//! The first OAuth2 login of a provider account: which record it links to (the caller,
+//! the record with the provider's verified e-mail, or a new one), written in one
+//! transaction so that a failure leaves no record without its link.
+
+use crate::app::App;
+use crate::auth::email::{claim_address_plan, find_by_email};
+use crate::auth::oauth2::{ProviderUser, EXTERNAL_AUTHS};
+use crate::auth::superusers::system_request;
+use crate::collections::model::Collection;
+use crate::error::{Error, Result};
+use crate::fields::FieldKind;
+use crate::filter::RequestInfo;
+use crate::records::write::{commit, plan_create};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The record a provider account was linked to, and whether it was made for it.
+pub struct Linked {
+    pub id: String,
+    pub is_new: bool,
+}
+
+/// Links `user`'s account at `provider` to a record of `c` as `req` may: the logged-in
+/// caller's own, else the record whose e-mail the provider vouches for (which becomes
+/// verified), else a new record from `create_data` under the collection's create rule.
+pub async fn link_account(
+    app: &App,
+    c: &Arc<Collection>,
+    req: &RequestInfo,
+    provider: &str,
+    user: &ProviderUser,
+    create_data: Option<Value>,
+) -> Result<Linked> {
+    let sys = system_request(app)?;
+    let keep_password = c.auth.as_ref().is_some_and(|a| a.mfa.enabled);
+    let caller = req.auth.as_ref().filter(|a| a.collection.id == c.id);
+    let by_email = match (caller, user.email.is_empty()) {
+        (None, false) => find_by_email(app, c, &user.email).await?,
+        _ => None,
+    };
+    let mut plans = Vec::new();
+    let linked = if let Some(me) = caller {
+        Linked {
+            id: me.id().to_string(),
+            is_new: false,
+        }
+    } else if let Some(rec) = by_email {
+        // The provider vouches for the address this record claims.
+        if !rec.verified {
+            plans.push(claim_address_plan(app, c, &rec.id, keep_password, None).await?);
+        }
+        Linked {
+            id: rec.id,
+            is_new: false,
+        }
+    } else {
+        let body = new_account(c, user, create_data)?;
+        let plan = plan_create(app, c, req, body, Vec::new()).await?;
+        let (_, id, record) = plan.outcome();
+        let (id, record) = (id.to_string(), record.cloned().unwrap_or_default());
+        plans.push(plan);
+        if !user.email.is_empty() && record.get("email") == Some(&json!(user.email)) {
+            plans.push(claim_address_plan(app, c, &id, true, Some(record)).await?);
+        }
+        Linked { id, is_new: true }
+    };
+    let mut link = Map::new();
+    link.insert("collectionRef".into(), json!(c.id));
+    link.insert("recordRef".into(), json!(linked.id));
+    link.insert("provider".into(), json!(provider));
+    link.insert("providerId".into(), json!(user.id));
+    let links = app.collection(EXTERNAL_AUTHS)?;
+    plans.push(plan_create(app, &links, &sys, link, Vec::new()).await?);
+    commit(app, plans, None).await.map_err(|(_, e)| e)?;
+    Ok(linked)
+}
+
+/// A new record from the provider's account: `createData`, the verified e-mail, the
+/// mapped fields, and a random password (the provider is how this account logs in).
+fn new_account(
+    c: &Collection,
+    user: &ProviderUser,
+    create_data: Option<Value>,
+) -> Result<Map<String, Value>> {
+    let mut body: Map<String, Value> = match create_data {
+        Some(Value::Object(m)) => m,
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => return Err(Error::BadRequest("createData must be an object.".into())),
+    };
+    if !user.email.is_empty() {
+        body.entry("email").or_insert_with(|| json!(user.email));
+    }
+    if !body.contains_key("password") {
+        let random = crate::collections::ids::random_token(30);
+        body.insert("password".into(), json!(random));
+        body.insert("passwordConfirm".into(), json!(random));
+    }
+    let mapped = c.auth.clone().unwrap_or_default().oauth2.mapped_fields;
+    for (field, value) in [
+        (&mapped.id, &user.id),
+        (&mapped.name, &user.name),
+        (&mapped.username, &user.username),
+        (&mapped.avatar_url, &user.avatar_url),
+    ] {
+        let textual = c
+            .field(field)
+            .is_some_and(|f| matches!(f.kind, FieldKind::Text(_) | FieldKind::Url(_)));
+        if textual && !value.is_empty() && !body.contains_key(field.as_str()) {
+            body.insert(field.clone(), json!(value));
+        }
+    }
+    Ok(body)
+}

@@ -1,0 +1,5 @@
+//! Realtime: the broker of SSE clients and their subscriptions, and, on PostgreSQL, the
+//! announcements that carry changes between instances (`App::publish` sends to a topic).
+
+pub(crate) mod broker;
+pub(crate) mod postgres;
