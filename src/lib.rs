@@ -82,6 +82,21 @@ pub const JWT_KEY: SecretSpec = SecretSpec {
     file_env: "GATHER_JWT_KEY_FILE",
 };
 
+/// The secret mixed into every record token's signing key, under Gather's names.
+pub const TOKEN_SECRET: SecretSpec = SecretSpec {
+    name: framework::secrets::TOKEN_SECRET.name,
+    value_env: "GATHER_TOKEN_SECRET",
+    file_env: "GATHER_TOKEN_SECRET_FILE",
+};
+
+/// What the `gather` server sets on the framework's configuration: its name (the OpenAPI
+/// title, the default `meta.appName`) and the environment names of its token secret.
+pub fn configure(config: &mut framework::Config) {
+    config.name = "Gather".into();
+    config.token_secret = TOKEN_SECRET;
+    config.secrets_dir_hint = "--secrets-dir (GATHER_SECRETS_DIR)".into();
+}
+
 /// Where versions before the key file kept a generated key (in the database).
 const LEGACY_JWT_KEY_PARAM: &str = "gather_jwt_key";
 
@@ -136,7 +151,7 @@ mod tests {
     fn the_document_describes_every_answer_and_help_names_only_routes_that_exist() {
         // The OpenAPI document of the whole server. Every JSON answer has a schema that
         // says something (not `{}`, which any value matches).
-        let document = framework::http::document(super::api());
+        let document = framework::http::document("Gather", super::api());
         let doc = document.json();
         for (path, ops) in doc["paths"].as_object().expect("paths") {
             for (method, op) in ops.as_object().expect("operations") {

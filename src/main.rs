@@ -149,17 +149,14 @@ async fn run_cli() -> ExitCode {
     let mut secret_files = std::collections::BTreeMap::new();
     let named = [
         (gather::JWT_KEY.name, &cli.jwt_key_file),
-        (
-            framework::secrets::TOKEN_SECRET.name,
-            &cli.token_secret_file,
-        ),
+        (gather::TOKEN_SECRET.name, &cli.token_secret_file),
     ];
     for (name, file) in named {
         if let Some(f) = file {
             secret_files.insert(name.to_string(), f.clone());
         }
     }
-    let config = Config {
+    let mut config = Config {
         data_dir: cli.dir.clone(),
         database_url: cli.database_url.clone(),
         max_body_size: cli.max_body_size,
@@ -172,6 +169,7 @@ async fn run_cli() -> ExitCode {
         },
         ..Config::default()
     };
+    gather::configure(&mut config);
     match run(cli.command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -960,6 +960,7 @@ async fn a_copy_of_the_database_forges_no_token() {
     // for its secrets refuses to start and says how to give one.
     if is_postgres() {
         let mut config = s.config();
+        gather::configure(&mut config);
         config.secrets_dir = None;
         config.data_dir = config.data_dir.join("elsewhere");
         let err = framework::App::open(config).await.err().expect("refused");

@@ -12,6 +12,9 @@ use std::sync::{Arc, RwLock};
 /// Runtime configuration, from flags and environment.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The app's name: the OpenAPI document's title, the `User-Agent` of outgoing
+    /// requests, and the settings' `meta.appName` until an operator changes it.
+    pub name: String,
     pub data_dir: PathBuf,
     /// `postgres://...`; `None` = SQLite in `data_dir`.
     pub database_url: Option<String>,
@@ -26,6 +29,12 @@ pub struct Config {
     pub secrets_dir: Option<PathBuf>,
     /// Files named for single secrets, by [`crate::secrets::SecretSpec::name`].
     pub secret_files: std::collections::BTreeMap<String, PathBuf>,
+    /// Where the secret mixed into every record token's signing key is read from
+    /// (its environment variables; [`crate::secrets::TOKEN_SECRET`] by default).
+    pub token_secret: crate::secrets::SecretSpec,
+    /// How an operator gives every instance the same secrets directory, for the error
+    /// that asks for it (a command line names its flag here).
+    pub secrets_dir_hint: String,
     /// Timeouts and the connection cap of the HTTP listener.
     pub http: HttpLimits,
 }
@@ -55,13 +64,16 @@ impl Default for HttpLimits {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            data_dir: PathBuf::from("gather_data"),
+            name: "App".into(),
+            data_dir: PathBuf::from("app_data"),
             database_url: None,
             max_body_size: 32 << 20,
             schema_poll: std::time::Duration::from_secs(2),
             realtime_queue: crate::realtime::broker::QUEUE,
             secrets_dir: None,
             secret_files: Default::default(),
+            token_secret: crate::secrets::TOKEN_SECRET,
+            secrets_dir_hint: "secrets directory".into(),
             http: HttpLimits::default(),
         }
     }
@@ -79,6 +91,7 @@ impl Config {
             data_dir: &self.data_dir,
             secrets_dir: self.secrets_dir.as_deref(),
             file: self.secret_files.get(spec.name).map(PathBuf::as_path),
+            secrets_dir_hint: &self.secrets_dir_hint,
         };
         crate::secrets::load(spec, &places, legacy)
     }
@@ -166,7 +179,7 @@ impl App {
     /// Connects, applies the system migrations and loads the collections.
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
-        let token_secret = config.secret_of(db.dialect, &crate::secrets::TOKEN_SECRET, None)?;
+        let token_secret = config.secret_of(db.dialect, &config.token_secret, None)?;
         let (realtime, changes) = crate::realtime::broker::Broker::new(config.realtime_queue);
         db.with_migration_lock(async {
             framework_migrations::Migrator::up(&db.sea, None).await?;
@@ -430,7 +443,7 @@ impl App {
 
     async fn load_settings(&self) -> Result<crate::settings::model::Settings> {
         match crate::settings::params::load(self, crate::settings::model::SETTINGS_KEY).await? {
-            None => Ok(Default::default()),
+            None => Ok(crate::settings::model::Settings::named(&self.config().name)),
             Some(v) => {
                 serde_json::from_value(v).map_err(|e| Error::internal_from("corrupt settings", e))
             }
@@ -461,7 +474,11 @@ impl App {
                 reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .timeout(std::time::Duration::from_secs(15))
-                    .user_agent(concat!("gather/", env!("CARGO_PKG_VERSION")))
+                    .user_agent(format!(
+                        "{}/{}",
+                        self.config().name,
+                        env!("CARGO_PKG_VERSION")
+                    ))
                     .build()
                     .map_err(|e| e.to_string())
             })

@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn built_in_and_custom_messages() {
-        let settings = Settings::default();
+        let settings = Settings::named("Acme");
         let record = json!({"id": "abc", "name": "Ann <b>"})
             .as_object()
             .cloned()
@@ -381,7 +381,7 @@ mod tests {
             template: &template,
         };
         let m = render(&settings, &data).unwrap();
-        assert!(m.subject.contains("Gather"));
+        assert!(m.subject.contains("Acme"));
         let link = "http://127.0.0.1:8090/_/#/auth/confirm-verification/TOKEN123";
         assert!(m.html.contains(link) && m.text.contains(link));
 
@@ -397,7 +397,7 @@ mod tests {
         };
         let m = render(&settings, &data).unwrap();
         assert_eq!(m.subject, "Hi Ann <b>");
-        assert!(m.html.contains("Code for Gather: 12345678 (Ann &lt;b&gt;)"));
-        assert_eq!(m.text, "Code for Gather: 12345678 (Ann <b>)");
+        assert!(m.html.contains("Code for Acme: 12345678 (Ann &lt;b&gt;)"));
+        assert_eq!(m.text, "Code for Acme: 12345678 (Ann <b>)");
     }
 }

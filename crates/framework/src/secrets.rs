@@ -27,8 +27,8 @@ pub struct SecretSpec {
 /// The framework's own secret, mixed into the signing key of every record token.
 pub const TOKEN_SECRET: SecretSpec = SecretSpec {
     name: "token",
-    value_env: "GATHER_TOKEN_SECRET",
-    file_env: "GATHER_TOKEN_SECRET_FILE",
+    value_env: "TOKEN_SECRET",
+    file_env: "TOKEN_SECRET_FILE",
 };
 
 /// What decides where a secret is read from.
@@ -40,6 +40,8 @@ pub(crate) struct SecretPlaces<'a> {
     pub secrets_dir: Option<&'a Path>,
     /// An explicitly configured file for this secret.
     pub file: Option<&'a Path>,
+    /// How the operator names a shared secrets directory (see `Config::secrets_dir_hint`).
+    pub secrets_dir_hint: &'a str,
 }
 
 /// Reads (or on first use creates) the secret `spec`. `legacy` is a value kept somewhere
@@ -69,7 +71,8 @@ pub(crate) fn load(
                 "On PostgreSQL every instance must use the same '{name}' secret, and it is \
                  not kept in the database: set {value} (at least {MIN_LEN} bytes), or point \
                  {file} at a file every instance reads, or give all instances the same \
-                 --secrets-dir (GATHER_SECRETS_DIR) holding {name}.key.",
+                 {hint} holding {name}.key.",
+                hint = places.secrets_dir_hint,
                 name = spec.name,
                 value = spec.value_env,
                 file = spec.file_env,
@@ -178,8 +181,8 @@ mod tests {
 
     const SPEC: SecretSpec = SecretSpec {
         name: "unit",
-        value_env: "GATHER_UNIT_TEST_SECRET_UNSET",
-        file_env: "GATHER_UNIT_TEST_SECRET_FILE_UNSET",
+        value_env: "UNIT_TEST_SECRET_UNSET",
+        file_env: "UNIT_TEST_SECRET_FILE_UNSET",
     };
 
     fn temp_dir() -> PathBuf {
@@ -197,6 +200,7 @@ mod tests {
             dialect: Dialect::Sqlite,
             data_dir: data,
             secrets_dir: None,
+            secrets_dir_hint: "secrets directory",
             file: None,
         }
     }
@@ -241,11 +245,12 @@ mod tests {
             dialect: Dialect::Postgres,
             data_dir: &data,
             secrets_dir: None,
+            secrets_dir_hint: "--secrets-dir",
             file: None,
         };
         let err = load(&SPEC, &places, None).unwrap_err().to_string();
         assert!(
-            err.contains(SPEC.value_env) && err.contains("--secrets-dir"),
+            err.contains(SPEC.value_env) && err.contains("same --secrets-dir holding"),
             "{err}"
         );
         let file = data.join("given.key");

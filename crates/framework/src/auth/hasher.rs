@@ -22,7 +22,7 @@ impl Hasher {
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
-                .name(format!("gather-hash-{i}"))
+                .name(format!("password-hash-{i}"))
                 .spawn(move || {
                     // The next task: waiting for one, or only if one is already queued.
                     // `None` once the queue is gone (or poisoned).

@@ -93,7 +93,8 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, DbError> {
 /// Beside a SQLite database: locked while a process migrates it.
 const MIGRATION_LOCK_FILE: &str = "migrate.lock";
 
-/// The advisory lock key of migrations ("gather" in ASCII).
+/// The advisory lock key of migrations (six ASCII letters; instances of every version on
+/// one database must use the same one).
 const MIGRATION_LOCK_KEY: i64 = 0x6761_7468_6572;
 
 /// The database handles of one app: readers for queries, one writer queue for changes.

@@ -146,7 +146,7 @@ impl Readers {
                 .map_err(db_err)?;
             let rx = rx.clone();
             std::thread::Builder::new()
-                .name(format!("gather-reader-{i}"))
+                .name(format!("db-reader-{i}"))
                 .spawn(move || {
                     while let Ok(job) = rx.recv() {
                         // A panicking query fails alone (its caller sees a dropped
@@ -189,7 +189,7 @@ mod tests {
 
     #[tokio::test]
     async fn readers_see_what_the_writer_committed() {
-        let dir = std::env::temp_dir().join(format!("gather-readers-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("db-readers-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.db");
         let w = open_writer(&path).unwrap();

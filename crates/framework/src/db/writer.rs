@@ -87,7 +87,7 @@ impl Writer {
         let generation = Arc::new(AtomicU64::new(0));
         let gen = generation.clone();
         std::thread::Builder::new()
-            .name("gather-writer".into())
+            .name("db-writer".into())
             .spawn(move || {
                 while let Some(first) = rx.blocking_recv() {
                     let group = drain(first, &mut rx);

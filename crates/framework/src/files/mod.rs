@@ -108,10 +108,10 @@ pub(crate) fn sniff(data: &[u8]) -> String {
 /// Stores, reads back and removes a small file with `storage`, to check its settings.
 pub(crate) async fn check_storage(storage: &dyn FileStorage) -> Result<()> {
     let key = format!(
-        "_gather_check/{}.txt",
+        "_storage_check/{}.txt",
         crate::collections::ids::random_token(12)
     );
-    let probe = Bytes::from_static(b"gather storage check");
+    let probe = Bytes::from_static(b"storage check");
     let result = async {
         storage.put(&key, probe.clone()).await?;
         match storage.get(&key).await? {

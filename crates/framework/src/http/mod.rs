@@ -109,23 +109,23 @@ pub fn core_api() -> CoreApi {
     )
 }
 
-fn openapi_service<T: OpenApi>(extra: T) -> OpenApiService<(CoreApi, T), ()> {
-    OpenApiService::new((core_api(), extra), "Gather", env!("CARGO_PKG_VERSION")).description(
+fn openapi_service<T: OpenApi>(name: &str, extra: T) -> OpenApiService<(CoreApi, T), ()> {
+    OpenApiService::new((core_api(), extra), name, env!("CARGO_PKG_VERSION")).description(
         "A self-hosted backend that speaks PocketBase's HTTP API, documented end to end.",
     )
 }
 
 /// The OpenAPI document the server serves for the core API plus `extra` (as
 /// [`endpoint`] does), for an app's tests of its own routes' descriptions.
-pub fn document<T: OpenApi>(extra: T) -> ApiDocument {
-    ApiDocument::from_generated(&openapi_service(extra).spec())
+pub fn document<T: OpenApi>(name: &str, extra: T) -> ApiDocument {
+    ApiDocument::from_generated(&openapi_service(name, extra).spec())
 }
 
 /// The whole HTTP application: the core API plus `extra` (an app's own poem-openapi
 /// routes, e.g. a tuple of `#[OpenApi]` structs), all in one OpenAPI document served at
 /// `/openapi.json`, with Swagger UI at `/docs`.
 pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> impl Endpoint {
-    let service = openapi_service(extra).server(server_url);
+    let service = openapi_service(&app.config().name, extra).server(server_url);
     let generated = service.spec();
     let document = ApiDocument::from_generated(&generated);
     let spec = document.text().to_string();

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// The `LISTEN`/`NOTIFY` channel. Its name predates the framework's own crate; instances
+/// of different versions on one database must agree on it, so it stays as it is.
 pub const CHANNEL: &str = "gather_realtime";
 /// PostgreSQL refuses `NOTIFY` payloads from 8000 bytes.
 const MAX_PAYLOAD: usize = 7000;

@@ -134,7 +134,7 @@ fn select_all_from(c: &Collection, table: &str) -> SelectStatement {
 }
 
 /// The table name [`over_values`] replaces with the record's values.
-const VALUES_ROW: &str = "__gather_values_row";
+const VALUES_ROW: &str = "__values_row";
 
 /// Renders `q` (built over the table [`VALUES_ROW`]) as a statement over one record given
 /// as values rather than a stored row, so rules can be checked against a record that is

@@ -63,7 +63,7 @@ pub struct Meta {
 impl Default for Meta {
     fn default() -> Self {
         Meta {
-            app_name: "Gather".into(),
+            app_name: "App".into(),
             app_url: "http://127.0.0.1:8090".into(),
             sender_name: "Support".into(),
             sender_address: "support@example.com".into(),
@@ -231,6 +231,13 @@ pub struct RateLimitRule {
 }
 
 impl Settings {
+    /// The defaults of an app called `name` (`meta.appName`).
+    pub(crate) fn named(name: &str) -> Settings {
+        let mut s = Settings::default();
+        s.meta.app_name = name.to_string();
+        s
+    }
+
     /// The JSON the API returns: everything but secrets.
     pub fn to_public_json(&self) -> Value {
         let mut v = serde_json::to_value(self).unwrap_or_else(|_| json!({}));

@@ -20,7 +20,10 @@ async fn settings_round_trip() {
 
     let (st, v) = s.su(Method::GET, "/api/settings", None).await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(v["meta"]["appName"], "Gather");
+    assert_eq!(
+        v["meta"]["appName"], "App",
+        "the default is the configured name"
+    );
     assert_eq!(v["rateLimits"]["rules"][0]["label"], "*:auth");
     assert!(v["smtp"].get("password").is_none());
 
