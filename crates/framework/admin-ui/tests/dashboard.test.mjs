@@ -36,7 +36,7 @@ async function guestList(collection) {
 
 test("an operator logs in, builds a collection, works with records and rules", async () => {
   await page.goto(`${BASE}/_/`);
-  await page.getByRole("heading", { name: "Gather" }).waitFor();
+  await page.getByRole("heading", { name: process.env.APP_NAME }).waitFor();
   await shot("login");
   await page.getByLabel("E-mail").fill(process.env.SU_EMAIL);
   await page.getByLabel("Password").fill("wrong-password");

@@ -148,7 +148,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .nest("/_", admin_ui::endpoint())
+        .nest("/_", admin_ui::endpoint(&app.config().name))
         .around(move |ep, req| guard_input(ep, req, max_body, body_timeout))
         .around(move |ep, req| rate_limit::limit(ep, req, limiters.clone()))
         .catch_all_error(|err| async move { error::catch_all(err) })

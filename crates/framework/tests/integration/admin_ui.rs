@@ -94,6 +94,7 @@ async fn an_operator_works_through_the_dashboard_in_a_browser() {
     .expect("token");
     let env = vec![
         ("GATHER_URL", base),
+        ("APP_NAME", s.app.config().name.clone()),
         ("SU_EMAIL", SU_EMAIL.to_string()),
         ("SU_PASSWORD", SU_PASSWORD.to_string()),
         ("CHROMIUM", chromium),
