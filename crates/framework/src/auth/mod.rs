@@ -5,6 +5,7 @@ pub(crate) mod cache;
 pub(crate) mod email;
 pub(crate) mod flow_store;
 pub(crate) mod hasher;
+pub(crate) mod login;
 pub(crate) mod mfa;
 pub(crate) mod oauth2;
 pub(crate) mod oauth2_link;

@@ -357,3 +357,16 @@ pub async fn linked_record(
         None => None,
     })
 }
+
+/// What `auth-methods` lists for the enabled providers; a provider that cannot be
+/// resolved (say, its discovery document is unreachable) is left out and logged.
+pub(crate) async fn login_offers(app: &App, providers: &[OAuth2Provider]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for p in providers {
+        match resolve(app, p).await.and_then(|r| login_offer(&r)) {
+            Ok(v) => out.push(v),
+            Err(e) => tracing::warn!(provider = %p.name, error = %e, "OAuth2 provider left out"),
+        }
+    }
+    out
+}

@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::auth::email::{claim_address_plan, find_by_email};
-use crate::auth::oauth2::{ProviderUser, EXTERNAL_AUTHS};
+use crate::auth::oauth2::{self, ProviderUser, EXTERNAL_AUTHS};
 use crate::auth::superusers::system_request;
 use crate::collections::model::Collection;
 use crate::error::{Error, Result};
@@ -18,6 +18,64 @@ use std::sync::Arc;
 pub struct Linked {
     pub id: String,
     pub is_new: bool,
+}
+
+/// What a client sends to log in with a provider (`auth-with-oauth2`).
+pub(crate) struct CodeLogin {
+    /// The provider's `name` among the collection's.
+    pub provider: String,
+    /// The authorization code the provider sent to the redirect URL.
+    pub code: String,
+    /// PKCE's verifier (empty when the provider does not use PKCE).
+    pub code_verifier: String,
+    pub redirect_url: String,
+    /// Fields for the record made on a first login.
+    pub create_data: Option<Value>,
+}
+
+/// Exchanges the code for the provider's account and finds the record it is linked to,
+/// linking it on a first login ([`link_account`]): the record id and the answer's `meta`.
+pub(crate) async fn sign_in(
+    app: &App,
+    c: &Arc<Collection>,
+    req: &RequestInfo,
+    login: CodeLogin,
+) -> Result<(String, Value)> {
+    let opts = c.auth.clone().unwrap_or_default();
+    if !opts.oauth2.enabled {
+        return Err(Error::Forbidden(
+            "The collection is not configured to allow OAuth2 authentication.".into(),
+        ));
+    }
+    let config = opts
+        .oauth2
+        .providers
+        .iter()
+        .find(|p| p.name == login.provider)
+        .ok_or_else(|| {
+            Error::BadRequest(format!(
+                "Provider with name {:?} is missing or is not enabled.",
+                login.provider
+            ))
+        })?;
+    let provider = oauth2::resolve(app, config).await?;
+    let user = oauth2::fetch_user(
+        app,
+        &provider,
+        &login.code,
+        &login.code_verifier,
+        &login.redirect_url,
+    )
+    .await?;
+    let (id, is_new) = match oauth2::linked_record(app, c, &provider.name, &user.id).await? {
+        Some(id) => (id, false),
+        None => {
+            let linked =
+                link_account(app, c, req, &provider.name, &user, login.create_data).await?;
+            (linked.id, linked.is_new)
+        }
+    };
+    Ok((id, user.meta(is_new)))
 }
 
 /// Links `user`'s account at `provider` to a record of `c` as `req` may: the logged-in

@@ -2,6 +2,8 @@
 //! store that saves them together with their tables, the DDL, and ids.
 
 pub(crate) mod ids;
+pub(crate) mod input;
+pub(crate) mod list;
 pub(crate) mod model;
 pub(crate) mod registry;
 pub(crate) mod schema;

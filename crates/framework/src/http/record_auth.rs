@@ -6,16 +6,15 @@ use super::shapes::{AuthMethodsShape, MfaRequiredShape, RecordAuthShape};
 use super::superuser_auth::SuperuserAuth;
 use super::Tags;
 use super::{described, Described};
-use crate::auth::mfa::{self, Method, Outcome};
-use crate::auth::tokens::{auth_token, issue_token, load_auth_row, TokenType};
-use crate::filter::AuthRecord;
+use crate::auth::login::{self, Issue, Login, Proven};
+use crate::auth::mfa::Method;
+use crate::collections::model::Collection;
+use crate::error::Error;
 use crate::records::pick::pick;
-use crate::records::read::{expand, present};
-use crate::{collections::model::Collection, error::Error, records::columns};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 
 pub struct RecordAuthApi;
@@ -45,44 +44,18 @@ pub enum AuthResponse {
     MfaRequired(Json<Described<MfaRequiredShape>>),
 }
 
-/// Where a login is after one method proved the caller is record `id`.
-pub(super) struct Proven<'a> {
-    pub id: &'a str,
-    pub method: Method,
-    /// From the body or, failing that, the query string.
-    pub mfa_id: Option<String>,
-    /// Added to the response as `meta` (OAuth2's account details).
-    pub meta: Option<Value>,
-    pub expand: Option<&'a str>,
-    pub fields: Option<&'a str>,
-}
-
-/// Finishes a login: the collection's auth rule, then MFA, then the token.
-pub(super) async fn complete_auth(
+/// Finishes a login a method proved, and answers it.
+pub(super) async fn login_answer(
     ctx: &Ctx,
     c: &Arc<Collection>,
-    p: Proven<'_>,
+    proven: Proven<'_>,
+    fields: Option<&str>,
 ) -> ApiResult<AuthResponse> {
-    let row = load_auth_row(&ctx.app, c, p.id)
-        .await?
-        .ok_or_else(|| Error::BadRequest("Failed to authenticate.".into()))?;
-    let who = AuthRecord {
-        collection: c.clone(),
-        record: columns::record_from_row(&row, c),
-    };
-    if !mfa::may_authenticate(&ctx.app, c, &who).await? {
-        return Err(Error::BadRequest("Failed to authenticate.".into()).into());
-    }
-    let mfa_id = p.mfa_id.or_else(|| ctx.info.query.get("mfaId").cloned());
-    match mfa::after_factor(&ctx.app, c, &who, p.method, mfa_id.as_deref()).await? {
-        Outcome::NeedsAnother(id) => Ok(AuthResponse::MfaRequired(described(json!({"mfaId": id})))),
-        Outcome::Done => {
-            let mut resp = auth_response(ctx, c, p.id, p.expand, Issue::Fresh).await?;
-            if let Some(meta) = p.meta {
-                resp["meta"] = meta;
-            }
-            Ok(AuthResponse::Ok(described(pick(resp, p.fields))))
+    match login::complete(&ctx.app, &ctx.info, c, proven).await? {
+        Login::NeedsAnotherMethod(id) => {
+            Ok(AuthResponse::MfaRequired(described(json!({"mfaId": id}))))
         }
+        Login::Done(answer) => Ok(AuthResponse::Ok(described(pick(answer, fields)))),
     }
 }
 
@@ -108,56 +81,6 @@ pub(super) fn auth_collection(ctx: &Ctx, name: &str) -> Result<Arc<Collection>, 
     Ok(c)
 }
 
-/// How the token of an auth response is made.
-enum Issue {
-    /// A new token with the collection's lifetime.
-    Fresh,
-    /// This token again (a non-refreshable one being "refreshed").
-    Same(String),
-    /// A non-refreshable token lasting this many seconds (0 = the collection's default).
-    Impersonation(u64),
-}
-
-async fn auth_response(
-    ctx: &Ctx,
-    c: &Arc<Collection>,
-    id: &str,
-    expand_param: Option<&str>,
-    issue: Issue,
-) -> Result<Value, Error> {
-    let row = load_auth_row(&ctx.app, c, id)
-        .await?
-        .ok_or_else(Error::not_found)?;
-    let (_, key) = columns::auth_secrets(&row)?;
-    let token = match issue {
-        Issue::Fresh => auth_token(&ctx.app, c, id, &key)?,
-        Issue::Same(t) => t,
-        Issue::Impersonation(secs) => {
-            let default = c
-                .auth
-                .as_ref()
-                .map(|a| a.auth_token.duration)
-                .unwrap_or(86_400);
-            let secs = if secs == 0 { default } else { secs };
-            issue_token(&ctx.app, c, id, &key, TokenType::Auth, secs, false)?
-        }
-    };
-    let mut rec = columns::record_from_row(&row, c);
-    // The record is shown to itself.
-    let mut info = ctx.info.clone();
-    info.auth = Some(crate::filter::AuthRecord {
-        collection: c.clone(),
-        record: rec.clone(),
-    });
-    if let Some(e) = expand_param {
-        let mut items = vec![rec];
-        expand(&ctx.app, c, &mut items, e, &info).await?;
-        rec = items.pop().unwrap_or_default();
-    }
-    present(&ctx.app, c, &mut rec, &info).await?;
-    Ok(json!({"token": token, "record": rec}))
-}
-
 #[OpenApi(tag = "Tags::Auth")]
 impl RecordAuthApi {
     /// Log in with an identity (e-mail) and password; returns a token and the record.
@@ -175,60 +98,16 @@ impl RecordAuthApi {
         fields: Query<Option<String>>,
     ) -> ApiResult<AuthResponse> {
         let c = auth_collection(&ctx, &collection.0)?;
-        let fail = || Error::BadRequest("Failed to authenticate.".into());
-        let auth = c.auth.clone().unwrap_or_default();
-        if !auth.password_auth.enabled {
-            return Err(Error::BadRequest(
-                "The collection is not configured to allow password authentication.".into(),
-            )
-            .into());
-        }
-        let fields_to_try: Vec<String> = match &body.identity_field {
-            Some(f) if auth.password_auth.identity_fields.contains(f) => vec![f.clone()],
-            Some(_) => return Err(fail().into()),
-            None => auth.password_auth.identity_fields.clone(),
-        };
-        let d = ctx.app.dialect();
-        let mut found = None;
-        for f in fields_to_try.iter().filter(|f| c.field(f).is_some()) {
-            let ph = if d == crate::db::Dialect::Sqlite {
-                "?"
-            } else {
-                "$1"
-            };
-            let sql = format!(
-                "SELECT \"id\", \"password\" FROM {} WHERE {} = {ph} LIMIT 1",
-                crate::db::quote(&c.name),
-                crate::db::quote(f)
-            );
-            if let Some(row) = ctx
-                .app
-                .db()
-                .query_one(d.raw(sql, vec![body.identity.clone().into()]))
-                .await?
-            {
-                found = Some(row);
-                break;
-            }
-        }
-        // Hash anyway when nobody matched, so timing does not reveal which identities exist.
-        let (id, hash) = match found {
-            Some(r) => (r.string("id")?, r.string("password")?),
-            None => (String::new(), String::new()),
-        };
-        let ok = ctx.app.verify_password(&body.password, &hash).await;
-        if !ok || id.is_empty() {
-            return Err(fail().into());
-        }
+        let field = body.identity_field.as_deref();
+        let id = login::check_password(&ctx.app, &c, &body.identity, &body.password, field).await?;
         let proven = Proven {
             id: &id,
             method: Method::Password,
             mfa_id: body.0.mfa_id,
             meta: None,
             expand: expand.0.as_deref(),
-            fields: fields.0.as_deref(),
         };
-        complete_auth(&ctx, &c, proven).await
+        login_answer(&ctx, &c, proven, fields.0.as_deref()).await
     }
 
     /// A fresh token for the authenticated record.
@@ -256,7 +135,8 @@ impl RecordAuthApi {
             Some((t, claims)) if !claims.refreshable => Issue::Same(t.clone()),
             _ => Issue::Fresh,
         };
-        let resp = auth_response(&ctx, &c, &id, expand.0.as_deref(), issue).await?;
+        let resp =
+            login::token_answer(&ctx.app, &ctx.info, &c, &id, expand.0.as_deref(), issue).await?;
         Ok(described(pick(resp, fields.0.as_deref())))
     }
 
@@ -273,33 +153,9 @@ impl RecordAuthApi {
         fields: Query<Option<String>>,
     ) -> ApiResult<Json<Described<AuthMethodsShape>>> {
         let c = auth_collection(&ctx, &collection.0)?;
-        let auth = c.auth.clone().unwrap_or_default();
-        let ids = &auth.password_auth.identity_fields;
-        let providers = if auth.oauth2.enabled {
-            super::record_auth_oauth2::login_offers(&ctx.app, &auth.oauth2.providers).await
-        } else {
-            vec![]
-        };
-        let mut body = json!({
-            "password": {"enabled": auth.password_auth.enabled, "identityFields": ids},
-            "oauth2": {"enabled": auth.oauth2.enabled, "providers": providers},
-            "mfa": {
-                "enabled": auth.mfa.enabled,
-                "duration": if auth.mfa.enabled { auth.mfa.duration } else { 0 },
-            },
-            "otp": {
-                "enabled": auth.otp.enabled,
-                "duration": if auth.otp.enabled { auth.otp.duration } else { 0 },
-            },
-        });
-        if fields.0.as_deref().is_none_or(|f| f.trim().is_empty()) {
-            // Keys older SDKs read.
-            body["authProviders"] = body["oauth2"]["providers"].clone();
-            body["usernamePassword"] =
-                json!(auth.password_auth.enabled && ids.iter().any(|f| f == "username"));
-            body["emailPassword"] =
-                json!(auth.password_auth.enabled && ids.iter().any(|f| f == "email"));
-        }
+        // Without `fields`, the keys older SDKs read are added.
+        let legacy = fields.0.as_deref().is_none_or(|f| f.trim().is_empty());
+        let body = login::methods(&ctx.app, &c, legacy).await;
         Ok(described(pick(body, fields.0.as_deref())))
     }
 
@@ -322,14 +178,9 @@ impl RecordAuthApi {
     ) -> ApiResult<Json<Described<RecordAuthShape>>> {
         let c = auth_collection(&ctx, &collection.0)?;
         let secs = body.0.and_then(|b| b.duration).unwrap_or(0);
-        let resp = auth_response(
-            &ctx,
-            &c,
-            &id.0,
-            expand.0.as_deref(),
-            Issue::Impersonation(secs),
-        )
-        .await?;
+        let issue = Issue::Impersonation(secs);
+        let resp =
+            login::token_answer(&ctx.app, &ctx.info, &c, &id.0, expand.0.as_deref(), issue).await?;
         Ok(described(pick(resp, fields.0.as_deref())))
     }
 }

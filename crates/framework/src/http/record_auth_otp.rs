@@ -2,11 +2,12 @@
 
 use super::context::Ctx;
 use super::error::ApiResult;
-use super::record_auth::{auth_collection, complete_auth, AuthResponse, Proven};
+use super::record_auth::{auth_collection, login_answer, AuthResponse};
 use super::record_auth_verification::EmailBody;
 use super::Tags;
+use crate::auth::login::Proven;
 use crate::auth::mfa::Method;
-use crate::{auth::email, auth::otp};
+use crate::auth::otp;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -68,20 +69,14 @@ impl OtpApi {
         fields: Query<Option<String>>,
     ) -> ApiResult<AuthResponse> {
         let c = auth_collection(&ctx, &collection.0)?;
-        let (rec, sent_to) = otp::consume(&ctx.app, &c, &body.otp_id, &body.password).await?;
-        // The code reached the record's address: that proves it, as a verification would.
-        if sent_to == rec.email {
-            let mfa_on = c.auth.as_ref().is_some_and(|a| a.mfa.enabled);
-            email::claim_address(&ctx.app, &c, &rec, mfa_on).await?;
-        }
+        let id = otp::sign_in(&ctx.app, &c, &body.otp_id, &body.password).await?;
         let proven = Proven {
-            id: &rec.id,
+            id: &id,
             method: Method::Otp,
             mfa_id: body.0.mfa_id,
             meta: None,
             expand: expand.0.as_deref(),
-            fields: fields.0.as_deref(),
         };
-        complete_auth(&ctx, &c, proven).await
+        login_answer(&ctx, &c, proven, fields.0.as_deref()).await
     }
 }

@@ -7,7 +7,6 @@ use super::record_body::RecordBody;
 use super::shapes::{RecordListShape, RecordShape};
 use super::Tags;
 use super::{described, Described};
-use crate::error::Error;
 use crate::records::pick::{pick, pick_items};
 use crate::records::read::{self as records, ListParams};
 use poem_openapi::param::{Path, Query};
@@ -100,7 +99,7 @@ impl RecordsApi {
         let (body, files) = body.into_parts(&c)?;
         ctx.info.body = body.clone();
         let rec = records::create_with_files(&ctx.app, &c, &ctx.info, body, files).await?;
-        let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
+        let rec = records::show(&ctx.app, &c, rec, expand.0.as_deref(), &ctx.info).await?;
         Ok(described(pick(Value::Object(rec), fields.0.as_deref())))
     }
 
@@ -123,7 +122,7 @@ impl RecordsApi {
         let (body, files) = body.into_parts(&c)?;
         ctx.info.body = body.clone();
         let rec = records::update_with_files(&ctx.app, &c, &id.0, &ctx.info, body, files).await?;
-        let rec = finish(&ctx, &c, rec, expand.0.as_deref()).await?;
+        let rec = records::show(&ctx.app, &c, rec, expand.0.as_deref(), &ctx.info).await?;
         Ok(described(pick(Value::Object(rec), fields.0.as_deref())))
     }
 
@@ -143,20 +142,4 @@ impl RecordsApi {
         records::delete(&ctx.app, &c, &id.0, &ctx.info).await?;
         Ok(NoContent::Done)
     }
-}
-
-/// Expands and hides fields of a record just written, as the response shows it.
-async fn finish(
-    ctx: &Ctx,
-    c: &std::sync::Arc<crate::collections::model::Collection>,
-    rec: records::Record,
-    expand: Option<&str>,
-) -> Result<records::Record, Error> {
-    let mut items = vec![rec];
-    if let Some(e) = expand {
-        records::expand(&ctx.app, c, &mut items, e, &ctx.info).await?;
-    }
-    let mut rec = items.pop().unwrap_or_default();
-    records::present(&ctx.app, c, &mut rec, &ctx.info).await?;
-    Ok(rec)
 }

@@ -253,12 +253,9 @@ async fn shape(
     r: &BatchRequest,
     info: &RequestInfo,
 ) -> Result<Value> {
-    let mut items = vec![rec];
-    if let Some(e) = r.query.get("expand").filter(|e| !e.trim().is_empty()) {
-        records::expand(app, c, &mut items, e, info).await?;
-    }
-    let mut rec = items.pop().unwrap_or_default();
-    records::present(app, c, &mut rec, info).await?;
+    let expand = r.query.get("expand").map(String::as_str);
+    let expand = expand.filter(|e| !e.trim().is_empty());
+    let rec = records::show(app, c, rec, expand, info).await?;
     Ok(pick(
         Value::Object(rec),
         r.query.get("fields").map(String::as_str),

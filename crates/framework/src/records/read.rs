@@ -331,16 +331,10 @@ pub async fn view(
     req: &RequestInfo,
     expand_param: Option<&str>,
 ) -> Result<Record> {
-    let mut rec = find_visible(app, c, id, &c.view_rule, req)
+    let rec = find_visible(app, c, id, &c.view_rule, req)
         .await?
         .ok_or_else(Error::not_found)?;
-    if let Some(e) = expand_param {
-        let mut items = vec![rec];
-        expand(app, c, &mut items, e, req).await?;
-        rec = items.pop().unwrap_or_default();
-    }
-    present(app, c, &mut rec, req).await?;
-    Ok(rec)
+    show(app, c, rec, expand_param, req).await
 }
 
 /// Reads a record through `rule` (unhidden); `None` when it is missing or not allowed.
@@ -415,14 +409,9 @@ pub(crate) async fn visible_for_realtime(
     let Some(row) = app.db().query_one(stmt).await? else {
         return Ok(None);
     };
-    let mut rec = record_from_row(&row, c);
-    if let Some(e) = expand_param.filter(|e| !e.trim().is_empty()) {
-        let mut items = vec![rec];
-        expand(app, c, &mut items, e, req).await?;
-        rec = items.pop().unwrap_or_default();
-    }
-    present(app, c, &mut rec, req).await?;
-    Ok(Some(rec))
+    let rec = record_from_row(&row, c);
+    let expand_param = expand_param.filter(|e| !e.trim().is_empty());
+    Ok(Some(show(app, c, rec, expand_param, req).await?))
 }
 
 /// Whether the record `who` of `c` satisfies `rule`, evaluated with itself as
@@ -464,6 +453,23 @@ fn hide_fields_as(c: &Collection, rec: &mut Record, req: &RequestInfo, manager: 
 /// `present_all` for one record.
 pub async fn present(app: &App, c: &Collection, rec: &mut Record, req: &RequestInfo) -> Result<()> {
     present_all(app, c, std::slice::from_mut(rec), req).await
+}
+
+/// Expands (when `expand_param` asks) and presents one record for this requester: what
+/// every answer that shows a record does (views, written records, logins, batches).
+pub(crate) async fn show(
+    app: &App,
+    c: &Collection,
+    rec: Record,
+    expand_param: Option<&str>,
+    req: &RequestInfo,
+) -> Result<Record> {
+    let mut items = vec![rec];
+    if let Some(e) = expand_param {
+        expand(app, c, &mut items, e, req).await?;
+    }
+    present_all(app, c, &mut items, req).await?;
+    Ok(items.pop().unwrap_or_default())
 }
 
 /// Shapes records as this requester may see them, the one way every path does (lists,
