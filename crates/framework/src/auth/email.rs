@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::auth::superusers::system_request;
 use crate::auth::tokens::{email_token, load_auth_row, verify_token, Claims, TokenType};
+use crate::collections::model::auth_fields::{EMAIL, PASSWORD, VERIFIED};
 use crate::collections::model::{Collection, EmailTemplate};
 use crate::db::quote;
 use crate::error::{Error, Result};
@@ -75,9 +76,9 @@ impl AuthRecordRow {
         };
         Ok(AuthRecordRow {
             id: s("id"),
-            email: s("email"),
+            email: s(EMAIL),
             verified: record
-                .get("verified")
+                .get(VERIFIED)
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             password_hash,
@@ -141,7 +142,7 @@ pub(crate) async fn verify_email_token(
     kind: TokenType,
 ) -> Option<(AuthRecord, Claims)> {
     let (auth, claims) = verify_token(app, token, kind).await?;
-    let email = auth.record.get("email").and_then(Value::as_str)?;
+    let email = auth.record.get(EMAIL).and_then(Value::as_str)?;
     (auth.collection.id == c.id && claims.email.as_deref() == Some(email)).then_some((auth, claims))
 }
 
@@ -192,11 +193,11 @@ pub async fn confirm_verification(app: &App, c: &Arc<Collection>, token: &str) -
     let (auth, _) = verify_email_token(app, c, token, TokenType::Verification)
         .await
         .ok_or_else(invalid_token)?;
-    if auth.record.get("verified").and_then(Value::as_bool) == Some(true) {
+    if auth.record.get(VERIFIED).and_then(Value::as_bool) == Some(true) {
         return Ok(());
     }
     let mut body = Map::new();
-    body.insert("verified".into(), json!(true));
+    body.insert(VERIFIED.into(), json!(true));
     records::update(app, c, auth.id(), &system_request(app)?, body).await?;
     Ok(())
 }
@@ -242,7 +243,7 @@ pub async fn confirm_password_reset(
     let mut body = Map::new();
     body.insert("password".into(), json!(password));
     body.insert("passwordConfirm".into(), json!(password_confirm));
-    body.insert("verified".into(), json!(true));
+    body.insert(VERIFIED.into(), json!(true));
     records::update(app, c, auth.id(), &system_request(app)?, body).await?;
     Ok(())
 }
@@ -311,7 +312,7 @@ pub async fn confirm_email_change(
     if !app.verify_password(password, &rec.password_hash).await {
         return Err(Error::field(
             "An error occurred while validating the submitted data.",
-            "password",
+            PASSWORD,
             FieldError::new(
                 "validation_invalid_password",
                 "Missing or invalid auth record password.",
@@ -319,12 +320,12 @@ pub async fn confirm_email_change(
         ));
     }
     let mut body = Map::new();
-    body.insert("email".into(), json!(new_email));
-    body.insert("verified".into(), json!(true));
+    body.insert(EMAIL.into(), json!(new_email));
+    body.insert(VERIFIED.into(), json!(true));
     records::update(app, c, &rec.id, &system_request(app)?, body)
         .await
         .map_err(|e| match e {
-            Error::Validation { fields, .. } if fields.contains_key("email") => Error::field(
+            Error::Validation { fields, .. } if fields.contains_key(EMAIL) => Error::field(
                 "An error occurred while validating the submitted data.",
                 "token",
                 FieldError::new(

@@ -5,6 +5,7 @@
 use super::mfa::{self, Method, Outcome};
 use super::tokens::{auth_token, issue_token, load_auth_row, TokenType};
 use crate::app::App;
+use crate::collections::model::auth_fields::PASSWORD;
 use crate::collections::model::Collection;
 use crate::error::{Error, Result};
 use crate::filter::{AuthRecord, RequestInfo};
@@ -137,7 +138,8 @@ pub(crate) async fn check_password(
     let mut found = None;
     for f in fields_to_try.into_iter().filter(|f| c.field(f).is_some()) {
         let sql = format!(
-            "SELECT \"id\", \"password\" FROM {} WHERE {} = {} LIMIT 1",
+            "SELECT \"id\", {} FROM {} WHERE {} = {} LIMIT 1",
+            crate::db::quote(PASSWORD),
             crate::db::quote(&c.name),
             crate::db::quote(f),
             d.param(1)
@@ -153,7 +155,7 @@ pub(crate) async fn check_password(
     }
     // Hash anyway when nobody matched, so timing does not reveal which identities exist.
     let (id, hash) = match found {
-        Some(r) => (r.string("id")?, r.string("password")?),
+        Some(r) => (r.string("id")?, r.string(PASSWORD)?),
         None => (String::new(), String::new()),
     };
     let ok = app.verify_password(password, &hash).await;

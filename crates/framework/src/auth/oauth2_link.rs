@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::auth::email::{claim_address_plan, find_by_email};
 use crate::auth::oauth2::{self, ProviderUser, EXTERNAL_AUTHS};
 use crate::auth::superusers::system_request;
+use crate::collections::model::auth_fields::{EMAIL, PASSWORD, PASSWORD_CONFIRM};
 use crate::collections::model::Collection;
 use crate::error::{Error, Result};
 use crate::fields::FieldKind;
@@ -146,12 +147,12 @@ fn new_account(
         Some(_) => return Err(Error::BadRequest("createData must be an object.".into())),
     };
     if !user.email.is_empty() {
-        body.entry("email").or_insert_with(|| json!(user.email));
+        body.entry(EMAIL).or_insert_with(|| json!(user.email));
     }
-    if !body.contains_key("password") {
+    if !body.contains_key(PASSWORD) {
         let random = crate::collections::ids::random_token(30);
-        body.insert("password".into(), json!(random));
-        body.insert("passwordConfirm".into(), json!(random));
+        body.insert(PASSWORD.into(), json!(random));
+        body.insert(PASSWORD_CONFIRM.into(), json!(random));
     }
     let mapped = c.auth.clone().unwrap_or_default().oauth2.mapped_fields;
     for (field, value) in [

@@ -1,6 +1,7 @@
 //! Auth tokens (HS256 JWTs keyed per record) and password hashing (argon2id).
 
 use crate::app::App;
+use crate::collections::model::auth_fields::EMAIL;
 use crate::collections::model::Collection;
 use crate::db::quote;
 use crate::error::{Error, Result};
@@ -168,7 +169,7 @@ pub async fn new_record_token(
             issue_token(app, c, record_id, &key, kind, duration, false)
         }
         TokenType::Verification | TokenType::PasswordReset => {
-            let email = row.string("email").map_err(Error::from)?;
+            let email = row.string(EMAIL).map_err(Error::from)?;
             email_token(app, c, record_id, &key, kind, &email, None)
         }
         TokenType::EmailChange => Err(Error::BadRequest(

@@ -58,7 +58,7 @@ impl Default for AuthOptions {
             manage_rule: None,
             password_auth: PasswordAuth {
                 enabled: true,
-                identity_fields: vec!["email".into()],
+                identity_fields: vec![auth_fields::EMAIL.into()],
             },
             otp: OtpOptions::default(),
             mfa: MfaOptions::default(),
@@ -205,13 +205,29 @@ pub struct Collection {
     pub updated: String,
 }
 
+/// The names of the fields every auth collection has, and of the body keys that go with
+/// them.
+pub mod auth_fields {
+    pub const PASSWORD: &str = "password";
+    /// Signs the record's tokens together with the collection's secret; a new one
+    /// revokes them all.
+    pub const TOKEN_KEY: &str = "tokenKey";
+    pub const EMAIL: &str = "email";
+    pub const EMAIL_VISIBILITY: &str = "emailVisibility";
+    pub const VERIFIED: &str = "verified";
+    /// Not a field: the body key that must repeat `password`.
+    pub const PASSWORD_CONFIRM: &str = "passwordConfirm";
+    /// Not a field: the body key with the current password when a user changes theirs.
+    pub const OLD_PASSWORD: &str = "oldPassword";
+}
+
 /// Field names a collection may not use: they are taken by the record envelope.
 pub const RESERVED_FIELD_NAMES: &[&str] = &[
     "expand",
     "collectionId",
     "collectionName",
-    "passwordConfirm",
-    "oldPassword",
+    auth_fields::PASSWORD_CONFIRM,
+    auth_fields::OLD_PASSWORD,
 ];
 
 impl Collection {
@@ -332,7 +348,7 @@ impl Collection {
     pub(crate) fn ensure_auth_fields(&mut self) {
         let wanted = [
             Field::new(
-                "password",
+                auth_fields::PASSWORD,
                 FieldKind::Password(PasswordField {
                     min: 8,
                     ..Default::default()
@@ -342,7 +358,7 @@ impl Collection {
             .hidden()
             .required(),
             Field::new(
-                "tokenKey",
+                auth_fields::TOKEN_KEY,
                 FieldKind::Text(TextField {
                     min: 30,
                     max: 60,
@@ -353,11 +369,11 @@ impl Collection {
             .system()
             .hidden()
             .required(),
-            Field::new("email", FieldKind::Email(EmailField::default()))
+            Field::new(auth_fields::EMAIL, FieldKind::Email(EmailField::default()))
                 .system()
                 .required(),
-            Field::new("emailVisibility", FieldKind::Bool(BoolField {})).system(),
-            Field::new("verified", FieldKind::Bool(BoolField {})).system(),
+            Field::new(auth_fields::EMAIL_VISIBILITY, FieldKind::Bool(BoolField {})).system(),
+            Field::new(auth_fields::VERIFIED, FieldKind::Bool(BoolField {})).system(),
         ];
         for (i, mut f) in wanted.into_iter().enumerate() {
             if self.field(&f.name).is_none() {

@@ -9,6 +9,7 @@ mod email;
 mod file;
 mod geo_point;
 mod json;
+mod modifiers;
 mod number;
 mod password;
 mod relation;
@@ -24,6 +25,7 @@ pub use email::EmailField;
 pub use file::FileField;
 pub use geo_point::GeoPointField;
 pub use json::JsonField;
+pub use modifiers::Change;
 pub use number::number_json as number_json_value;
 pub use number::NumberField;
 pub use password::PasswordField;
@@ -160,6 +162,15 @@ pub trait FieldType {
     fn check_options(&self) -> Result<(), OptionError> {
         Ok(())
     }
+    /// The checked value `change` (a set and the `+`/`-` modifiers) makes of `current`.
+    fn apply(&self, current: &Value, change: &Change, required: bool) -> Result<Value, FieldError> {
+        let multi = self.storage() == Storage::JsonArray;
+        self.prepare(&change.combine(multi, current), required)
+    }
+    /// A value for a create that does not give one (text fields' `autogeneratePattern`).
+    fn autogenerate(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// A field option that is not valid: which one (`max`, `values`, ...), and why, with
@@ -266,6 +277,14 @@ impl Field {
     }
     pub fn prepare(&self, input: &Value) -> Result<Value, FieldError> {
         self.kind.as_type().prepare(input, self.required)
+    }
+    /// The checked value `change` makes of `current` (see [`FieldType::apply`]).
+    pub fn apply(&self, current: &Value, change: &Change) -> Result<Value, FieldError> {
+        self.kind.as_type().apply(current, change, self.required)
+    }
+    /// The value a create that leaves the field out gets, if the field makes one.
+    pub fn autogenerate(&self) -> Option<Value> {
+        self.kind.as_type().autogenerate()
     }
     /// Whether the field holds several values (multi select/relation/file).
     pub fn is_multi(&self) -> bool {

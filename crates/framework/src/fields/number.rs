@@ -1,6 +1,6 @@
 //! `number`: a finite double, optionally integer-only and bounded.
 
-use super::{FieldError, FieldType, OptionError, Storage};
+use super::{Change, FieldError, FieldType, OptionError, Storage};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -26,6 +26,21 @@ pub fn number_json(n: f64) -> Value {
 impl FieldType for NumberField {
     fn storage(&self) -> Storage {
         Storage::Number
+    }
+    /// `n+` adds and `n-` subtracts, from the value set in the same body or the stored one.
+    fn apply(&self, current: &Value, change: &Change, required: bool) -> Result<Value, FieldError> {
+        let base = match change.set {
+            Some(s) => self.prepare(s, required)?.as_f64().unwrap_or(0.0),
+            None => current.as_f64().unwrap_or(0.0),
+        };
+        let delta = |x: Option<&Value>| -> Result<f64, FieldError> {
+            match x {
+                None => Ok(0.0),
+                Some(x) => self.prepare(x, false).map(|n| n.as_f64().unwrap_or(0.0)),
+            }
+        };
+        let (added, removed) = (delta(change.append)?, delta(change.remove)?);
+        Ok(number_json(base + added - removed))
     }
     fn zero(&self) -> Value {
         json!(0)

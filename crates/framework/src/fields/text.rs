@@ -17,9 +17,37 @@ pub struct TextField {
     pub primary_key: bool,
 }
 
+impl TextField {
+    /// A value for `autogeneratePattern` when it is of the form `[chars]{n}` (ids, token
+    /// keys): `n` characters drawn from the class (ranges such as `a-z` allowed).
+    fn generated(&self) -> Option<String> {
+        let (class, rest) = self
+            .autogenerate_pattern
+            .strip_prefix('[')?
+            .split_once(']')?;
+        let n: usize = rest.strip_prefix('{')?.strip_suffix('}')?.parse().ok()?;
+        let mut alphabet = Vec::new();
+        let bytes = class.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if i + 2 < bytes.len() && bytes[i + 1] == b'-' {
+                alphabet.extend(bytes[i]..=bytes[i + 2]);
+                i += 3;
+            } else {
+                alphabet.push(bytes[i]);
+                i += 1;
+            }
+        }
+        (!alphabet.is_empty()).then(|| crate::collections::ids::random_from(&alphabet, n))
+    }
+}
+
 impl FieldType for TextField {
     fn storage(&self) -> Storage {
         Storage::Text
+    }
+    fn autogenerate(&self) -> Option<Value> {
+        self.generated().map(Value::String)
     }
     fn zero(&self) -> Value {
         Value::String(String::new())
@@ -61,6 +89,25 @@ impl FieldType for TextField {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn autogenerate_patterns_of_a_class_and_a_count_make_values() {
+        let t = TextField {
+            autogenerate_pattern: "[a-c0-1_]{12}".into(),
+            ..Default::default()
+        };
+        let v = t.autogenerate().expect("a value");
+        let s = v.as_str().expect("text");
+        assert_eq!(s.len(), 12);
+        assert!(s.bytes().all(|b| b"abc01_".contains(&b)), "{s}");
+        for other in ["", "abc", "[a-z]", "[]{5}", "[a-z]{x}"] {
+            let t = TextField {
+                autogenerate_pattern: other.into(),
+                ..Default::default()
+            };
+            assert!(t.autogenerate().is_none(), "{other}");
+        }
+    }
 
     fn f(min: usize, max: usize, pattern: &str) -> TextField {
         TextField {

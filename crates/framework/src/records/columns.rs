@@ -1,6 +1,7 @@
 //! Converting between a record's JSON values and database columns, per field storage
 //! and dialect: what to bind on write, how to read a row back.
 
+use crate::collections::model::auth_fields::{PASSWORD, TOKEN_KEY};
 use crate::collections::model::Collection;
 use crate::db::{Dialect, Row};
 use crate::error::{Error, Result};
@@ -61,7 +62,7 @@ pub fn record_from_row(row: &Row, c: &Collection) -> Map<String, Value> {
 
 /// The stored password hash and token key of an auth record row.
 pub fn auth_secrets(row: &Row) -> Result<(String, String)> {
-    let hash = row.string("password").map_err(Error::from)?;
-    let key = row.string("tokenKey").map_err(Error::from)?;
+    let hash = row.string(PASSWORD).map_err(Error::from)?;
+    let key = row.string(TOKEN_KEY).map_err(Error::from)?;
     Ok((hash, key))
 }

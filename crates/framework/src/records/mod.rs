@@ -2,6 +2,7 @@
 //! batches, expand, the columns behind field values, uploads, counts, and the app's own
 //! typed API (`App::find_record` and the rest, as the system).
 
+pub(crate) mod auth_steps;
 pub(crate) mod batch;
 pub(crate) mod columns;
 pub(crate) mod count_cache;

@@ -2,6 +2,7 @@
 //! record. Writes are in `record_write`.
 
 use crate::app::App;
+use crate::collections::model::auth_fields::{EMAIL, EMAIL_VISIBILITY, TOKEN_KEY};
 use crate::collections::model::Collection;
 use crate::db::{quote, Dialect};
 use crate::error::{Error, Result};
@@ -435,7 +436,7 @@ pub(crate) async fn record_passes(
 fn hide_fields_as(c: &Collection, rec: &mut Record, req: &RequestInfo, manager: bool) {
     let su = req.is_superuser();
     for f in &c.fields {
-        if (f.hidden && !su) || f.name == "tokenKey" {
+        if (f.hidden && !su) || f.name == TOKEN_KEY {
             rec.shift_remove(&f.name);
         }
     }
@@ -444,8 +445,8 @@ fn hide_fields_as(c: &Collection, rec: &mut Record, req: &RequestInfo, manager: 
             .auth
             .as_ref()
             .is_some_and(|a| a.collection.id == c.id && rec.get("id") == a.record.get("id"));
-        if !own && rec.get("emailVisibility") != Some(&Value::Bool(true)) {
-            rec.shift_remove("email");
+        if !own && rec.get(EMAIL_VISIBILITY) != Some(&Value::Bool(true)) {
+            rec.shift_remove(EMAIL);
         }
     }
 }
@@ -488,7 +489,7 @@ pub async fn present_all(
     let hides_email = |r: &Record| {
         c.is_auth()
             && !req.is_superuser()
-            && r.get("emailVisibility") != Some(&Value::Bool(true))
+            && r.get(EMAIL_VISIBILITY) != Some(&Value::Bool(true))
             && req.auth_id() != r.get("id").and_then(Value::as_str)
     };
     let candidates: Vec<String> = recs

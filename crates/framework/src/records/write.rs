@@ -3,16 +3,17 @@
 //! commit (after-hooks, realtime, caches).
 
 use crate::app::App;
-use crate::collections::ids::{is_valid_record_id, new_record_id, random_from, random_token};
-use crate::collections::model::Collection;
+use crate::collections::ids::{is_valid_record_id, new_record_id};
+use crate::collections::model::{auth_fields, Collection};
 use crate::collections::registry::Registry;
 use crate::db::{quote, Dialect, WriteTx};
 use crate::error::{Error, Result};
-use crate::fields::{format_datetime, Field, FieldError, FieldKind};
+use crate::fields::{format_datetime, Change, Field, FieldError, FieldKind};
 use crate::files::{self, FileStorage, FormFile};
 use crate::filter::RequestInfo;
 use crate::hooks::{HookPoint, RecordEvent};
 use crate::realtime::broker::{self as realtime, Action};
+use crate::records::auth_steps::{self, FieldStep};
 use crate::records::columns::to_sql;
 use crate::records::files::{add_upload_names, settle, FileChanges};
 use crate::records::read::{
@@ -27,102 +28,15 @@ use std::time::Instant;
 
 const MAX_CASCADE_DEPTH: usize = 16;
 
-/// Values sent for one field: a plain set, or `field+` / `+field` / `field-` modifiers.
+/// Values sent for one field: a plain set, or `field+` / `+field` / `field-` modifiers,
+/// applied as the field's type does.
 fn apply_body(
     f: &Field,
     current: &Value,
     body: &Map<String, Value>,
 ) -> Option<std::result::Result<Value, FieldError>> {
-    let name = &f.name;
-    let set = body.get(name.as_str());
-    let prepend = body.get(&format!("+{name}"));
-    let append = body.get(&format!("{name}+"));
-    let remove = body.get(&format!("{name}-"));
-    if set.is_none() && prepend.is_none() && append.is_none() && remove.is_none() {
-        return None;
-    }
-    let mut v = set.cloned().unwrap_or_else(|| current.clone());
-    if matches!(f.kind, FieldKind::Number(_)) {
-        let base = match set {
-            Some(s) => match f.prepare(s) {
-                Ok(n) => n.as_f64().unwrap_or(0.0),
-                Err(e) => return Some(Err(e)),
-            },
-            None => current.as_f64().unwrap_or(0.0),
-        };
-        let delta = |x: Option<&Value>| -> std::result::Result<f64, FieldError> {
-            match x {
-                None => Ok(0.0),
-                Some(x) => f
-                    .kind
-                    .as_type()
-                    .prepare(x, false)
-                    .map(|n| n.as_f64().unwrap_or(0.0)),
-            }
-        };
-        return Some(match (delta(append), delta(remove)) {
-            (Ok(a), Ok(r)) => Ok(crate::fields::number_json_value(base + a - r)),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        });
-    }
-    if f.is_multi() {
-        let as_list = |x: &Value| -> Vec<Value> {
-            match x {
-                Value::Array(a) => a.clone(),
-                Value::Null => vec![],
-                Value::String(s) if s.is_empty() => vec![],
-                other => vec![other.clone()],
-            }
-        };
-        let mut items = as_list(&v);
-        if let Some(p) = prepend {
-            let mut front = as_list(p);
-            front.extend(items);
-            items = front;
-        }
-        if let Some(a) = append {
-            items.extend(as_list(a));
-        }
-        if let Some(r) = remove {
-            let gone = as_list(r);
-            items.retain(|x| !gone.contains(x));
-        }
-        v = Value::Array(items);
-    } else if let Some(r) = remove {
-        if r == &v || as_single(r) == as_single(&v) {
-            v = Value::Null;
-        }
-    } else if let Some(a) = append.or(prepend) {
-        v = a.clone();
-    }
-    Some(f.prepare(&v))
-}
-
-fn as_single(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Array(a) if a.len() == 1 => a[0].as_str(),
-        _ => None,
-    }
-}
-
-/// Generates a value for patterns of the form `[chars]{n}` (ids, token keys).
-fn autogenerate(pattern: &str) -> Option<String> {
-    let (class, rest) = pattern.strip_prefix('[')?.split_once(']')?;
-    let n: usize = rest.strip_prefix('{')?.strip_suffix('}')?.parse().ok()?;
-    let mut alphabet = Vec::new();
-    let bytes = class.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if i + 2 < bytes.len() && bytes[i + 1] == b'-' {
-            alphabet.extend(bytes[i]..=bytes[i + 2]);
-            i += 3;
-        } else {
-            alphabet.push(bytes[i]);
-            i += 1;
-        }
-    }
-    (!alphabet.is_empty()).then(|| random_from(&alphabet, n))
+    let change = Change::of(&f.name, body)?;
+    Some(f.apply(current, &change))
 }
 
 /// The checked values to write for a create (`existing = None`) or an update.
@@ -221,55 +135,27 @@ fn build_values(
             }
             _ => {}
         }
-        if f.name == "tokenKey" && c.is_auth() {
-            // A new key with every password and e-mail address, which revokes the tokens
-            // signed with the old one.
-            let email_changed = existing.is_some_and(|e| {
-                body.get("email")
-                    .is_some_and(|new| Some(new) != e.get("email"))
-            });
-            if existing.is_none() || body.contains_key("password") || email_changed {
-                out.insert(f.name.clone(), Value::String(random_token(50)));
-            }
-            continue;
-        }
-        if c.is_auth()
-            && f.name == "email"
-            && !manager
-            && existing
-                .is_some_and(|e| body.contains_key("email") && e.get("email") != body.get("email"))
-        {
-            errors.push((
-                "email".into(),
-                FieldError::new(
-                    "validation_values_mismatch",
-                    "Use request-email-change to change the e-mail address.",
-                ),
-            ));
-            continue;
-        }
-        if c.is_auth() && f.name == "verified" && !manager && body.contains_key("verified") {
-            let same = existing.is_some_and(|e| e.get("verified") == body.get("verified"));
-            if !same {
-                errors.push((
-                    "verified".into(),
-                    FieldError::new(
-                        "validation_values_mismatch",
-                        "Only superusers can change this field.",
-                    ),
-                ));
-                continue;
+        if c.is_auth() {
+            match auth_steps::field_step(f, body, existing, manager) {
+                FieldStep::Set(v) => {
+                    out.insert(f.name.clone(), v);
+                    continue;
+                }
+                FieldStep::Keep => continue,
+                FieldStep::Refuse(e) => {
+                    errors.push((f.name.clone(), e));
+                    continue;
+                }
+                FieldStep::AsAnyField => {}
             }
         }
         match apply_body(f, &current, body) {
             None if existing.is_some() => {}
             None => {
                 // A create without this field: autogenerate or validate the zero value.
-                if let FieldKind::Text(t) = &f.kind {
-                    if let Some(v) = autogenerate(&t.autogenerate_pattern) {
-                        out.insert(f.name.clone(), Value::String(v));
-                        continue;
-                    }
+                if let Some(v) = f.autogenerate() {
+                    out.insert(f.name.clone(), v);
+                    continue;
                 }
                 match f.prepare(&Value::Null) {
                     Ok(v) => {
@@ -284,14 +170,8 @@ fn build_values(
             Some(Err(e)) => errors.push((f.name.clone(), e)),
         }
     }
-    if c.is_auth()
-        && body.contains_key("password")
-        && body.get("passwordConfirm") != body.get("password")
-    {
-        errors.push((
-            "passwordConfirm".into(),
-            FieldError::new("validation_values_mismatch", "Values don't match."),
-        ));
+    if c.is_auth() {
+        errors.extend(auth_steps::body_errors(body));
     }
     if !errors.is_empty() {
         return Err(Error::fields(format!("Failed to {action} record."), errors));
@@ -767,8 +647,8 @@ pub(crate) async fn plan_update(
     writable(c)?;
     let (existing, rule) = starting_point(app, c, id, &c.update_rule, req, known).await?;
     let manager = c.is_auth() && can_manage(app, c, id, req).await?;
-    if c.is_auth() && body.contains_key("password") && !manager {
-        check_old_password(app, c, id, &body).await?;
+    if c.is_auth() && !manager {
+        auth_steps::check_old_password(app, c, id, &body).await?;
     }
     add_upload_names(c, &mut body, &files, "update")?;
     let uploaded = files.iter().map(|f| f.upload.name.clone()).collect();
@@ -783,7 +663,7 @@ pub(crate) async fn plan_update(
     let files = settle(c, &values, Some(&existing), files, "update")?;
     let mut stored = values.clone();
     hash_passwords(app, c, &mut stored).await?;
-    let revokes_tokens = values.contains_key("tokenKey");
+    let revokes_tokens = values.contains_key(auth_fields::TOKEN_KEY);
     let mut record = existing.clone();
     for (k, v) in values {
         if c.field(&k).is_some_and(|f| !f.is_write_only()) {
@@ -1044,41 +924,6 @@ pub async fn delete(app: &App, c: &Arc<Collection>, id: &str, req: &RequestInfo)
         }
     })
     .await
-}
-
-/// A user changing their own password must also give the old one.
-async fn check_old_password(
-    app: &App,
-    c: &Arc<Collection>,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<()> {
-    let old = body
-        .get("oldPassword")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if old.is_empty() {
-        return Err(Error::field(
-            "Failed to update record.",
-            "oldPassword",
-            FieldError::required(),
-        ));
-    }
-    let row = crate::auth::tokens::load_auth_row(app, c, id)
-        .await?
-        .ok_or_else(Error::not_found)?;
-    let (hash, _) = crate::records::columns::auth_secrets(&row)?;
-    if !app.verify_password(old, &hash).await {
-        return Err(Error::field(
-            "Failed to update record.",
-            "oldPassword",
-            FieldError::new(
-                "validation_invalid_old_password",
-                "Missing or invalid old password.",
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Deletes one record and resolves references to it: cascade, refuse, or unset. Adds
