@@ -351,7 +351,7 @@ pub(crate) async fn claim_address(
         return Ok(());
     }
     let plan = claim_address_plan(app, c, &rec.id, keep_password, None).await?;
-    crate::records::write::commit(app, vec![plan], None)
+    crate::records::commit::commit(app, vec![plan], None)
         .await
         .map_err(|(_, e)| e)?;
     Ok(())

@@ -11,7 +11,8 @@ use crate::collections::model::Collection;
 use crate::error::{Error, Result};
 use crate::fields::FieldKind;
 use crate::filter::RequestInfo;
-use crate::records::write::{commit, plan_create};
+use crate::records::commit::commit;
+use crate::records::write::plan_create;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 

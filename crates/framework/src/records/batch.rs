@@ -5,9 +5,10 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::files::FormFile;
 use crate::filter::RequestInfo;
+use crate::records::commit::commit;
 use crate::records::pick::pick;
 use crate::records::read::{self as records, Record};
-use crate::records::write::{commit, plan_create, plan_delete, plan_update, WritePlan};
+use crate::records::write::{plan_create, plan_delete, plan_update, WritePlan};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -89,7 +90,7 @@ pub async fn run(
     let deadline =
         (limits.timeout > 0).then(|| Instant::now() + Duration::from_secs(limits.timeout.into()));
     // Planned again, as a whole, if a schema change overtakes it.
-    let (done, collections, infos) = crate::records::write::with_schema_retry(app, || {
+    let (done, collections, infos) = crate::records::commit::with_schema_retry(app, || {
         plan_and_commit(app, caller, &requests, deadline)
     })
     .await?;
@@ -123,7 +124,7 @@ pub(crate) async fn commit_as(
     caller: &RequestInfo,
     requests: Vec<BatchRequest>,
 ) -> Result<Vec<Option<Record>>> {
-    let (done, collections, infos) = crate::records::write::with_schema_retry(app, || {
+    let (done, collections, infos) = crate::records::commit::with_schema_retry(app, || {
         plan_and_commit(app, caller, &requests, None)
     })
     .await?;

@@ -4,13 +4,16 @@
 
 pub(crate) mod auth_steps;
 pub(crate) mod batch;
+pub(crate) mod cascade;
 pub(crate) mod columns;
+pub(crate) mod commit;
 pub(crate) mod count_cache;
 pub(crate) mod expand;
 pub(crate) mod files;
 pub(crate) mod pick;
 pub(crate) mod read;
 pub(crate) mod system;
+pub(crate) mod values;
 pub(crate) mod write;
 
 pub use crate::fields::{format_datetime, parse_datetime};
