@@ -270,15 +270,7 @@ pub(crate) async fn stats(
         .group_by_col(Alias::new("hour"))
         .order_by(Alias::new("hour"), Order::Asc);
     if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
-        let scope = crate::filter::Scope {
-            registry: &reg,
-            collection: &c,
-            alias: MAIN,
-            request: req,
-            dialect: d,
-            now: chrono::Utc::now(),
-            client_filter: true,
-        };
+        let scope = crate::filter::Scope::new(&reg, &c, MAIN, req, d).for_client();
         q.and_where(crate::filter::compile_filter(f, &scope)?.into_expr());
     }
     let rows = app.db().query_all(d.build(&q)).await?;

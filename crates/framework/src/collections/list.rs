@@ -1,14 +1,14 @@
-//! Listing collections (`GET /api/collections`): `_collections` read through the filter
-//! language, then shown from the registry, paged.
+//! Listing collections (`GET /api/collections`): the `_collections` table read through the
+//! filter language by the records' list provider, each collection shown from the registry.
 
 use super::model::Collection;
-use super::registry::Registry;
 use crate::app::App;
 use crate::error::Result;
 use crate::fields::{Field, FieldKind, TextField};
-use crate::filter::{compile_filter, compile_sort, RequestInfo, Scope};
-use crate::records::read::{ListParams, DEFAULT_PER_PAGE, MAIN, MAX_PER_PAGE};
-use sea_orm::sea_query::{Alias, Expr, Query};
+use crate::filter::RequestInfo;
+use crate::records::read::{
+    count_where, select, ListParams, Selection, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+};
 use serde_json::{json, Value};
 
 /// `_collections` described as a collection, so its list accepts the filter language.
@@ -26,62 +26,33 @@ fn registry_collection() -> Collection {
     c
 }
 
-/// A page of collections in PocketBase's list envelope, filtered and sorted as the
-/// requester (a superuser) asks; oldest first by default.
+/// A page of collections in PocketBase's list envelope, filtered, sorted and counted by
+/// the list provider records use (oldest first by default), shown from the registry.
 pub(crate) async fn list(app: &App, req: &RequestInfo, p: &ListParams) -> Result<Value> {
     let meta = registry_collection();
-    let reg = Registry::new(vec![meta.clone()]);
-    let scope = Scope {
-        registry: &reg,
-        collection: &meta,
-        alias: MAIN,
-        request: req,
-        dialect: app.dialect(),
-        now: chrono::Utc::now(),
-        client_filter: true,
-    };
+    let mut p = p.clone();
+    if p.sort.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        p.sort = Some("created".into());
+    }
     let per_page = match p.per_page {
         0 => DEFAULT_PER_PAGE,
         n => n.min(MAX_PER_PAGE),
     };
     let page = p.page.max(1);
-    let mut q = Query::select();
-    q.from_as(Alias::new("_collections"), Alias::new(MAIN))
-        .column((Alias::new(MAIN), Alias::new("id")));
-    if let Some(f) = p.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        q.and_where(compile_filter(f, &scope)?.into_expr());
-    }
-    match p.sort.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(s) => {
-            for (sql, order) in compile_sort(s, &scope)? {
-                q.order_by_expr(Expr::cust(sql), order);
-            }
-        }
-        None => {
-            q.order_by_expr(
-                Expr::cust(format!("\"{MAIN}\".\"created\"")),
-                sea_orm::sea_query::Order::Asc,
-            );
-        }
-    }
-    let d = app.dialect();
-    let rows = app.db().query_all(d.build(&q)).await?;
+    let s = Selection::compile(app, &meta, req, &p, true)?;
+    let offset = (page - 1).saturating_mul(per_page).min(i64::MAX as u64);
+    let rows = select(app, &meta, &s.conditions, &s.order, per_page, offset).await?;
     let reg = app.registry();
-    let all: Vec<Value> = rows
+    let items: Vec<Value> = rows
         .iter()
-        .filter_map(|r| r.string("id").ok())
-        .filter_map(|id| reg.find(&id))
+        .filter_map(|r| r.get("id").and_then(Value::as_str))
+        .filter_map(|id| reg.find(id))
         .map(|c| c.to_json())
-        .collect();
-    let total = all.len() as i64;
-    let items: Vec<Value> = all
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page) as usize)
-        .take(per_page as usize)
         .collect();
     let (ti, tp) = if p.skip_total {
         (-1, -1)
     } else {
+        let total = count_where(app, &meta, s.conditions).await?;
         (total, (total + per_page as i64 - 1) / per_page as i64)
     };
     Ok(

@@ -10,6 +10,7 @@ use crate::db::{quote, Dialect, WriteTx};
 use crate::error::{Error, Result};
 use crate::fields::{format_datetime, Field, FieldError, FieldKind};
 use crate::filter::{compile_filter, RequestInfo, Scope};
+use crate::records::read::MAIN;
 use sea_orm::Value as SqlValue;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -687,15 +688,7 @@ fn check_rules(c: &Collection, reg: &Registry, msg: &str) -> Result<()> {
             let Some(rule) = rule.filter(|r| !r.trim().is_empty()) else {
                 continue;
             };
-            let scope = Scope {
-                registry: &reg,
-                collection: c,
-                alias: "m",
-                request: &req,
-                dialect: d,
-                now: chrono::Utc::now(),
-                client_filter: false,
-            };
+            let scope = Scope::new(&reg, c, MAIN, &req, d);
             if let Err(e) = compile_filter(rule, &scope) {
                 if !errors.iter().any(|(k, _): &(String, FieldError)| k == key) {
                     let err =

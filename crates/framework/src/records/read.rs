@@ -83,14 +83,11 @@ fn scope<'a>(
     req: &'a RequestInfo,
     client: bool,
 ) -> Scope<'a> {
-    Scope {
-        registry: reg,
-        collection: c,
-        alias: MAIN,
-        request: req,
-        dialect: app.dialect(),
-        now: chrono::Utc::now(),
-        client_filter: client,
+    let scope = Scope::new(reg, c, MAIN, req, app.dialect());
+    if client {
+        scope.for_client()
+    } else {
+        scope
     }
 }
 

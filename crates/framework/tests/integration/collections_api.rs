@@ -658,3 +658,59 @@ async fn an_import_is_all_or_nothing() {
         .await;
     assert_eq!(st, StatusCode::OK);
 }
+
+/// The collections list pages, sorts, filters and counts as record lists do.
+#[tokio::test]
+async fn the_collections_list_pages_sorts_filters_and_counts() {
+    let s = start().await;
+    for name in ["zeta", "alpha", "mid"] {
+        s.create_collection(json!({"name": name, "fields": [{"name": "v", "type": "text"}]}))
+            .await;
+        // `created` has milliseconds: apart, so the default order is known.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let list = |q: &'static str| {
+        let s = &s;
+        async move {
+            let (st, b) = s
+                .su(Method::GET, &format!("/api/collections?{q}"), None)
+                .await;
+            assert_eq!(st, StatusCode::OK, "{q}: {b}");
+            b
+        }
+    };
+    let names = |b: &Value| -> Vec<String> {
+        b["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The new ones: not system collections, and not `users`, which every install has.
+    let mine = "filter=system%3Dfalse%26%26name!%3D'users'";
+    let b = list("filter=system%3Dfalse%26%26name!%3D'users'&sort=name").await;
+    assert_eq!(names(&b), ["alpha", "mid", "zeta"]);
+    let b = list("filter=system%3Dfalse%26%26name!%3D'users'&sort=-name&perPage=2&page=2").await;
+    assert_eq!(names(&b), ["alpha"]);
+    assert_eq!(
+        (b["page"].clone(), b["perPage"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(
+        (b["totalItems"].clone(), b["totalPages"].clone()),
+        (json!(3), json!(2))
+    );
+    // Oldest first by default.
+    let b = list(mine).await;
+    assert_eq!(names(&b), ["zeta", "alpha", "mid"]);
+    let b = list("filter=name~'a'%26%26system%3Dfalse&skipTotal=1").await;
+    assert_eq!(b["totalItems"], -1);
+    assert_eq!(names(&b).len(), 2, "{b}");
+    let (st, b) = s
+        .su(Method::GET, "/api/collections?filter=nosuch%3D1", None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+}

@@ -69,6 +69,7 @@ impl RequestInfo {
 }
 
 /// Where a filter is compiled: which collection, under which table alias, for whom.
+#[derive(Clone, Copy)]
 pub struct Scope<'a> {
     pub registry: &'a Registry,
     pub collection: &'a Collection,
@@ -84,7 +85,34 @@ pub struct Scope<'a> {
 /// other collections past their rules, or values the client chose itself.
 const SUPERUSER_ONLY_PREFIXES: [&str; 2] = ["@collection.", "@request."];
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    /// An API rule's scope on `collection` (its table aliased `alias`), for `request`, now.
+    pub fn new(
+        registry: &'a Registry,
+        collection: &'a Collection,
+        alias: &'a str,
+        request: &'a RequestInfo,
+        dialect: Dialect,
+    ) -> Scope<'a> {
+        Scope {
+            registry,
+            collection,
+            alias,
+            request,
+            dialect,
+            now: Utc::now(),
+            client_filter: false,
+        }
+    }
+
+    /// The same scope for a client's `filter` or `sort` (see `check_client_access`).
+    pub fn for_client(self) -> Scope<'a> {
+        Scope {
+            client_filter: true,
+            ..self
+        }
+    }
+
     /// The one place the superuser-only policy for client filters is enforced: every path
     /// that compiles a client's filter or sort (lists, realtime options, ...) gets it.
     fn check_client_access(&self, ident: &str) -> Result<(), FilterError> {

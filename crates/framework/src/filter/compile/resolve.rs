@@ -124,14 +124,12 @@ impl Compiler<'_, '_> {
                     ));
                 }
                 let expr = parse(r)?;
+                // The target's own rule: no client policy, the same request and time.
                 let scope = Scope {
-                    registry: self.scope.registry,
                     collection: target,
                     alias,
-                    request: self.scope.request,
-                    dialect: self.scope.dialect,
-                    now: self.scope.now,
                     client_filter: false,
+                    ..*self.scope
                 };
                 let depth = self.depth + 1;
                 Ok(Some(compile_expr_root(&expr, &scope, self.counter, depth)?))
