@@ -220,8 +220,8 @@ impl App {
         app.db()
             .with_migration_lock(async {
                 app.reload_collections().await?;
-                crate::collections::store::ensure_system_collections(&app).await?;
-                crate::collections::store::ensure_auto_indexes(&app).await
+                crate::collections::bootstrap::ensure_system_collections(&app).await?;
+                crate::collections::bootstrap::ensure_auto_indexes(&app).await
             })
             .await?;
         app.watch_schema();
@@ -543,12 +543,12 @@ impl App {
             .with_migration_lock(async {
                 self.reload_collections().await?;
                 for m in migrations {
-                    if crate::collections::store::migration_applied(self, &m.name).await? {
+                    if crate::collections::bootstrap::migration_applied(self, &m.name).await? {
                         continue;
                     }
                     tracing::info!(migration = %m.name, "applying code migration");
                     (m.run)(self.clone()).await?;
-                    crate::collections::store::record_migration(self, &m.name).await?;
+                    crate::collections::bootstrap::record_migration(self, &m.name).await?;
                 }
                 Ok(())
             })

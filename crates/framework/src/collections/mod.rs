@@ -1,6 +1,7 @@
 //! Collections: the model (fields, rules, auth options), the in-memory registry, the
 //! store that saves them together with their tables, the DDL, and ids.
 
+pub(crate) mod bootstrap;
 pub(crate) mod ids;
 pub(crate) mod input;
 pub(crate) mod list;
@@ -8,6 +9,8 @@ pub(crate) mod model;
 pub(crate) mod registry;
 pub(crate) mod schema;
 pub(crate) mod store;
+pub(crate) mod validate;
+pub(crate) mod views;
 
 pub use crate::fields::{
     AutodateField, BoolField, DateField, EditorField, EmailField, Field, FieldError, FieldKind,
