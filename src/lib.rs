@@ -5,6 +5,11 @@
 //! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
 //! verification), the agent inbox, `/help` and `/discover`, and tiered rate limits.
 
+// The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
+// and no `unwrap()` outside tests.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+
 pub mod agent_auth;
 pub mod agents_api;
 pub mod help;

@@ -1,5 +1,7 @@
 //! The framework's system-table migrations, run automatically when an App opens, on both engines.
 
+#![forbid(unsafe_code)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_system_tables;
