@@ -3,7 +3,7 @@
 //! password check itself and the list of ways a collection offers to log in.
 
 use super::mfa::{self, Method, Outcome};
-use super::tokens::{auth_token, issue_token, load_auth_row, TokenType};
+use super::tokens::{auth_token, auth_token_seconds, issue_token, load_auth_row, TokenType};
 use crate::app::App;
 use crate::collections::model::auth_fields::PASSWORD;
 use crate::collections::model::Collection;
@@ -89,12 +89,11 @@ pub(crate) async fn token_answer(
         Issue::Fresh => auth_token(app, c, id, &key)?,
         Issue::Same(t) => t,
         Issue::Impersonation(secs) => {
-            let default = c
-                .auth
-                .as_ref()
-                .map(|a| a.auth_token.duration)
-                .unwrap_or(86_400);
-            let secs = if secs == 0 { default } else { secs };
+            let secs = if secs == 0 {
+                auth_token_seconds(c)
+            } else {
+                secs
+            };
             issue_token(app, c, id, &key, TokenType::Auth, secs, false)?
         }
     };

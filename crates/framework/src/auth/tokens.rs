@@ -127,13 +127,17 @@ pub fn email_token(
     sign(app, c, token_key, &claims)
 }
 
-/// An auth token for `record` with its collection's configured lifetime.
-pub fn auth_token(app: &App, c: &Collection, record_id: &str, token_key: &str) -> Result<String> {
-    let duration = c
-        .auth
+/// How long the collection's auth tokens last, in seconds.
+pub(crate) fn auth_token_seconds(c: &Collection) -> u64 {
+    c.auth
         .as_ref()
         .map(|a| a.auth_token.duration)
-        .unwrap_or(86_400);
+        .unwrap_or(86_400)
+}
+
+/// An auth token for `record` with its collection's configured lifetime.
+pub fn auth_token(app: &App, c: &Collection, record_id: &str, token_key: &str) -> Result<String> {
+    let duration = auth_token_seconds(c);
     issue_token(
         app,
         c,
