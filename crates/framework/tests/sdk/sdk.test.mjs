@@ -1,4 +1,4 @@
-// PocketBase's official JS SDK, unchanged, against a running Gather server.
+// PocketBase's official JS SDK, unchanged, against a running server of the framework.
 // Run by tests/js_sdk.rs: GATHER_URL, SU_EMAIL and SU_PASSWORD come from the environment.
 import { test } from "node:test";
 import assert from "node:assert/strict";
