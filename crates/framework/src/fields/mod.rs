@@ -278,7 +278,7 @@ impl Field {
     pub fn prepare(&self, input: &Value) -> Result<Value, FieldError> {
         self.kind.as_type().prepare(input, self.required)
     }
-    /// The checked value `change` makes of `current` (see [`FieldType::apply`]).
+    /// The checked value `change` makes of `current`, as the field's type applies it.
     pub fn apply(&self, current: &Value, change: &Change) -> Result<Value, FieldError> {
         self.kind.as_type().apply(current, change, self.required)
     }
