@@ -279,11 +279,11 @@ impl Field {
         self.kind.as_type().prepare(input, self.required)
     }
     /// The checked value `change` makes of `current`, as the field's type applies it.
-    pub fn apply(&self, current: &Value, change: &Change) -> Result<Value, FieldError> {
+    pub(crate) fn apply(&self, current: &Value, change: &Change) -> Result<Value, FieldError> {
         self.kind.as_type().apply(current, change, self.required)
     }
     /// The value a create that leaves the field out gets, if the field makes one.
-    pub fn autogenerate(&self) -> Option<Value> {
+    pub(crate) fn autogenerate(&self) -> Option<Value> {
         self.kind.as_type().autogenerate()
     }
     /// Whether the field holds several values (multi select/relation/file).
