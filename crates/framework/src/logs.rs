@@ -7,12 +7,12 @@ use crate::collections::model::Collection;
 use crate::db::{quote, Dialect};
 use crate::error::{Error, Result};
 use crate::fields::{format_datetime, Field, FieldKind};
-use crate::filter::RequestInfo;
+use crate::filter::{PlainTable, RequestInfo};
 use crate::records::read::{self as records, ListParams, ListResult, MAIN};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::Value as SqlValue;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -215,20 +215,20 @@ async fn remove_old(app: &App) -> Result<()> {
     Ok(())
 }
 
-/// `_logs` as a collection, so the records machinery (filter, sort, paging) reads it.
-fn logs_collection() -> Arc<Collection> {
-    let mut c = Collection::base("_logs");
-    c.id = "_logs".into();
-    c.system = true;
-    c.fields.retain(|f| f.name == "id" || f.name == "created");
-    let level = Field::new("level", FieldKind::Number(Default::default()));
-    let message = Field::new("message", FieldKind::Text(Default::default()));
-    let data = Field::new("data", FieldKind::Json(Default::default()));
-    for f in [level, message, data] {
-        c.add_field(f);
+/// `_logs` described for the filter language and the list provider.
+static LOGS_TABLE: LazyLock<PlainTable> = LazyLock::new(|| {
+    let mut fields = Collection::base("_logs").fields;
+    fields.retain(|f| f.name == "id" || f.name == "created");
+    fields.extend([
+        Field::new("level", FieldKind::Number(Default::default())),
+        Field::new("message", FieldKind::Text(Default::default())),
+        Field::new("data", FieldKind::Json(Default::default())),
+    ]);
+    PlainTable {
+        name: "_logs",
+        fields,
     }
-    Arc::new(c)
-}
+});
 
 /// A page of logs (superusers): filter and sort as for records (default newest first).
 pub(crate) async fn list(app: &App, req: &RequestInfo, params: &ListParams) -> Result<ListResult> {
@@ -240,14 +240,16 @@ pub(crate) async fn list(app: &App, req: &RequestInfo, params: &ListParams) -> R
         p.sort = Some("-created,-id".into());
     }
     p.expand = None;
-    records::list(app, &logs_collection(), req, &p).await
+    records::page(app, &*LOGS_TABLE, req, &p, Vec::new()).await
 }
 
 pub(crate) async fn view(app: &App, req: &RequestInfo, id: &str) -> Result<records::Record> {
     if !req.is_superuser() {
         return Err(Error::superusers_only());
     }
-    records::view(app, &logs_collection(), id, req, None).await
+    records::find_row(app, &*LOGS_TABLE, id)
+        .await?
+        .ok_or_else(Error::not_found)
 }
 
 /// Logs per hour (`[{date: "2026-12-01 08:00:00.000Z", total}]`), optionally filtered.
@@ -259,7 +261,6 @@ pub(crate) async fn stats(
     if !req.is_superuser() {
         return Err(Error::superusers_only());
     }
-    let c = logs_collection();
     let reg = app.registry();
     let d = app.dialect();
     let hour = format!("SUBSTR({}.{}, 1, 13)", quote(MAIN), quote("created"));
@@ -270,7 +271,7 @@ pub(crate) async fn stats(
         .group_by_col(Alias::new("hour"))
         .order_by(Alias::new("hour"), Order::Asc);
     if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
-        let scope = crate::filter::Scope::new(&reg, &c, MAIN, req, d).for_client();
+        let scope = crate::filter::Scope::new(&reg, &*LOGS_TABLE, MAIN, req, d).for_client();
         q.and_where(crate::filter::compile_filter(f, &scope)?.into_expr());
     }
     let rows = app.db().query_all(d.build(&q)).await?;

@@ -4,11 +4,14 @@ pub(crate) mod compile;
 mod lexer;
 mod macros;
 mod parser;
+mod table;
 
 pub use compile::{
     compile_filter, compile_filter_with, compile_sort, AuthRecord, RequestInfo, Scope,
 };
 pub use lexer::Params;
+pub(crate) use table::PlainTable;
+pub use table::Table;
 
 /// A filter that does not parse or resolve, with the byte position of the problem.
 #[derive(Debug, Clone, PartialEq)]

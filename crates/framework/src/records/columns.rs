@@ -2,10 +2,10 @@
 //! and dialect: what to bind on write, how to read a row back.
 
 use crate::collections::model::auth_fields::{PASSWORD, TOKEN_KEY};
-use crate::collections::model::Collection;
 use crate::db::{Dialect, Row};
 use crate::error::{Error, Result};
 use crate::fields::{Field, Storage};
+use crate::filter::Table;
 use sea_orm::Value as SqlValue;
 use serde_json::{Map, Value};
 
@@ -47,11 +47,17 @@ pub fn from_row(row: &Row, f: &Field) -> Value {
 
 /// A whole record from a row: every readable field plus `collectionId`/`collectionName`.
 /// Write-only fields (passwords) and, for auth collections, `tokenKey` are never included.
-pub fn record_from_row(row: &Row, c: &Collection) -> Map<String, Value> {
-    let mut m = Map::with_capacity(c.fields.len() + 2);
-    m.insert("collectionId".into(), Value::String(c.id.clone()));
-    m.insert("collectionName".into(), Value::String(c.name.clone()));
-    for f in &c.fields {
+pub fn record_from_row(row: &Row, c: &dyn Table) -> Map<String, Value> {
+    let mut m = Map::with_capacity(c.fields().len() + 2);
+    m.insert(
+        "collectionId".into(),
+        Value::String(c.table_id().to_string()),
+    );
+    m.insert(
+        "collectionName".into(),
+        Value::String(c.table_name().to_string()),
+    );
+    for f in c.fields() {
         if f.is_write_only() {
             continue;
         }

@@ -7,7 +7,7 @@ use crate::collections::model::Collection;
 use crate::db::{quote, Dialect};
 use crate::error::{Error, Result};
 use crate::filter::{
-    compile_filter, compile_filter_with, compile_sort, Params, RequestInfo, Scope,
+    compile_filter, compile_filter_with, compile_sort, Params, RequestInfo, Scope, Table,
 };
 use crate::records::columns::{record_from_row, to_sql};
 pub use crate::records::expand::expand;
@@ -79,7 +79,7 @@ impl ListResult {
 fn scope<'a>(
     app: &App,
     reg: &'a crate::collections::registry::Registry,
-    c: &'a Collection,
+    c: &'a dyn Table,
     req: &'a RequestInfo,
     client: bool,
 ) -> Scope<'a> {
@@ -117,15 +117,15 @@ pub(crate) fn rule_access(
     }
 }
 
-pub(crate) fn select_all(c: &Collection) -> SelectStatement {
-    select_all_from(c, &c.name)
+pub(crate) fn select_all(c: &dyn Table) -> SelectStatement {
+    select_all_from(c, c.table_name())
 }
 
 /// [`select_all`] with the record columns read from `table` (aliased as the main table).
-fn select_all_from(c: &Collection, table: &str) -> SelectStatement {
+fn select_all_from(c: &dyn Table, table: &str) -> SelectStatement {
     let mut q = Query::select();
     q.from_as(Alias::new(table), Alias::new(MAIN));
-    for f in c.fields.iter().filter(|f| !f.is_write_only()) {
+    for f in c.fields().iter().filter(|f| !f.is_write_only()) {
         q.column((Alias::new(MAIN), Alias::new(f.name.as_str())));
     }
     q
@@ -203,30 +203,44 @@ pub async fn list(
     req: &RequestInfo,
     p: &ListParams,
 ) -> Result<ListResult> {
+    let mut rule = Vec::new();
+    if let Access::Where(e) = rule_access(app, c, &c.list_rule, req)? {
+        rule.push(e);
+    }
+    let mut page = page(app, &**c, req, p, rule).await?;
+    if let Some(e) = p.expand.as_deref() {
+        expand(app, c, &mut page.items, e, req).await?;
+    }
+    present_all(app, c, &mut page.items, req).await?;
+    Ok(page)
+}
+
+/// The list provider: one page of `table`'s rows that match `conds` and the client's
+/// filter, in the client's sort order, with the totals (records, logs and collections
+/// are all listed by it). The rows are as stored: not expanded, not presented.
+pub(crate) async fn page(
+    app: &App,
+    table: &dyn Table,
+    req: &RequestInfo,
+    p: &ListParams,
+    mut conds: Vec<Expr>,
+) -> Result<ListResult> {
     let per_page = match p.per_page {
         0 => DEFAULT_PER_PAGE,
         n => n.min(MAX_PER_PAGE),
     };
     let page = p.page.max(1);
-    let mut conds = Vec::new();
-    if let Access::Where(e) = rule_access(app, c, &c.list_rule, req)? {
-        conds.push(e);
-    }
-    let selection = Selection::compile(app, c, req, p, true)?;
+    let selection = Selection::compile(app, table, req, p, true)?;
     conds.extend(selection.conditions);
     // A page far past the end is an empty page, not an overflow.
     let offset = (page - 1).saturating_mul(per_page).min(i64::MAX as u64);
-    let mut items = select(app, c, &conds, &selection.order, per_page, offset).await?;
+    let items = select(app, table, &conds, &selection.order, per_page, offset).await?;
     let (total_items, total_pages) = if p.skip_total {
         (-1, -1)
     } else {
-        let n = count_where(app, c, conds).await?;
+        let n = count_where(app, table, conds).await?;
         (n, (n + per_page as i64 - 1) / per_page as i64)
     };
-    if let Some(e) = p.expand.as_deref() {
-        expand(app, c, &mut items, e, req).await?;
-    }
-    present_all(app, c, &mut items, req).await?;
     Ok(ListResult {
         page,
         per_page,
@@ -234,6 +248,14 @@ pub async fn list(
         total_pages,
         items,
     })
+}
+
+/// The row of `table` with this id, as stored (for tables without rules).
+pub(crate) async fn find_row(app: &App, table: &dyn Table, id: &str) -> Result<Option<Record>> {
+    let mut q = select_all(table);
+    q.and_where(id_eq(id));
+    let row = app.db().query_one(app.dialect().build(&q)).await?;
+    Ok(row.map(|r| record_from_row(&r, table)))
 }
 
 /// A filter and sort compiled for one requester: the conditions and the order of a
@@ -248,7 +270,7 @@ impl Selection {
     /// applies (see `Scope::client_filter`).
     pub fn compile(
         app: &App,
-        c: &Collection,
+        c: &dyn Table,
         req: &RequestInfo,
         p: &ListParams,
         client: bool,
@@ -272,7 +294,7 @@ impl Selection {
 /// (as stored: not presented).
 pub(crate) async fn select(
     app: &App,
-    c: &Collection,
+    c: &dyn Table,
     conds: &[Expr],
     order: &[(String, sea_orm::Order)],
     limit: u64,
@@ -291,9 +313,9 @@ pub(crate) async fn select(
 }
 
 /// How many records match every one of `conds`.
-pub(crate) async fn count_where(app: &App, c: &Collection, conds: Vec<Expr>) -> Result<i64> {
+pub(crate) async fn count_where(app: &App, c: &dyn Table, conds: Vec<Expr>) -> Result<i64> {
     let mut cq = Query::select();
-    cq.from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
+    cq.from_as(Alias::new(c.table_name()), Alias::new(MAIN))
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
     for e in conds {
         cq.and_where(e);

@@ -10,7 +10,7 @@ mod resolve;
 use super::lexer::{Op, Params};
 use super::macros::{self, MacroValue};
 use super::parser::{parse, parse_with, Comparison, Expr, Operand};
-use super::FilterError;
+use super::{FilterError, Table};
 use crate::collections::model::Collection;
 use crate::collections::registry::Registry;
 use crate::db::{quote, Dialect};
@@ -72,7 +72,8 @@ impl RequestInfo {
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
     pub registry: &'a Registry,
-    pub collection: &'a Collection,
+    /// The table the filter's names start from (a collection, or a plain table).
+    pub collection: &'a dyn Table,
     pub alias: &'a str,
     pub request: &'a RequestInfo,
     pub dialect: Dialect,
@@ -89,7 +90,7 @@ impl<'a> Scope<'a> {
     /// An API rule's scope on `collection` (its table aliased `alias`), for `request`, now.
     pub fn new(
         registry: &'a Registry,
-        collection: &'a Collection,
+        collection: &'a dyn Table,
         alias: &'a str,
         request: &'a RequestInfo,
         dialect: Dialect,

@@ -38,7 +38,7 @@ impl Compiler<'_, '_> {
                 )))
             })?;
             let segs: Vec<&str> = field_path.split('.').collect();
-            let mut t = self.path(&target, &alias, &segs, modifier, jk, chain)?;
+            let mut t = self.path(&*target, &alias, &segs, modifier, jk, chain)?;
             if let Term::Sql(s) = &mut t {
                 s.multi = true;
                 s.nullable = true;
@@ -140,7 +140,7 @@ impl Compiler<'_, '_> {
     /// A field path starting at `coll` (table alias `alias`).
     pub(super) fn path(
         &mut self,
-        coll: &Collection,
+        coll: &dyn Table,
         alias: &str,
         segs: &[&str],
         modifier: Option<&str>,
@@ -160,14 +160,14 @@ impl Compiler<'_, '_> {
             .ok_or_else(|| {
                 FilterError::resolve(format!(
                     "unknown field '{name}' in collection '{}'",
-                    coll.name
+                    coll.table_name()
                 ))
             })?
             .clone();
         if field.hidden && self.scope.client_filter && !self.scope.request.is_superuser() {
             return Err(FilterError::resolve(format!(
                 "unknown field '{name}' in collection '{}'",
-                coll.name
+                coll.table_name()
             )));
         }
         let col = format!("{}.{}", quote(alias), quote(&field.name));
@@ -208,7 +208,7 @@ impl Compiler<'_, '_> {
                     .registry
                     .find(&rel.collection_id)
                     .ok_or_else(|| FilterError::resolve("relation target vanished"))?;
-                let mut t = self.path(&target, &t_alias, rest, modifier, jk, chain)?;
+                let mut t = self.path(&*target, &t_alias, rest, modifier, jk, chain)?;
                 if let Term::Sql(s) = &mut t {
                     s.nullable = true;
                     s.multi |= multi;
@@ -356,7 +356,7 @@ impl Compiler<'_, '_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn back_relation(
         &mut self,
-        coll: &Collection,
+        coll: &dyn Table,
         alias: &str,
         back_coll: &str,
         back_field: &str,
@@ -377,10 +377,10 @@ impl Compiler<'_, '_> {
                 "'{back_field}' is not a relation field of '{back_coll}'"
             )));
         };
-        if rel.collection_id != coll.id {
+        if rel.collection_id != coll.table_id() {
             return Err(FilterError::resolve(format!(
                 "'{back_coll}.{back_field}' does not point to '{}'",
-                coll.name
+                coll.table_name()
             )));
         }
         let link = |a: &str| {
@@ -423,7 +423,7 @@ impl Compiler<'_, '_> {
         } else {
             rest.to_vec()
         };
-        let mut t = self.path(&target, &t_alias, &segs, modifier, jk, chain)?;
+        let mut t = self.path(&*target, &t_alias, &segs, modifier, jk, chain)?;
         if let Term::Sql(s) = &mut t {
             s.multi = true;
             s.nullable = true;
@@ -513,7 +513,7 @@ impl Compiler<'_, '_> {
             f.append(&Frag::param(SqlValue::String(Some(id))));
             Ok(f)
         })?;
-        let mut t = self.path(&coll, &a, &segs, modifier, JoinKind::Left, &mut chain)?;
+        let mut t = self.path(&*coll, &a, &segs, modifier, JoinKind::Left, &mut chain)?;
         if let Term::Sql(s) = &mut t {
             s.nullable = true;
         }
