@@ -171,6 +171,10 @@ pub trait FieldType {
     fn autogenerate(&self) -> Option<Value> {
         None
     }
+    /// A secret (passwords): stored as a hash, never read back into any output.
+    fn is_secret(&self) -> bool {
+        false
+    }
 }
 
 /// A field option that is not valid: which one (`max`, `values`, ...), and why, with
@@ -290,9 +294,9 @@ impl Field {
     pub fn is_multi(&self) -> bool {
         self.storage() == Storage::JsonArray
     }
-    /// Password fields are write-only: never part of any output.
+    /// Secret fields (passwords) are write-only: stored hashed, never part of any output.
     pub fn is_write_only(&self) -> bool {
-        matches!(self.kind, FieldKind::Password(_))
+        self.kind.as_type().is_secret()
     }
 }
 

@@ -15,6 +15,9 @@ pub struct PasswordField {
 }
 
 impl FieldType for PasswordField {
+    fn is_secret(&self) -> bool {
+        true
+    }
     fn storage(&self) -> Storage {
         Storage::Text
     }

@@ -165,7 +165,7 @@ pub(crate) fn build_values(
     Ok(out)
 }
 
-/// Turns plain passwords into hashes, just before writing.
+/// Turns the plain values of secret fields (passwords) into hashes, just before writing.
 pub(crate) async fn hash_passwords(app: &App, c: &Collection, values: &mut Record) -> Result<()> {
     for f in c.fields.iter().filter(|f| f.is_write_only()) {
         if let Some(Value::String(p)) = values.get(&f.name).cloned() {
