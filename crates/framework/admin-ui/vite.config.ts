@@ -1,7 +1,7 @@
 import { defineConfig } from "vite";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
 
-// Served by the gather binary at /_/; `npm run dev` proxies the API to a local server.
+// Served by the server at /_/; `npm run dev` proxies the API to a local server.
 export default defineConfig({
   base: "/_/",
   plugins: [svelte()],
