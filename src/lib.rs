@@ -95,11 +95,13 @@ pub const TOKEN_SECRET: SecretSpec = SecretSpec {
 };
 
 /// What the `gather` server sets on the framework's configuration: its name (the OpenAPI
-/// title, the default `meta.appName`) and the environment names of its token secret.
+/// title, the default `meta.appName`), the environment names of its token secret, and the
+/// realtime channel its instances have always shared on PostgreSQL.
 pub fn configure(config: &mut framework::Config) {
     config.name = "Gather".into();
     config.token_secret = TOKEN_SECRET;
     config.secrets_dir_hint = "--secrets-dir (GATHER_SECRETS_DIR)".into();
+    config.realtime_channel = "gather_realtime".into();
 }
 
 /// Where versions before the key file kept a generated key (in the database).

@@ -53,7 +53,8 @@ async fn changes_reach_subscribers_on_another_process() {
         eprintln!("skipped: realtime across instances needs PostgreSQL");
         return;
     }
-    let s = start().await;
+    // Configured as the `gather` binary is, so both share its realtime channel.
+    let s = start_configured(gather::configure).await;
     s.create_collection(json!({
         "name": "notes", "listRule": "owner = @request.auth.id", "viewRule": "owner = @request.auth.id",
         "fields": [

@@ -35,6 +35,9 @@ pub struct Config {
     /// How an operator gives every instance the same secrets directory, for the error
     /// that asks for it (a command line names its flag here).
     pub secrets_dir_hint: String,
+    /// The PostgreSQL `LISTEN`/`NOTIFY` channel that carries realtime changes between
+    /// instances; every instance on one database must use the same one.
+    pub realtime_channel: String,
     /// Timeouts and the connection cap of the HTTP listener.
     pub http: HttpLimits,
 }
@@ -74,6 +77,7 @@ impl Default for Config {
             secret_files: Default::default(),
             token_secret: crate::secrets::TOKEN_SECRET,
             secrets_dir_hint: "secrets directory".into(),
+            realtime_channel: "realtime_changes".into(),
             http: HttpLimits::default(),
         }
     }

@@ -10,9 +10,6 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The `LISTEN`/`NOTIFY` channel. Its name predates the framework's own crate; instances
-/// of different versions on one database must agree on it, so it stays as it is.
-pub const CHANNEL: &str = "gather_realtime";
 /// PostgreSQL refuses `NOTIFY` payloads from 8000 bytes.
 const MAX_PAYLOAD: usize = 7000;
 /// How long a stored payload is kept for the others to read.
@@ -77,7 +74,7 @@ pub(crate) async fn start(app: &App) -> Announcer {
     ));
     let pool = app.db().sea.get_postgres_connection_pool().clone();
     match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
-        Ok(mut listener) => match listener.listen(CHANNEL).await {
+        Ok(mut listener) => match listener.listen(&app.config().realtime_channel).await {
             Ok(()) => {
                 tokio::spawn(listen_loop(app.downgrade(), listener));
             }
@@ -138,7 +135,7 @@ async fn send(app: &App, origin: &str, changes: Vec<Announcement>) -> crate::err
     app.db()
         .read_execute(d.raw(
             "SELECT pg_notify($1, $2)",
-            vec![CHANNEL.into(), payload.into()],
+            vec![app.config().realtime_channel.clone().into(), payload.into()],
         ))
         .await?;
     Ok(())
