@@ -37,11 +37,26 @@ pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbError
 }
 
 /// The one read-write connection; it puts the file in WAL mode before readers attach.
+/// Processes starting together on a new file race to switch it: SQLite answers "busy"
+/// to that switch at once rather than through the busy timeout, so it is tried again.
 pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbError> {
     let conn = open(path, WRITER_CACHE_KIB)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL;")
-        .map_err(|e| DbError::internal(format!("cannot use WAL for {}", path.display()), e))?;
-    Ok(conn)
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(conn),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => {
+                let what = format!("cannot use WAL for {}", path.display());
+                return Err(DbError::internal(what, e));
+            }
+        }
+    }
 }
 
 fn to_sqlite(v: &Value) -> SqliteValue {
