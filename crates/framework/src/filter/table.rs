@@ -34,18 +34,18 @@ impl Table for Collection {
 }
 
 /// Collections are handed around shared.
-impl Table for std::sync::Arc<Collection> {
+impl<T: Table + Send> Table for std::sync::Arc<T> {
     fn table_name(&self) -> &str {
-        &self.name
+        (**self).table_name()
     }
     fn table_id(&self) -> &str {
-        &self.id
+        (**self).table_id()
     }
     fn fields(&self) -> &[Field] {
-        &self.fields
+        (**self).fields()
     }
     fn field(&self, name: &str) -> Option<&Field> {
-        Collection::field(self, name)
+        (**self).field(name)
     }
 }
 

@@ -2,6 +2,7 @@
 //! It is a client of the public API only; this module serves its files, with the app's
 //! name put into the page (the dashboard shows it; it names no app of its own).
 
+use bytes::Bytes;
 use poem::endpoint::EmbeddedFilesEndpoint;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use rust_embed::RustEmbed;
@@ -18,7 +19,8 @@ const NAME_PLACEHOLDER: &str = "%APP_NAME%";
 pub fn endpoint(app_name: &str) -> impl Endpoint {
     let page = AdminUi::get("index.html")
         .map(|f| String::from_utf8_lossy(&f.data).replace(NAME_PLACEHOLDER, &escape(app_name)))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into();
     Dashboard {
         page,
         files: EmbeddedFilesEndpoint::new(),
@@ -26,7 +28,8 @@ pub fn endpoint(app_name: &str) -> impl Endpoint {
 }
 
 struct Dashboard {
-    page: String,
+    /// `index.html` with the name in it, made once (cheap to clone per request).
+    page: Bytes,
     files: EmbeddedFilesEndpoint<AdminUi>,
 }
 
@@ -36,7 +39,9 @@ impl Endpoint for Dashboard {
     async fn call(&self, req: Request) -> Result<Response> {
         let path = req.uri().path().trim_start_matches('/');
         if path == "index.html" || (path.is_empty() && req.original_uri().path().ends_with('/')) {
-            return Ok(poem::web::Html(self.page.clone()).into_response());
+            return Ok(Response::builder()
+                .content_type("text/html; charset=utf-8")
+                .body(self.page.clone()));
         }
         self.files.call(req).await.map(IntoResponse::into_response)
     }

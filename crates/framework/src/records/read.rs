@@ -233,7 +233,7 @@ pub(crate) async fn page(
     let selection = Selection::compile(app, table, req, p, true)?;
     conds.extend(selection.conditions);
     // A page far past the end is an empty page, not an overflow.
-    let offset = (page - 1).saturating_mul(per_page).min(i64::MAX as u64);
+    let offset = (page - 1).saturating_mul(per_page);
     let items = select(app, table, &conds, &selection.order, per_page, offset).await?;
     let (total_items, total_pages) = if p.skip_total {
         (-1, -1)
@@ -307,7 +307,9 @@ pub(crate) async fn select(
     for (sql, o) in order {
         q.order_by_expr(Expr::cust(sql.clone()), o.clone());
     }
-    q.limit(limit).offset(offset);
+    // Both are bound as signed 64-bit integers (PostgreSQL has no unsigned ones).
+    q.limit(limit.min(i64::MAX as u64))
+        .offset(offset.min(i64::MAX as u64));
     let rows = app.db().query_all(app.dialect().build(&q)).await?;
     Ok(rows.iter().map(|r| record_from_row(r, c)).collect())
 }

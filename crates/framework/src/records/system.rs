@@ -153,10 +153,9 @@ impl App {
         let c = self.collection(collection)?;
         let req = system_request(self)?;
         let s = Selection::compile(self, &c, &req, &query.list_params(), false)?;
-        // Both go to the database as signed 64-bit integers.
-        let limit = query.limit.unwrap_or(u64::MAX).min(i64::MAX as u64);
-        let offset = query.offset.min(i64::MAX as u64);
-        let mut items = records::select(self, &c, &s.conditions, &s.order, limit, offset).await?;
+        let limit = query.limit.unwrap_or(u64::MAX);
+        let mut items =
+            records::select(self, &c, &s.conditions, &s.order, limit, query.offset).await?;
         records::present_all(self, &c, &mut items, &req).await?;
         Ok(items)
     }
