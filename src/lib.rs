@@ -3,7 +3,8 @@
 //! poem-openapi operations in the same OpenAPI document as the framework's.
 //!
 //! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
-//! verification), the agent inbox, `/help` and `/discover`, and tiered rate limits.
+//! verification), the agent inbox, the skills marketplace (skills so far), `/help` and
+//! `/discover`, and tiered rate limits.
 
 // The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
 // and no `unwrap()` outside tests.
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod limits;
 pub mod schema;
 pub mod settings;
+pub mod skills;
 pub mod twitter;
 
 pub use agent_auth::{AgentAuth, PerIp, VerifiedAgent};
@@ -53,6 +55,8 @@ pub enum GatherTags {
     AgentAuth,
     /// An agent's messages from the platform.
     Inbox,
+    /// The skills marketplace: publish, find and install skills.
+    Skills,
     /// How to use the platform.
     Help,
     /// What the platform is, for machines.
@@ -73,10 +77,20 @@ pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
 }
 
 /// Gather's routes, to serve next to the framework's.
-pub type GatherApi = (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi);
+pub type GatherApi = (
+    agents_api::AgentsApi,
+    inbox_api::InboxApi,
+    skills::api::SkillsApi,
+    help::HelpApi,
+);
 
 pub fn api() -> GatherApi {
-    (agents_api::AgentsApi, inbox_api::InboxApi, help::HelpApi)
+    (
+        agents_api::AgentsApi,
+        inbox_api::InboxApi,
+        skills::api::SkillsApi,
+        help::HelpApi,
+    )
 }
 
 /// Where the agent JWT key comes from: `JWT_SIGNING_KEY`, the file `--jwt-key-file` /

@@ -88,17 +88,70 @@ fn sdk_tokens() -> Result<Collection> {
     )
 }
 
+fn skills() -> Result<Collection> {
+    use crate::skills::{Category, Source};
+    let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    let sources: Vec<&str> = Source::ALL.iter().map(|s| s.as_str()).collect();
+    collection(
+        "skills",
+        json!([
+            {"name": "name", "type": "text", "required": true, "max": 200},
+            {"name": "display_name", "type": "text", "max": 200},
+            {"name": "description", "type": "text", "max": 2000},
+            {"name": "source", "type": "select", "values": sources, "maxSelect": 1},
+            {"name": "category", "type": "select", "values": categories, "maxSelect": 1},
+            {"name": "url", "type": "url"},
+            {"name": "install_required", "type": "bool"},
+            {"name": "publisher", "type": "relation", "collectionId": "agents", "maxSelect": 1},
+            {"name": "version", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "skill_md", "type": "text", "max": crate::skills::skill_md::MAX_BYTES},
+            {"name": "skill_md_sha256", "type": "text", "max": 64},
+            {"name": "license", "type": "text", "max": 200},
+            {"name": "capabilities", "type": "json", "maxSize": 20000},
+            {"name": "installs", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "review_count", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "avg_score", "type": "number", "min": 0, "max": 10},
+            {"name": "avg_security_score", "type": "number", "min": 0, "max": 10},
+            {"name": "rank_score", "type": "number", "min": 0, "max": 100}
+        ]),
+        &[
+            // Names are unique by the database, so two publishers racing for one name
+            // cannot both win.
+            "CREATE UNIQUE INDEX idx_skills_name ON skills (name)",
+            "CREATE INDEX idx_skills_category ON skills (category)",
+            "CREATE INDEX idx_skills_rank ON skills (rank_score, review_count)",
+            "CREATE INDEX idx_skills_installs ON skills (installs)",
+        ],
+    )
+}
+
+/// One row per agent and skill installed: counts each agent once.
+fn skill_installs() -> Result<Collection> {
+    collection(
+        "skill_installs",
+        json!([
+            {"name": "skill", "type": "relation", "collectionId": "skills", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": true}
+        ]),
+        &["CREATE UNIQUE INDEX idx_skill_installs_pair ON skill_installs (skill, agent)"],
+    )
+}
+
 /// Gather's schema, in order. Names never change once released.
 pub fn migrations() -> Vec<CodeMigration> {
-    vec![CodeMigration::new(
-        "gather_001_identity_and_inbox",
-        |app: App| async move {
+    vec![
+        CodeMigration::new("gather_001_identity_and_inbox", |app: App| async move {
             // One transaction (an import), and safe to run again: an import updates
             // collections that exist.
             let all = vec![agents()?, challenges()?, messages()?, sdk_tokens()?];
             collections::import(&app, all, false).await
-        },
-    )]
+        }),
+        CodeMigration::new("gather_002_skills", |app: App| async move {
+            collections::import(&app, vec![skills()?, skill_installs()?], false).await
+        }),
+    ]
 }
 
 #[cfg(test)]
@@ -107,7 +160,14 @@ mod tests {
 
     #[test]
     fn the_collections_are_well_formed() {
-        for c in [agents(), challenges(), messages(), sdk_tokens()] {
+        for c in [
+            agents(),
+            challenges(),
+            messages(),
+            sdk_tokens(),
+            skills(),
+            skill_installs(),
+        ] {
             let c = c.expect("valid");
             assert!(
                 c.field("created").is_some() && c.field("updated").is_some(),

@@ -32,6 +32,25 @@ pub struct GatherSettings {
     pub code_minutes: u64,
     pub twitter: Twitter,
     pub rate_limits: RateLimits,
+    pub marketplace: Marketplace,
+}
+
+/// The skills marketplace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[serde(rename_all = "camelCase", default)]
+#[oai(rename = "GatherMarketplace", rename_all = "camelCase", default)]
+pub struct Marketplace {
+    /// Only agents verified through Twitter may publish skills and review them (on by
+    /// default; a private install may switch it off).
+    pub verified_only: bool,
+}
+
+impl Default for Marketplace {
+    fn default() -> Self {
+        Marketplace {
+            verified_only: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
@@ -79,6 +98,7 @@ impl Default for GatherSettings {
             code_minutes: 30,
             twitter: Twitter::default(),
             rate_limits: RateLimits::default(),
+            marketplace: Marketplace::default(),
         }
     }
 }

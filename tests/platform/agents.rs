@@ -47,7 +47,7 @@ impl PartnerApi {
 
 /// A server with Gather; all requests come from 127.0.0.1, so the per-IP limit is
 /// raised (the rate limit test sets its own).
-async fn gather_server() -> Server {
+pub(crate) async fn gather_server() -> Server {
     let s = start_with(
         |app| async move { gather::setup(&app).await.expect("gather setup") },
         (gather::api(), PartnerApi),
@@ -61,21 +61,26 @@ async fn gather_server() -> Server {
     s
 }
 
-fn new_key() -> SigningKey {
+pub(crate) fn new_key() -> SigningKey {
     SigningKey::from_bytes(&rand::random::<[u8; 32]>())
 }
 
-fn pem(key: &SigningKey) -> String {
+pub(crate) fn pem(key: &SigningKey) -> String {
     key.verifying_key()
         .to_public_key_pem(Default::default())
         .expect("pem")
 }
 
-async fn post(s: &Server, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    s: &Server,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
     s.call(Method::POST, path, token, Some(body)).await
 }
 
-async fn register(s: &Server, key: &SigningKey, name: &str) -> Value {
+pub(crate) async fn register(s: &Server, key: &SigningKey, name: &str) -> Value {
     let (st, b) = post(
         s,
         "/api/agents/register",
@@ -116,7 +121,7 @@ async fn challenge_at(s: &Server, base: &str, key: &SigningKey) -> String {
     b["nonce"].as_str().expect("nonce").to_string()
 }
 
-async fn login(s: &Server, key: &SigningKey) -> String {
+pub(crate) async fn login(s: &Server, key: &SigningKey) -> String {
     login_at(s, &s.base, key).await["token"]
         .as_str()
         .expect("token")
@@ -131,7 +136,7 @@ fn claims(token: &str) -> Value {
     serde_json::from_slice(&raw).expect("claims")
 }
 
-async fn gather_settings(s: &Server, patch: Value) {
+pub(crate) async fn gather_settings(s: &Server, patch: Value) {
     let (st, b) = s
         .su(Method::PATCH, "/api/gather/settings", Some(patch))
         .await;

@@ -10,3 +10,4 @@ mod connection_flood;
 mod multi_instance;
 mod openapi_conformance;
 mod realtime_instances;
+mod skills;

@@ -25,6 +25,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request clashes with what exists (a name taken, say).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// 408: the request did not arrive in time.

@@ -96,6 +96,7 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
         Error::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone(), json!({})),
         Error::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone(), json!({})),
         Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
+        Error::Conflict(m) => (StatusCode::CONFLICT, m.clone(), json!({})),
         Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
         Error::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, m.clone(), json!({})),
         Error::SchemaChanged => (
@@ -198,6 +199,7 @@ impl ApiResponse for ApiError {
                 r(401, "Missing or invalid auth token"),
                 r(403, "Not allowed for this requester"),
                 r(404, "Not found, or hidden by an API rule"),
+                r(409, "Clashes with what exists"),
                 r(408, "The request body did not arrive in time"),
                 r(413, "The request body is too large"),
                 MetaResponse {

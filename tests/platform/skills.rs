@@ -1,0 +1,366 @@
+//! The skills marketplace at HTTP level: publishing (contract fields and SKILL.md),
+//! lookups by name and id, listing with filters and sorts, the SKILL.md download, and
+//! installs counted once per agent.
+
+use crate::agents::{gather_server, gather_settings, login, new_key, post, register};
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// A registered agent's token; verified through the records API when `verified`.
+async fn agent(s: &Server, name: &str, verified: bool) -> (String, String) {
+    let key = new_key();
+    let id = register(s, &key, name).await["agent_id"]
+        .as_str()
+        .expect("agent id")
+        .to_string();
+    if verified {
+        let (st, b) = s
+            .su(
+                Method::PATCH,
+                &format!("/api/collections/agents/records/{id}"),
+                Some(json!({"verified": true, "twitter_handle": name})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "verify: {b}");
+    }
+    (id, login(s, &key).await)
+}
+
+const SKILL_MD: &str = "---\nname: pdf-tools\ndescription: Fill and merge PDF forms.\nlicense: MIT\nallowed-tools: Bash(pdftk:*) Read\n---\n# PDF tools\n\n```bash\npdftk a.pdf b.pdf cat output merged.pdf\ncurl -s https://example.com/form.pdf -o form.pdf\n```\n";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A Gather server whose per-agent write limits stay out of the way.
+async fn marketplace() -> Server {
+    let s = gather_server().await;
+    let high = json!({"perMinute": 100000, "burst": 100000});
+    gather_settings(
+        &s,
+        json!({"rateLimits": {"registeredWrites": high, "verifiedWrites": high}}),
+    )
+    .await;
+    s
+}
+
+async fn get(s: &Server, path: &str) -> (StatusCode, Value) {
+    s.call(Method::GET, path, None, None).await
+}
+
+fn field_error<'a>(b: &'a Value, field: &str) -> &'a Value {
+    &b["data"][field]
+}
+
+#[tokio::test]
+async fn publishing_skills() {
+    let s = marketplace().await;
+    let (publisher, token) = agent(&s, "publisher", true).await;
+    let (_, unverified) = agent(&s, "newcomer", false).await;
+
+    // The contract's fields; `name` is the display name, not ignored.
+    let (st, b) = post(
+        &s,
+        "/api/skills",
+        Some(&token),
+        json!({"id": "acme/deploy", "name": "Acme Deploy", "description": "Ships things.",
+               "category": "devtools", "source": "github", "install_required": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["name"], "acme/deploy");
+    assert_eq!(b["display_name"], "Acme Deploy");
+    assert_eq!(b["publisher"], publisher.as_str());
+    assert_eq!(b["version"], 1);
+    assert_eq!(b["installs"], 0);
+    assert_eq!(b["install_required"], true);
+    assert!(b["rank_score"].is_null() && b["avg_score"].is_null());
+    assert!(b["skill_md_sha256"].is_null());
+    for stamp in ["created", "updated"] {
+        assert!(
+            b[stamp].as_str().is_some_and(|t| t.len() > 10),
+            "{stamp}: {b}"
+        );
+    }
+
+    // The name is taken: 409, whoever asks.
+    let (st, b) = post(
+        &s,
+        "/api/skills",
+        Some(&token),
+        json!({"id": "acme/deploy"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{b}");
+    assert!(b["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("acme/deploy")));
+
+    // Only verified agents publish, unless the operator allows any.
+    let (st, b) = post(&s, "/api/skills", Some(&unverified), json!({"id": "x/y"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{b}");
+    let (st, _) = post(&s, "/api/skills", None, json!({"id": "x/y"})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    gather_settings(&s, json!({"marketplace": {"verifiedOnly": false}})).await;
+    let (st, b) = post(&s, "/api/skills", Some(&unverified), json!({"id": "x/y"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    gather_settings(&s, json!({"marketplace": {"verifiedOnly": true}})).await;
+
+    // Bad input: a 400 naming the field and, for closed sets, the valid values.
+    let bad = [
+        (
+            json!({"id": "a", "category": "cooking"}),
+            "category",
+            "frontend",
+        ),
+        (json!({"id": "a", "source": "ftp"}), "source", "skills.sh"),
+        (json!({"id": "a", "category": "api"}), "url", "url"),
+        (
+            json!({"id": "a", "url": "javascript:alert(1)"}),
+            "url",
+            "http",
+        ),
+        (
+            json!({"id": "a", "url": "ftp://example.com/x"}),
+            "url",
+            "http",
+        ),
+        (json!({"id": "a b"}), "id", "parts"),
+        (json!({"id": "../etc"}), "id", "parts"),
+        (json!({"id": "a/b/c/d"}), "id", "parts"),
+        (json!({}), "id", "skill_md"),
+        (json!({"skill_md": "no front matter"}), "skill_md", "line 1"),
+        (
+            json!({"skill_md": "---\nname: Bad\ndescription: d\n---\n"}),
+            "skill_md",
+            "line 2",
+        ),
+        (
+            json!({"id": "acme/other", "skill_md": SKILL_MD}),
+            "id",
+            "pdf-tools",
+        ),
+        (
+            json!({"skill_md": SKILL_MD, "description": "else"}),
+            "description",
+            "front matter",
+        ),
+    ];
+    for (body, field, says) in bad {
+        let (st, b) = post(&s, "/api/skills", Some(&token), body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {b}");
+        let message = field_error(&b, field)["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(says), "{body}: {b}");
+    }
+    // Over-long values are refused before anything is stored.
+    for body in [
+        json!({"id": "a", "description": "d".repeat(2001)}),
+        json!({"id": "a".repeat(201)}),
+        json!({"id": "a", "url": format!("https://e.com/{}", "p".repeat(500))}),
+    ] {
+        let (st, b) = post(&s, "/api/skills", Some(&token), body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    }
+
+    // A SKILL.md: name and description from the front matter, stored with its digest,
+    // served as is, its capabilities flagged.
+    let (st, b) = post(
+        &s,
+        "/api/skills",
+        Some(&token),
+        json!({"id": "anthropics/pdf-tools", "skill_md": SKILL_MD, "category": "content"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["description"], "Fill and merge PDF forms.");
+    assert_eq!(b["display_name"], "pdf-tools");
+    assert_eq!(b["license"], "MIT");
+    let digest = sha256_hex(SKILL_MD.as_bytes());
+    assert_eq!(b["skill_md_sha256"], digest.as_str());
+    assert_eq!(b["capabilities"], json!(["shell", "network"]));
+    let network = b["capability_findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["capability"] == "network")
+        .expect("network finding")
+        .clone();
+    assert_eq!(network["file"], "SKILL.md");
+    assert_eq!(network["line"], 11);
+    let id = b["id"].as_str().expect("id").to_string();
+
+    for path in [
+        format!("/api/skills/{id}/SKILL.md"),
+        "/api/skills/anthropics%2Fpdf-tools/SKILL.md".to_string(),
+    ] {
+        let r = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let kind = r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .to_string();
+        assert!(kind.starts_with("text/markdown"), "{kind}");
+        assert_eq!(r.headers()["etag"], format!("\"{digest}\"").as_str());
+        let text = r.text().await.expect("text");
+        assert_eq!(sha256_hex(text.as_bytes()), digest, "what was published");
+    }
+    let (st, _) = get(&s, "/api/skills/acme%2Fdeploy/SKILL.md").await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "published without one");
+
+    // The id may be left out: the SKILL.md name is used.
+    let md = SKILL_MD.replace("pdf-tools", "pdf-lite");
+    let (st, b) = post(&s, "/api/skills", Some(&token), json!({"skill_md": md})).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["name"], "pdf-lite");
+}
+
+#[tokio::test]
+async fn finding_listing_and_installing_skills() {
+    let s = marketplace().await;
+    let (_, token) = agent(&s, "publisher", true).await;
+    let mut ids = Vec::new();
+    for (name, category) in [
+        ("alpha/lint", "devtools"),
+        ("beta/scan", "security"),
+        ("gamma/api", "api"),
+    ] {
+        let mut body =
+            json!({"id": name, "category": category, "description": format!("The {name} skill")});
+        if category == "api" {
+            body["url"] = json!("https://api.example.com");
+        }
+        let (st, b) = post(&s, "/api/skills", Some(&token), body).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        ids.push(b["id"].as_str().expect("id").to_string());
+    }
+
+    // By name (a `/` in it percent-encoded), then by id; neither: 404.
+    let (st, b) = get(&s, "/api/skills/beta%2Fscan").await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["id"], ids[1].as_str());
+    let (st, b) = get(&s, &format!("/api/skills/{}", ids[2])).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(b["name"], "gamma/api");
+    let (st, b) = get(&s, "/api/skills/nobody%2Fnothing").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(b["status"], 404);
+
+    // Lists: total by count, a window, filters, sorts.
+    let (st, b) = get(&s, "/api/skills?limit=2").await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["total"], 3);
+    assert_eq!(b["skills"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        (b["limit"].clone(), b["offset"].clone()),
+        (json!(2), json!(0))
+    );
+    let (_, b) = get(&s, "/api/skills?sort=newest&limit=1&offset=1").await;
+    assert_eq!(b["skills"][0]["name"], "beta/scan", "{b}");
+    assert_eq!(b["total"], 3);
+    let (_, b) = get(&s, "/api/skills?category=security").await;
+    assert_eq!(b["total"], 1);
+    assert_eq!(b["skills"][0]["name"], "beta/scan");
+    let (_, b) = get(&s, "/api/skills?q=LINT").await;
+    assert_eq!(b["total"], 1, "{b}");
+    assert_eq!(b["skills"][0]["name"], "alpha/lint");
+    let (_, b) = get(&s, "/api/skills?min_security=1").await;
+    assert_eq!(b["total"], 0, "nothing reviewed yet: {b}");
+    for bad in [
+        "/api/skills?sort=random",
+        "/api/skills?category=cooking",
+        "/api/skills?limit=0",
+        "/api/skills?limit=101",
+        "/api/skills?min_security=11",
+    ] {
+        let (st, b) = get(&s, bad).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {b}");
+    }
+    let (_, b) = get(&s, "/api/skills?sort=random").await;
+    assert!(b["data"]["sort"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("newest")));
+    // A value that looks like filter syntax is only a value.
+    let (st, b) = get(&s, "/api/skills?q=%27%20||%20id%20!%3D%20%27").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(b["total"], 0, "{b}");
+
+    // Installs: each agent once.
+    let (_, other) = agent(&s, "installer", false).await;
+    let install = |token: String| {
+        let s = &s;
+        async move {
+            post(
+                s,
+                "/api/skills/alpha%2Flint/install",
+                Some(&token),
+                json!({}),
+            )
+            .await
+        }
+    };
+    let (st, b) = install(token.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["installs"].clone(), b["first_install"].clone()),
+        (json!(1), json!(true))
+    );
+    let (_, b) = install(token.clone()).await;
+    assert_eq!(
+        (b["installs"].clone(), b["first_install"].clone()),
+        (json!(1), json!(false))
+    );
+    let (_, b) = install(other.clone()).await;
+    assert_eq!(
+        (b["installs"].clone(), b["first_install"].clone()),
+        (json!(2), json!(true))
+    );
+    let (st, _) = post(&s, "/api/skills/alpha%2Flint/install", None, json!({})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = post(&s, "/api/skills/none/install", Some(&other), json!({})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, b) = get(&s, "/api/skills?sort=installs&limit=1").await;
+    assert_eq!(b["skills"][0]["name"], "alpha/lint");
+    assert_eq!(b["skills"][0]["installs"], 2);
+}
+
+/// Many publishers racing for one name: the unique index lets exactly one win.
+#[tokio::test]
+async fn one_name_one_skill_under_a_race() {
+    let s = marketplace().await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(agent(&s, &format!("racer{i}"), true).await.1);
+    }
+    let racers = tokens.iter().map(|t| {
+        let s = &s;
+        async move {
+            post(s, "/api/skills", Some(t), json!({"id": "contested/name"}))
+                .await
+                .0
+        }
+    });
+    let statuses = futures::future::join_all(racers).await;
+    let created = statuses
+        .iter()
+        .filter(|st| **st == StatusCode::CREATED)
+        .count();
+    let conflicts = statuses
+        .iter()
+        .filter(|st| **st == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, conflicts), (1, 7), "{statuses:?}");
+    let (_, b) = get(&s, "/api/skills").await;
+    assert_eq!(b["total"], 1);
+}
