@@ -1,6 +1,6 @@
 //! `/api/skills`: list, look up, publish, read the `SKILL.md` of and install skills.
 
-use super::{ListQuery, NewSkill};
+use super::{Category, ListQuery, NewSkill, SortKey};
 use crate::agent_auth::{count_write, AgentAuth, PerIp};
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
@@ -195,12 +195,11 @@ impl SkillsApi {
         /// Words to find in the name and description.
         #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
-        /// One of the categories (see `POST /api/skills`).
-        #[oai(validator(max_length = 50))]
-        category: Query<Option<String>>,
-        /// `rank` (default), `installs`, `reviews`, `security` or `newest`.
-        #[oai(validator(max_length = 20))]
-        sort: Query<Option<String>>,
+        /// Only skills of this category.
+        category: Query<Option<Category>>,
+        /// `rank` (default: rank score, then review count), `installs`, `reviews`,
+        /// `security` (average security score) or `newest`.
+        sort: Query<Option<SortKey>>,
         /// Only skills whose average security score is at least this.
         #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
         min_security: Query<Option<f64>>,
@@ -213,7 +212,7 @@ impl SkillsApi {
         let q = ListQuery {
             q: q.0,
             category: category.0,
-            sort: sort.0,
+            sort: sort.0.unwrap_or(SortKey::Rank),
             min_security: min_security.0,
             limit: limit.0.unwrap_or(50),
             offset: offset.0.unwrap_or(0),

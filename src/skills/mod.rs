@@ -17,12 +17,12 @@ pub(crate) const SKILLS: &str = "skills";
 const INSTALLS: &str = "skill_installs";
 
 /// Declares a closed set of names: `ALL`, `as_str` and `parse` (an unknown name is a 400
-/// that lists the valid ones).
+/// that lists the valid ones), and the same set as an OpenAPI enum for typed parameters.
 macro_rules! named_set {
     ($(#[$doc:meta])* $ty:ident, $field:literal { $($variant:ident => $name:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $ty { $($variant),+ }
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+        pub enum $ty { $(#[oai(rename = $name)] $variant),+ }
 
         impl $ty {
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
@@ -285,8 +285,8 @@ fn too_long(field: &str, max: usize) -> Error {
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub q: Option<String>,
-    pub category: Option<String>,
-    pub sort: Option<String>,
+    pub category: Option<Category>,
+    pub sort: SortKey,
     pub min_security: Option<f64>,
     pub limit: u64,
     pub offset: u64,
@@ -294,15 +294,11 @@ pub struct ListQuery {
 
 /// One page of skills and how many match in all.
 pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Record>, i64)> {
-    let sort = match q.sort.as_deref() {
-        None | Some("") => SortKey::Rank,
-        Some(s) => SortKey::parse(s)?,
-    };
     let mut conditions = vec!["id != ''"];
     let mut bound: Vec<(&str, Value)> = Vec::new();
-    if let Some(c) = q.category.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(c) = q.category {
         conditions.push("category = {:category}");
-        bound.push(("category", Category::parse(c)?.as_str().into()));
+        bound.push(("category", c.as_str().into()));
     }
     if let Some(min) = q.min_security {
         if !min.is_finite() {
@@ -325,7 +321,7 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Record>, i64)> {
     );
     let total = app.count_records(SKILLS, &query).await?;
     let page = query
-        .sort(sort.order())
+        .sort(q.sort.order())
         .limit(q.limit.clamp(1, 100))
         .offset(q.offset);
     Ok((app.find_records(SKILLS, &page).await?, total))

@@ -68,12 +68,17 @@ async fn schemathesis_finds_the_server_as_documented() {
         gather::api(),
     )
     .await;
-    // Every request comes from 127.0.0.1: Gather's per-IP limit would stop the run.
-    let limits = json!({"rateLimits": {"perIp": {"perMinute": 1000000, "burst": 1000000}}});
+    // Every request comes from 127.0.0.1: Gather's limits would stop the run. The
+    // fuzzing agent is not verified, and may publish skills all the same.
+    let high = json!({"perMinute": 1000000, "burst": 1000000});
+    let limits = json!({
+        "rateLimits": {"perIp": high, "registeredWrites": high},
+        "marketplace": {"verifiedOnly": false},
+    });
     let (st, b) = s
         .su(Method::PATCH, "/api/gather/settings", Some(limits))
         .await;
-    assert_eq!(st, StatusCode::OK, "raise the per-IP limit: {b}");
+    assert_eq!(st, StatusCode::OK, "raise the limits: {b}");
     // What the operations on one collection act on (see schemathesis.toml).
     s.create_collection(json!({
         "name": "posts",
