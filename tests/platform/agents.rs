@@ -760,6 +760,14 @@ async fn help_and_discover_follow_the_routes() {
     assert!(endpoints
         .iter()
         .any(|e| e["path"] == "/api/inbox/{id}/read" && e["method"] == "PUT"));
+    // The skills workflow is there, from the routes.
+    for path in [
+        "/api/skills",
+        "/api/skills/{id}/SKILL.md",
+        "/api/skills/{id}/install",
+    ] {
+        assert!(endpoints.iter().any(|e| e["path"] == path), "{path}");
+    }
 
     let (st, d) = s.get("/discover", None).await;
     assert_eq!(st, StatusCode::OK);
@@ -767,6 +775,7 @@ async fn help_and_discover_follow_the_routes() {
         (d["name"].as_str(), d["getting_started"].as_str()),
         (Some("Gather"), Some("/help"))
     );
+    assert_eq!(d["key_endpoints"]["skills"], "GET /api/skills");
     for (_, v) in d["key_endpoints"].as_object().expect("keys") {
         let (m, p) = v
             .as_str()
