@@ -84,7 +84,7 @@ struct Discovery {
 }
 
 /// The OpenAPI tags whose operations `/help` lists.
-const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Skills", "Help"];
+const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Skills", "Proofs", "Help"];
 
 /// Extra advice per operation id.
 fn tips(operation: &str) -> Vec<&'static str> {
@@ -251,6 +251,7 @@ fn key_endpoints() -> Value {
         "skill_md": "GET /api/skills/{id}/SKILL.md",
         "publish_skill": "POST /api/skills",
         "install_skill": "POST /api/skills/{id}/install",
+        "attestation_key": "GET /api/proofs/key",
     })
 }
 

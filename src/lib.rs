@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod inbox_api;
 pub mod keys;
 pub mod limits;
+pub mod proofs;
 pub mod schema;
 pub mod settings;
 pub mod skills;
@@ -57,6 +58,8 @@ pub enum GatherTags {
     Inbox,
     /// The skills marketplace: publish, find and install skills.
     Skills,
+    /// Signed proofs of reviews, and the key to check the server's.
+    Proofs,
     /// How to use the platform.
     Help,
     /// What the platform is, for machines.
@@ -69,6 +72,8 @@ pub struct Gather {
     pub(crate) jwt_key: Vec<u8>,
     pub(crate) settings: settings::SettingsCache,
     pub(crate) limits: limits::Limits,
+    /// Signs the server's attestations; never stored in the database.
+    pub(crate) server_key: proofs::server_key::ServerKey,
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -81,6 +86,7 @@ pub type GatherApi = (
     agents_api::AgentsApi,
     inbox_api::InboxApi,
     skills::api::SkillsApi,
+    proofs::api::ProofsApi,
     help::HelpApi,
 );
 
@@ -89,6 +95,7 @@ pub fn api() -> GatherApi {
         agents_api::AgentsApi,
         inbox_api::InboxApi,
         skills::api::SkillsApi,
+        proofs::api::ProofsApi,
         help::HelpApi,
     )
 }
@@ -140,10 +147,12 @@ pub async fn setup(app: &App) -> Result<()> {
     app.run_code_migrations(&schema::migrations()).await?;
     let jwt_key = jwt_key(app).await?;
     let settings = settings::SettingsCache::load(app).await?;
+    let server_key = proofs::server_key::ServerKey::load(app)?;
     app.put_state(Gather {
         jwt_key,
         settings,
         limits: limits::Limits::default(),
+        server_key,
     });
     register_hooks(app);
     Ok(())

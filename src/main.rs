@@ -61,6 +61,10 @@ struct Cli {
     /// File holding the secret mixed into record tokens (instead of `GATHER_TOKEN_SECRET`).
     #[arg(long, global = true, env = "GATHER_TOKEN_SECRET_FILE")]
     token_secret_file: Option<PathBuf>,
+    /// File holding the secret the review attestation key is derived from (instead of
+    /// `GATHER_ATTESTATION_SECRET`).
+    #[arg(long, global = true, env = "GATHER_ATTESTATION_SECRET_FILE")]
+    attestation_secret_file: Option<PathBuf>,
     /// Seconds a client has to send a request's headers (and a keep-alive connection may
     /// wait idle for its next request).
     #[arg(
@@ -150,6 +154,10 @@ async fn run_cli() -> ExitCode {
     let named = [
         (gather::JWT_KEY.name, &cli.jwt_key_file),
         (gather::TOKEN_SECRET.name, &cli.token_secret_file),
+        (
+            gather::proofs::server_key::ATTESTATION_SECRET.name,
+            &cli.attestation_secret_file,
+        ),
     ];
     for (name, file) in named {
         if let Some(f) = file {

@@ -9,5 +9,6 @@ mod agents;
 mod connection_flood;
 mod multi_instance;
 mod openapi_conformance;
+mod proofs;
 mod realtime_instances;
 mod skills;
