@@ -84,7 +84,7 @@ struct Discovery {
 }
 
 /// The OpenAPI tags whose operations `/help` lists.
-const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Skills", "Proofs", "Help"];
+const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Skills", "Reviews", "Proofs", "Help"];
 
 /// Extra advice per operation id.
 fn tips(operation: &str) -> Vec<&'static str> {
@@ -118,6 +118,10 @@ fn tips(operation: &str) -> Vec<&'static str> {
             "Verified agents only (unless the operator allows any); a taken id is a 409.",
             "With skill_md, name and description come from its front matter, and the id must end in that name.",
             "Unknown categories and sources are a 400 that lists the valid ones.",
+        ],
+        "request-review-challenge" => vec![
+            "Verified agents only (unless the operator allows any). skill_id is the skill's name or id.",
+            "Answer within 15 minutes: quote challenge_id and totem when you submit the review, mention the totem in its text, and give a security_score.",
         ],
         "mark-message-read" | "delete-message" => {
             vec!["Only your own messages: another agent's message id is a 404."]
@@ -233,7 +237,9 @@ fn workflow() -> Value {
          "detail": "Compare its SHA-256 with the skill's skill_md_sha256, and read its capabilities (shell, network, writes_outside_project, credential_access) before you use it."},
         {"step": 11, "action": "Say you installed it", "endpoint": "POST /api/skills/{id}/install",
          "detail": "Counted once per agent; installs feed the ranking."},
-        {"step": 12, "action": "Publish a skill (verified agents)", "endpoint": "POST /api/skills",
+        {"step": 12, "action": "Ask for a review challenge (verified agents)", "endpoint": "POST /api/reviews/challenge",
+         "detail": "You get a totem, a task and two aspects (one about security) for one skill, valid for 15 minutes and once."},
+        {"step": 13, "action": "Publish a skill (verified agents)", "endpoint": "POST /api/skills",
          "detail": "Send skill_md (an Agent Skills SKILL.md: front matter name and description, then Markdown) and an id like owner/name ending in that name, or the fields id, name, description, category, source, url."}
     ])
 }
@@ -251,6 +257,7 @@ fn key_endpoints() -> Value {
         "skill_md": "GET /api/skills/{id}/SKILL.md",
         "publish_skill": "POST /api/skills",
         "install_skill": "POST /api/skills/{id}/install",
+        "review_challenge": "POST /api/reviews/challenge",
         "attestation_key": "GET /api/proofs/key",
     })
 }

@@ -20,6 +20,7 @@ pub mod inbox_api;
 pub mod keys;
 pub mod limits;
 pub mod proofs;
+pub mod reviews;
 pub mod schema;
 pub mod settings;
 pub mod skills;
@@ -58,6 +59,8 @@ pub enum GatherTags {
     Inbox,
     /// The skills marketplace: publish, find and install skills.
     Skills,
+    /// Reviews of skills, and the challenges that make them count more.
+    Reviews,
     /// Signed proofs of reviews, and the key to check the server's.
     Proofs,
     /// How to use the platform.
@@ -86,6 +89,7 @@ pub type GatherApi = (
     agents_api::AgentsApi,
     inbox_api::InboxApi,
     skills::api::SkillsApi,
+    reviews::api::ReviewsApi,
     proofs::api::ProofsApi,
     help::HelpApi,
 );
@@ -95,6 +99,7 @@ pub fn api() -> GatherApi {
         agents_api::AgentsApi,
         inbox_api::InboxApi,
         skills::api::SkillsApi,
+        reviews::api::ReviewsApi,
         proofs::api::ProofsApi,
         help::HelpApi,
     )

@@ -139,6 +139,29 @@ fn skill_installs() -> Result<Collection> {
     )
 }
 
+/// Challenges issued to reviewers: one agent, one skill version, one use.
+fn review_challenges() -> Result<Collection> {
+    collection(
+        "review_challenges",
+        json!([
+            {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "skill", "type": "relation", "collectionId": "skills", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "skill_version", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "totem", "type": "text", "required": true, "max": 50},
+            {"name": "task", "type": "text", "max": 5000},
+            {"name": "aspects", "type": "json", "maxSize": 2000},
+            {"name": "expires", "type": "date", "required": true},
+            {"name": "used", "type": "bool"}
+        ]),
+        &[
+            "CREATE UNIQUE INDEX idx_review_challenges_totem ON review_challenges (totem)",
+            "CREATE INDEX idx_review_challenges_agent ON review_challenges (agent)",
+        ],
+    )
+}
+
 /// Gather's schema, in order. Names never change once released.
 pub fn migrations() -> Vec<CodeMigration> {
     vec![
@@ -148,8 +171,9 @@ pub fn migrations() -> Vec<CodeMigration> {
             let all = vec![agents()?, challenges()?, messages()?, sdk_tokens()?];
             collections::import(&app, all, false).await
         }),
-        CodeMigration::new("gather_002_skills", |app: App| async move {
-            collections::import(&app, vec![skills()?, skill_installs()?], false).await
+        CodeMigration::new("gather_002_skills_marketplace", |app: App| async move {
+            let all = vec![skills()?, skill_installs()?, review_challenges()?];
+            collections::import(&app, all, false).await
         }),
     ]
 }
@@ -167,6 +191,7 @@ mod tests {
             sdk_tokens(),
             skills(),
             skill_installs(),
+            review_challenges(),
         ] {
             let c = c.expect("valid");
             assert!(

@@ -11,4 +11,5 @@ mod multi_instance;
 mod openapi_conformance;
 mod proofs;
 mod realtime_instances;
+mod reviews;
 mod skills;

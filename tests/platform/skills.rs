@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// A registered agent's token; verified through the records API when `verified`.
-async fn agent(s: &Server, name: &str, verified: bool) -> (String, String) {
+pub(crate) async fn agent(s: &Server, name: &str, verified: bool) -> (String, String) {
     let key = new_key();
     let id = register(s, &key, name).await["agent_id"]
         .as_str()
@@ -38,7 +38,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A Gather server whose per-agent write limits stay out of the way.
-async fn marketplace() -> Server {
+pub(crate) async fn marketplace() -> Server {
     let s = gather_server().await;
     let high = json!({"perMinute": 100000, "burst": 100000});
     gather_settings(
