@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
+#[derive(Default)]
 pub struct AgentsApi;
 
 #[derive(Object)]

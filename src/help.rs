@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+#[derive(Default)]
 pub struct HelpApi;
 
 // The documented shapes of the guides below (built as JSON, described by these).

@@ -9,6 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
+#[derive(Default)]
 pub struct InboxApi;
 
 /// One message.

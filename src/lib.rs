@@ -95,14 +95,7 @@ pub type GatherApi = (
 );
 
 pub fn api() -> GatherApi {
-    (
-        agents_api::AgentsApi,
-        inbox_api::InboxApi,
-        skills::api::SkillsApi,
-        reviews::api::ReviewsApi,
-        proofs::api::ProofsApi,
-        help::HelpApi,
-    )
+    GatherApi::default()
 }
 
 /// Where the agent JWT key comes from: `JWT_SIGNING_KEY`, the file `--jwt-key-file` /

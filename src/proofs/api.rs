@@ -7,6 +7,7 @@ use framework::http::{ApiResult, Ctx};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
+#[derive(Default)]
 pub struct ProofsApi;
 
 /// The key the server signs its attestations with.

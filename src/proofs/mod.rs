@@ -3,4 +3,5 @@
 //! offline with the key `GET /api/proofs/key` publishes.
 
 pub mod api;
+pub mod execution_hash;
 pub mod server_key;

@@ -8,6 +8,7 @@ use framework::records::RecordFields;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
+#[derive(Default)]
 pub struct ReviewsApi;
 
 #[derive(Object)]

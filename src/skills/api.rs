@@ -10,6 +10,7 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
+#[derive(Default)]
 pub struct SkillsApi;
 
 /// A place a capability was seen in the skill's files.
