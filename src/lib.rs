@@ -77,6 +77,8 @@ pub struct Gather {
     pub(crate) limits: limits::Limits,
     /// Signs the server's attestations; never stored in the database.
     pub(crate) server_key: proofs::server_key::ServerKey,
+    /// One skill stats update at a time on this instance (see `reviews::stats`).
+    pub(crate) stats_lock: tokio::sync::Mutex<()>,
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -151,6 +153,7 @@ pub async fn setup(app: &App) -> Result<()> {
         settings,
         limits: limits::Limits::default(),
         server_key,
+        stats_lock: tokio::sync::Mutex::new(()),
     });
     register_hooks(app);
     Ok(())

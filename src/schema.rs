@@ -162,6 +162,62 @@ fn review_challenges() -> Result<Collection> {
     )
 }
 
+/// Reviews of skills: one per agent, skill and skill version (a second one replaces it).
+fn reviews() -> Result<Collection> {
+    use crate::reviews::{limits, ReviewStatus};
+    let statuses: Vec<&str> = ReviewStatus::ALL.iter().map(|s| s.as_str()).collect();
+    collection(
+        "reviews",
+        json!([
+            {"name": "skill", "type": "relation", "collectionId": "skills", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "skill_version", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "status", "type": "select", "values": statuses, "maxSelect": 1, "required": true},
+            {"name": "task", "type": "text", "max": limits::TASK},
+            {"name": "score", "type": "number", "min": 0, "max": 10},
+            {"name": "security_score", "type": "number", "min": 0, "max": 10},
+            {"name": "what_worked", "type": "text", "max": limits::NOTES},
+            {"name": "what_failed", "type": "text", "max": limits::NOTES},
+            {"name": "skill_feedback", "type": "text", "max": limits::NOTES},
+            {"name": "security_notes", "type": "text", "max": limits::NOTES},
+            {"name": "runner_type", "type": "text", "max": limits::LABEL},
+            {"name": "permission_mode", "type": "text", "max": limits::LABEL},
+            {"name": "agent_model", "type": "text", "max": limits::MODEL},
+            {"name": "execution_time_ms", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "cli_output", "type": "text", "max": limits::CLI_OUTPUT},
+            {"name": "verified_reviewer", "type": "bool"},
+            {"name": "challenge_id", "type": "text", "max": 15},
+            {"name": "challenge_aspects", "type": "json", "maxSize": 2000}
+        ]),
+        &[
+            "CREATE UNIQUE INDEX idx_reviews_once ON reviews (skill, agent, skill_version)",
+            "CREATE INDEX idx_reviews_skill_status ON reviews (skill, status)",
+            "CREATE INDEX idx_reviews_agent ON reviews (agent)",
+        ],
+    )
+}
+
+/// Proofs of reviews: a client proof signed by the reviewer, or the server's attestation.
+fn proofs() -> Result<Collection> {
+    collection(
+        "proofs",
+        json!([
+            {"name": "review", "type": "relation", "collectionId": "reviews", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "kind", "type": "select", "values": ["client", "attestation"], "maxSelect": 1, "required": true},
+            {"name": "claim_data", "type": "json", "maxSize": 200000},
+            {"name": "identifier", "type": "text", "max": 128},
+            {"name": "signatures", "type": "json", "maxSize": 10000},
+            {"name": "witnesses", "type": "json", "maxSize": 10000},
+            {"name": "verified", "type": "bool"},
+            {"name": "verification_note", "type": "text", "max": 500}
+        ]),
+        &["CREATE INDEX idx_proofs_review ON proofs (review)"],
+    )
+}
+
 /// Gather's schema, in order. Names never change once released.
 pub fn migrations() -> Vec<CodeMigration> {
     vec![
@@ -172,7 +228,13 @@ pub fn migrations() -> Vec<CodeMigration> {
             collections::import(&app, all, false).await
         }),
         CodeMigration::new("gather_002_skills_marketplace", |app: App| async move {
-            let all = vec![skills()?, skill_installs()?, review_challenges()?];
+            let all = vec![
+                skills()?,
+                skill_installs()?,
+                review_challenges()?,
+                reviews()?,
+                proofs()?,
+            ];
             collections::import(&app, all, false).await
         }),
     ]
@@ -192,6 +254,8 @@ mod tests {
             skills(),
             skill_installs(),
             review_challenges(),
+            reviews(),
+            proofs(),
         ] {
             let c = c.expect("valid");
             assert!(

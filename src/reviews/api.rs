@@ -1,12 +1,16 @@
-//! `/api/reviews/*`: review challenges so far.
+//! `/api/reviews/*`: submitted reviews, one review by id, and review challenges.
 
 use super::challenges::{self, VALID_MINUTES};
+use super::{ClientProof, Submission};
 use crate::agent_auth::{count_write, AgentAuth, PerIp};
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
+use framework::records::Record;
 use framework::records::RecordFields;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::Value;
 
 #[derive(Default)]
 pub struct ReviewsApi;
@@ -60,8 +64,284 @@ fn non_empty(s: &str) -> Option<String> {
     Some(s.to_string()).filter(|s| !s.is_empty())
 }
 
+/// A client proof: the review's execution hash, signed with the agent's registered key.
+#[derive(Object)]
+struct ReviewProofInput {
+    /// Lowercase hex SHA-256 of the RFC 8785 canonical JSON of the review's claim:
+    /// `agent_id`, `challenge_id` (or null), `score`, `security_notes`, `security_score`
+    /// (or null), `skill` (the skill's name), `skill_feedback`, `skill_version`, `task`,
+    /// `what_failed`, `what_worked`. The server recomputes it.
+    #[oai(validator(min_length = 64, max_length = 64))]
+    execution_hash: String,
+    /// Standard base64 of the Ed25519 signature of the hash's 64 ASCII characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    signature: String,
+    /// The PEM you signed with; it must be your registered key (compared as key bytes).
+    #[oai(validator(max_length = 5000))]
+    public_key: Option<String>,
+    /// Anything to keep with the proof (at most 100 kB as JSON).
+    payload: Option<Value>,
+}
+
+/// A file produced by the review.
+#[derive(Object)]
+struct ReviewArtifactInput {
+    #[oai(validator(min_length = 1, max_length = 500))]
+    file_name: String,
+    #[oai(validator(max_length = 14000000))]
+    content_base64: String,
+    #[oai(validator(max_length = 200))]
+    mime_type: Option<String>,
+}
+
+/// A review to record (verified agents): one per agent, skill and skill version; a
+/// second one replaces the first.
+#[derive(Object)]
+struct ReviewSubmitRequest {
+    /// The skill: its name or id.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    skill_id: String,
+    /// What the skill was asked to do.
+    #[oai(validator(min_length = 1, max_length = 5000))]
+    task: String,
+    /// 1-10.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
+    score: f64,
+    /// 1-10; required with a challenge.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
+    security_score: Option<f64>,
+    #[oai(validator(max_length = 10000))]
+    what_worked: Option<String>,
+    #[oai(validator(max_length = 10000))]
+    what_failed: Option<String>,
+    #[oai(validator(max_length = 10000))]
+    skill_feedback: Option<String>,
+    #[oai(validator(max_length = 10000))]
+    security_notes: Option<String>,
+    /// What ran the review (`claude`, `codex`, ...).
+    #[oai(validator(max_length = 50))]
+    runner_type: Option<String>,
+    #[oai(validator(max_length = 50))]
+    permission_mode: Option<String>,
+    /// The model that reviewed.
+    #[oai(validator(max_length = 100))]
+    agent_model: Option<String>,
+    execution_time_ms: Option<u64>,
+    #[oai(validator(max_length = 100000))]
+    cli_output: Option<String>,
+    proof: Option<ReviewProofInput>,
+    /// Files from the review: not stored yet, so a non-empty list is refused (400)
+    /// rather than dropped.
+    #[oai(validator(max_items = 10))]
+    artifacts: Option<Vec<ReviewArtifactInput>>,
+    /// From `POST /api/reviews/challenge`, with its `totem`.
+    #[oai(validator(max_length = 15))]
+    challenge_id: Option<String>,
+    #[oai(validator(max_length = 50))]
+    totem: Option<String>,
+}
+
+#[derive(Object)]
+struct ReviewSubmitted {
+    /// `Review submitted successfully`, or `Review replaced` for a second review of one
+    /// skill version.
+    message: String,
+    review_id: String,
+    /// As submitted.
+    skill_id: String,
+    score: f64,
+    proof_id: String,
+    /// `client` or `attestation`.
+    proof_kind: String,
+    /// A client proof that verified; attestations are never `verified`.
+    proof_verified: bool,
+    /// What the proof check found.
+    proof_note: String,
+    verified_reviewer: bool,
+    challenged: bool,
+    /// The skill's stats after this review.
+    review_count: i64,
+    avg_score: f64,
+}
+
+#[derive(ApiResponse)]
+enum ReviewCreated {
+    #[oai(status = 201)]
+    Created(Json<ReviewSubmitted>),
+}
+
+/// A review's proof, in short.
+#[derive(Object)]
+struct ReviewProofSummary {
+    id: String,
+    /// `client` or `attestation`.
+    kind: String,
+    verified: bool,
+    note: String,
+}
+
+/// A review.
+#[derive(Object)]
+struct ReviewDetail {
+    id: String,
+    /// The skill's record id.
+    skill: String,
+    skill_name: String,
+    skill_version: i64,
+    agent_id: String,
+    task: String,
+    /// `queued`, `running`, `complete` or `failed`.
+    status: String,
+    score: Option<f64>,
+    security_score: Option<f64>,
+    what_worked: String,
+    what_failed: String,
+    skill_feedback: String,
+    security_notes: String,
+    runner_type: String,
+    permission_mode: String,
+    agent_model: String,
+    execution_time_ms: Option<i64>,
+    cli_output: String,
+    verified_reviewer: bool,
+    challenged: bool,
+    /// The challenge's aspects, when challenged.
+    aspects: Vec<String>,
+    proof: Option<ReviewProofSummary>,
+    created: String,
+    updated: String,
+}
+
+fn positive(r: &Record, name: &str) -> Option<f64> {
+    Some(r.get_f64(name)).filter(|v| *v > 0.0)
+}
+
+fn field(r: &Record, name: &str) -> String {
+    r.get_str(name).to_string()
+}
+
 #[OpenApi(tag = "GatherTags::Reviews")]
 impl ReviewsApi {
+    /// Record a review of a skill (verified agents), with an optional client proof and
+    /// challenge. Without a client proof the server attests it.
+    #[oai(
+        path = "/api/reviews/submit",
+        method = "post",
+        operation_id = "submit-review"
+    )]
+    async fn submit(
+        &self,
+        ctx: Ctx,
+        agent: AgentAuth,
+        _limit: PerIp,
+        body: Json<ReviewSubmitRequest>,
+    ) -> ApiResult<ReviewCreated> {
+        count_write(&ctx.app, &agent.0).await?;
+        let b = body.0;
+        if b.artifacts.as_ref().is_some_and(|a| !a.is_empty()) {
+            return Err(framework::Error::BadRequest(
+                "Review artifacts are not stored yet: send the review without them.".into(),
+            )
+            .into());
+        }
+        let skill_id = b.skill_id.clone();
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let sub = Submission {
+            skill_id: b.skill_id,
+            task: b.task,
+            score: b.score,
+            security_score: b.security_score,
+            what_worked: text(b.what_worked),
+            what_failed: text(b.what_failed),
+            skill_feedback: text(b.skill_feedback),
+            security_notes: text(b.security_notes),
+            runner_type: text(b.runner_type),
+            permission_mode: text(b.permission_mode),
+            agent_model: text(b.agent_model),
+            execution_time_ms: b.execution_time_ms,
+            cli_output: text(b.cli_output),
+            proof: b.proof.map(|p| ClientProof {
+                execution_hash: p.execution_hash,
+                signature: p.signature,
+                public_key: p.public_key,
+                payload: p.payload,
+            }),
+            challenge_id: b.challenge_id.filter(|s| !s.is_empty()),
+            totem: b.totem.filter(|s| !s.is_empty()),
+        };
+        let done = super::submit(&ctx.app, &agent.0, sub).await?;
+        let (r, p) = (&done.review, &done.proof);
+        Ok(ReviewCreated::Created(Json(ReviewSubmitted {
+            message: if done.replaced {
+                "Review replaced".into()
+            } else {
+                "Review submitted successfully".into()
+            },
+            review_id: r.id().to_string(),
+            skill_id,
+            score: r.get_f64("score"),
+            proof_id: p.id().to_string(),
+            proof_kind: field(p, "kind"),
+            proof_verified: p.get_bool("verified"),
+            proof_note: field(p, "verification_note"),
+            verified_reviewer: r.get_bool("verified_reviewer"),
+            challenged: done.challenged,
+            review_count: done.skill.get_i64("review_count"),
+            avg_score: done.skill.get_f64("avg_score"),
+        })))
+    }
+
+    /// One review, with its proof.
+    #[oai(path = "/api/reviews/:id", method = "get", operation_id = "get-review")]
+    async fn get(
+        &self,
+        ctx: Ctx,
+        _limit: PerIp,
+        id: Path<String>,
+    ) -> ApiResult<Json<ReviewDetail>> {
+        let found = super::get(&ctx.app, &id.0).await?;
+        let r = &found.review;
+        let aspects = r
+            .get("challenge_aspects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        Ok(Json(ReviewDetail {
+            id: r.id().to_string(),
+            skill: field(r, "skill"),
+            skill_name: found.skill_name,
+            skill_version: r.get_i64("skill_version"),
+            agent_id: field(r, "agent"),
+            task: field(r, "task"),
+            status: field(r, "status"),
+            score: positive(r, "score"),
+            security_score: positive(r, "security_score"),
+            what_worked: field(r, "what_worked"),
+            what_failed: field(r, "what_failed"),
+            skill_feedback: field(r, "skill_feedback"),
+            security_notes: field(r, "security_notes"),
+            runner_type: field(r, "runner_type"),
+            permission_mode: field(r, "permission_mode"),
+            agent_model: field(r, "agent_model"),
+            execution_time_ms: Some(r.get_i64("execution_time_ms")).filter(|v| *v > 0),
+            cli_output: field(r, "cli_output"),
+            verified_reviewer: r.get_bool("verified_reviewer"),
+            challenged: !r.get_str("challenge_id").is_empty(),
+            aspects,
+            proof: found.proof.map(|p| ReviewProofSummary {
+                id: p.id().to_string(),
+                kind: field(&p, "kind"),
+                verified: p.get_bool("verified"),
+                note: field(&p, "verification_note"),
+            }),
+            created: field(r, "created"),
+            updated: field(r, "updated"),
+        }))
+    }
+
     /// A single-use review assignment for one skill, valid for 15 minutes (verified
     /// agents). Submit the review with its `challenge_id` and `totem`.
     #[oai(

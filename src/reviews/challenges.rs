@@ -2,8 +2,10 @@
 //! totem, a task and the aspects to look at), valid for 15 minutes. A review that quotes
 //! it, mentions the totem and scores security counts as challenged.
 
+use super::Submission;
 use crate::skills::{self, Category};
 use crate::{state, Agent};
+use framework::collections::FieldError;
 use framework::records::{format_datetime, Record, RecordFields};
 use framework::{App, Error, Result};
 use rand::seq::SliceRandom;
@@ -150,6 +152,91 @@ pub async fn issue(app: &App, agent: &Agent, key: &str) -> Result<Issued> {
         skill,
         aspects,
     })
+}
+
+fn refused(field: &str, code: &'static str, message: &str) -> Error {
+    Error::field(message, field, FieldError::new(code, message))
+}
+
+/// The challenge `id` if it lets `agent` submit this review of `skill`: issued to the
+/// agent for this skill version, not expired, with this totem, which the review's text
+/// quotes, and with a security score. Nothing is changed here.
+pub async fn check(
+    app: &App,
+    agent: &Agent,
+    skill: &Record,
+    id: &str,
+    totem: &str,
+    review: &Submission,
+) -> Result<Record> {
+    // Another agent's challenge reads as missing: ids reveal nothing.
+    let missing = || {
+        refused(
+            "challenge_id",
+            "validation_challenge_missing",
+            "No such challenge: it was used, or never issued to you.",
+        )
+    };
+    if !framework::collections::is_valid_record_id(id) {
+        return Err(missing());
+    }
+    let c = app.find_record(CHALLENGES, id).await?.ok_or_else(missing)?;
+    if c.get_str("agent") != agent.id {
+        return Err(missing());
+    }
+    if c.get_str("skill") != skill.id() {
+        return Err(refused(
+            "challenge_id",
+            "validation_challenge_other_skill",
+            "This challenge was issued for another skill.",
+        ));
+    }
+    if c.get_i64("skill_version") != skill.get_i64("version") {
+        return Err(refused(
+            "challenge_id",
+            "validation_challenge_old_version",
+            "This challenge was issued for an earlier version of the skill: ask for a new one.",
+        ));
+    }
+    if c.get_datetime("expires")
+        .is_none_or(|t| t <= chrono::Utc::now())
+    {
+        return Err(refused(
+            "challenge_id",
+            "validation_challenge_expired",
+            "This challenge has expired: ask for a new one.",
+        ));
+    }
+    if c.get_str("totem") != totem.trim() {
+        return Err(refused(
+            "totem",
+            "validation_totem_mismatch",
+            "This is not the challenge's totem.",
+        ));
+    }
+    let quoted = [
+        &review.what_worked,
+        &review.what_failed,
+        &review.skill_feedback,
+        &review.security_notes,
+    ]
+    .iter()
+    .any(|t| t.contains(c.get_str("totem")));
+    if !quoted {
+        return Err(refused(
+            "totem",
+            "validation_totem_not_quoted",
+            "Quote the totem in the review's text (what_worked, what_failed, skill_feedback or security_notes).",
+        ));
+    }
+    if review.security_score.is_none() {
+        return Err(refused(
+            "security_score",
+            "validation_required",
+            "A challenged review gives a security_score.",
+        ));
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ macro_rules! named_set {
             pub fn parse(s: &str) -> Result<$ty> {
                 Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
                     let valid: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    invalid(
+                    $crate::skills::invalid(
                         $field,
                         "validation_invalid_value",
                         format!("{s:?} is not one of: {}.", valid.join(", ")),
@@ -44,6 +44,8 @@ macro_rules! named_set {
         }
     };
 }
+
+pub(crate) use named_set;
 
 named_set!(
     /// What a skill is about.
@@ -89,7 +91,7 @@ impl Category {
     }
 }
 
-fn invalid(field: &str, code: &'static str, message: String) -> Error {
+pub(crate) fn invalid(field: &str, code: &'static str, message: String) -> Error {
     Error::field(
         format!("Invalid {field}: {message}"),
         field,

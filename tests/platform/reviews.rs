@@ -1,10 +1,58 @@
-//! Reviews at HTTP level: review challenges so far (bound to the agent and the skill
-//! version they were issued for).
+//! Reviews at HTTP level: challenges (bound to the agent and the skill version they were
+//! issued for, used up only by an accepted review), submitted reviews (one per agent and
+//! skill version), client proofs checked against the review and the registered key,
+//! server attestations checked offline, and stats under concurrent reviews.
 
-use crate::agents::post;
-use crate::skills::{agent, marketplace};
+use crate::agents::{pem, post};
+use crate::common::Server;
+use crate::skills::{agent, agent_keyed, marketplace};
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The execution hash as the help text documents it, computed here independently:
+/// SHA-256 of the RFC 8785 form of the claim.
+fn execution_hash(agent: &str, skill: &str, review: &Value, challenge: Option<&str>) -> String {
+    let text = |k: &str| review[k].as_str().unwrap_or_default().to_string();
+    let claim = json!({
+        "agent_id": agent, "skill": skill, "skill_version": 1,
+        "task": text("task"), "score": review["score"],
+        "security_score": review.get("security_score").cloned().unwrap_or(Value::Null),
+        "what_worked": text("what_worked"), "what_failed": text("what_failed"),
+        "skill_feedback": text("skill_feedback"), "security_notes": text("security_notes"),
+        "challenge_id": challenge,
+    });
+    sha256_hex(
+        serde_json_canonicalizer::to_string(&claim)
+            .expect("jcs")
+            .as_bytes(),
+    )
+}
+
+fn signed(key: &SigningKey, hash: &str) -> String {
+    B64.encode(key.sign(hash.as_bytes()).to_bytes())
+}
+
+async fn publish(s: &Server, token: &str, id: &str) -> Value {
+    let (st, b) = post(s, "/api/skills", Some(token), json!({"id": id})).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    b
+}
+
+async fn submit(s: &Server, token: &str, body: Value) -> (StatusCode, Value) {
+    post(s, "/api/reviews/submit", Some(token), body).await
+}
 
 #[tokio::test]
 async fn review_challenges_are_issued_for_one_skill() {
@@ -105,4 +153,347 @@ async fn review_challenges_are_issued_for_one_skill() {
         assert_eq!(st, want, "{b}");
         assert_eq!(b["status"], want.as_u16());
     }
+}
+
+#[tokio::test]
+async fn reviews_are_recorded_once_per_agent_and_version() {
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    let (reviewer_id, reviewer) = agent(&s, "reviewer", true).await;
+    let (_, unverified) = agent(&s, "newcomer", false).await;
+    let skill = publish(&s, &publisher, "acme/deploy").await;
+
+    // Without a client proof the server attests the review.
+    let review = json!({"skill_id": "acme/deploy", "task": "Deploy a static site", "score": 8,
+        "security_score": 7, "what_worked": "fast", "what_failed": "no rollback",
+        "agent_model": "claude-opus-4"});
+    let (st, b) = submit(&s, &reviewer, review.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["message"], "Review submitted successfully");
+    assert_eq!(b["skill_id"], "acme/deploy");
+    assert_eq!(
+        (b["proof_kind"].as_str(), b["proof_verified"].as_bool()),
+        (Some("attestation"), Some(false))
+    );
+    assert_eq!(
+        (b["review_count"].clone(), b["avg_score"].clone()),
+        (json!(1), json!(8.0))
+    );
+    assert_eq!(b["verified_reviewer"], true);
+    let review_id = b["review_id"].as_str().expect("id").to_string();
+    let first_proof = b["proof_id"].as_str().expect("proof").to_string();
+
+    // The attestation checks out offline with the published key.
+    let (_, key) = s.get("/api/proofs/key", None).await;
+    let server_key = gather::keys::parse_public_key(key["public_key"].as_str().expect("pem"))
+        .expect("key")
+        .key;
+    let (st, proof) = s
+        .su(
+            Method::GET,
+            &format!("/api/collections/proofs/records/{first_proof}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let canonical = serde_json_canonicalizer::to_string(&proof["claim_data"]).expect("jcs");
+    assert_eq!(
+        proof["identifier"],
+        sha256_hex(canonical.as_bytes()).as_str()
+    );
+    let sig = B64
+        .decode(proof["signatures"][0].as_str().expect("sig"))
+        .expect("b64");
+    let sig = Signature::from_slice(&sig).expect("64 bytes");
+    let identifier = proof["identifier"].as_str().expect("identifier");
+    assert!(server_key.verify(identifier.as_bytes(), &sig).is_ok());
+    assert_eq!(proof["claim_data"]["review_id"], review_id.as_str());
+    let at = proof["claim_data"]["timestamp"]
+        .as_str()
+        .expect("timestamp");
+    assert!(at.starts_with("20"), "a real time: {at}");
+
+    // The review reads back with real dates.
+    let (st, r) = s.get(&format!("/api/reviews/{review_id}"), None).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["skill"], skill["id"]);
+    assert_eq!(r["skill_name"], "acme/deploy");
+    assert_eq!(r["agent_id"], reviewer_id.as_str());
+    assert_eq!(r["status"], "complete");
+    assert_eq!(r["agent_model"], "claude-opus-4");
+    assert_eq!(r["challenged"], false);
+    assert_eq!(r["proof"]["kind"], "attestation");
+    assert!(r["created"].as_str().is_some_and(|c| c.len() > 10));
+
+    // A second review of the same version replaces the first (and its proof).
+    let mut again = review.clone();
+    again["score"] = json!(6);
+    let (st, b) = submit(&s, &reviewer, again).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["message"], "Review replaced");
+    assert_eq!(b["review_id"], review_id.as_str());
+    assert_eq!(
+        (b["review_count"].clone(), b["avg_score"].clone()),
+        (json!(1), json!(6.0))
+    );
+    let (st, _) = s
+        .su(
+            Method::GET,
+            &format!("/api/collections/proofs/records/{first_proof}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "the old proof went with the old review"
+    );
+    let (_, skill_now) = s.get("/api/skills/acme%2Fdeploy", None).await;
+    assert_eq!(skill_now["review_count"], 1);
+    assert_eq!(skill_now["avg_score"], 6.0);
+    assert_eq!(skill_now["avg_security_score"], 7.0);
+
+    // Refusals: nothing is written.
+    let long = "x".repeat(10_001);
+    let cases = [
+        (
+            unverified.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "t", "score": 5}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "no/such", "task": "t", "score": 5}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "t", "score": 11}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "t", "score": 0}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "", "score": 5}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "t", "score": 5, "what_worked": long}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "t", "score": 5,
+            "artifacts": [{"file_name": "a.txt", "content_base64": "aGk="}]}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            reviewer.as_str(),
+            json!({"skill_id": "acme/deploy", "task": "t", "score": 5, "totem": "GATHER-00000000"}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (token, body, want) in cases {
+        let (st, b) = submit(&s, token, body.clone()).await;
+        assert_eq!(st, want, "{body}: {b}");
+    }
+    let (_, listed) = s.get("/api/skills?q=no%2Fsuch", None).await;
+    assert_eq!(listed["total"], 0, "unknown skills are not created");
+    let (st, _) = s.get("/api/reviews/nosuchreview123", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn client_proofs_verify_only_with_the_reviewers_key_over_this_review() {
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    publish(&s, &publisher, "acme/lint").await;
+    let mut key_of = Vec::new();
+    for i in 0..4 {
+        key_of.push(agent_keyed(&s, &format!("prover{i}"), true).await);
+    }
+    let review = json!({"skill_id": "acme/lint", "task": "Lint a repo", "score": 9,
+        "what_worked": "caught bugs", "what_failed": "slow"});
+    let proof_of = |id: &str, key: &SigningKey, review: &Value| {
+        let hash = execution_hash(id, "acme/lint", review, None);
+        json!({"execution_hash": hash, "signature": signed(key, &hash)})
+    };
+
+    // The reviewer's key over this review: verified. The PEM may differ in layout.
+    let (id, token, key) = &key_of[0];
+    let mut body = review.clone();
+    body["proof"] = proof_of(id, key, &review);
+    body["proof"]["public_key"] = json!(pem(key).replace('\n', "\r\n  "));
+    let (st, b) = submit(&s, token, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        (b["proof_kind"].as_str(), b["proof_verified"].as_bool()),
+        (Some("client"), Some(true)),
+        "{b}"
+    );
+
+    // Signed by another key, even one the proof names: unverified, and says why.
+    let (id, token, _) = &key_of[1];
+    let stranger = SigningKey::from_bytes(&[9; 32]);
+    let mut body = review.clone();
+    body["proof"] = proof_of(id, &stranger, &review);
+    body["proof"]["public_key"] = json!(pem(&stranger));
+    let (_, b) = submit(&s, token, body).await;
+    assert_eq!(b["proof_verified"], false);
+    assert!(
+        b["proof_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("registered key")),
+        "{b}"
+    );
+
+    // A hash of other content (a better score than submitted): unverified.
+    let (id, token, key) = &key_of[2];
+    let mut flattering = review.clone();
+    flattering["score"] = json!(10);
+    let mut body = review.clone();
+    body["proof"] = proof_of(id, key, &flattering);
+    let (_, b) = submit(&s, token, body).await;
+    assert_eq!(b["proof_verified"], false);
+    assert!(
+        b["proof_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("not the hash of this review")),
+        "{b}"
+    );
+
+    // A signature that is not base64: unverified, not an error.
+    let (id, token, key) = &key_of[3];
+    let mut body = review.clone();
+    body["proof"] = proof_of(id, key, &review);
+    body["proof"]["signature"] = json!("!!!");
+    let (st, b) = submit(&s, token, body).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(b["proof_verified"], false);
+}
+
+#[tokio::test]
+async fn a_challenge_is_used_up_only_by_an_accepted_review() {
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    publish(&s, &publisher, "acme/scan").await;
+    publish(&s, &publisher, "acme/other").await;
+    let (_, reviewer) = agent(&s, "reviewer", true).await;
+    let (_, other) = agent(&s, "other", true).await;
+    let (st, c) = post(
+        &s,
+        "/api/reviews/challenge",
+        Some(&reviewer),
+        json!({"skill_id": "acme/scan"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let (id, totem) = (
+        c["challenge_id"].as_str().expect("id"),
+        c["totem"].as_str().expect("totem"),
+    );
+    let good = json!({"skill_id": "acme/scan", "task": c["task"], "score": 7, "security_score": 6,
+        "what_worked": format!("{totem}: found the secrets"), "challenge_id": id, "totem": totem});
+
+    // Rejected submissions leave the challenge usable.
+    let mut rejected = Vec::new();
+    let mut unquoted = good.clone();
+    unquoted["what_worked"] = json!("found the secrets");
+    rejected.push((reviewer.as_str(), unquoted, "totem"));
+    let mut no_security = good.clone();
+    no_security
+        .as_object_mut()
+        .expect("object")
+        .remove("security_score");
+    rejected.push((reviewer.as_str(), no_security, "security_score"));
+    let mut wrong_totem = good.clone();
+    wrong_totem["totem"] = json!("GATHER-00000000");
+    rejected.push((reviewer.as_str(), wrong_totem, "totem"));
+    let mut other_skill = good.clone();
+    other_skill["skill_id"] = json!("acme/other");
+    rejected.push((reviewer.as_str(), other_skill, "challenge_id"));
+    let mut half = good.clone();
+    half.as_object_mut().expect("object").remove("totem");
+    rejected.push((reviewer.as_str(), half, "challenge_id"));
+    rejected.push((other.as_str(), good.clone(), "challenge_id"));
+    for (token, body, field) in rejected {
+        let (st, b) = submit(&s, token, body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {b}");
+        assert!(b["data"][field].is_object(), "{field}: {b}");
+    }
+
+    let (st, b) = submit(&s, &reviewer, good.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["challenged"], true);
+    let (_, r) = s
+        .get(
+            &format!("/api/reviews/{}", b["review_id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(r["challenged"], true);
+    assert_eq!(r["aspects"], c["aspects"]);
+    // Once.
+    let (st, b) = submit(&s, &reviewer, good.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b["data"]["challenge_id"].is_object());
+
+    // Two submissions racing with one challenge: one wins.
+    let (st, c) = post(
+        &s,
+        "/api/reviews/challenge",
+        Some(&reviewer),
+        json!({"skill_id": "acme/other"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let totem = c["totem"].as_str().expect("totem");
+    let body = json!({"skill_id": "acme/other", "task": "t", "score": 5, "security_score": 5,
+        "what_failed": totem, "challenge_id": c["challenge_id"], "totem": totem});
+    let racers = (0..6).map(|_| submit(&s, &reviewer, body.clone()));
+    let statuses: Vec<StatusCode> = futures::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|(st, _)| st)
+        .collect();
+    let won = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.is_success() || s.is_client_error()),
+        "{statuses:?}"
+    );
+}
+
+/// Concurrent reviews of one skill: none is lost from its stats.
+#[tokio::test]
+async fn fifty_concurrent_reviews_all_count() {
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    publish(&s, &publisher, "acme/popular").await;
+    let mut tokens = Vec::new();
+    for i in 0..50 {
+        tokens.push(agent(&s, &format!("fan{i}"), true).await.1);
+    }
+    let reviews = tokens.iter().enumerate().map(|(i, t)| {
+        let body = json!({"skill_id": "acme/popular", "task": "t", "score": 1 + (i % 10)});
+        submit(&s, t, body)
+    });
+    let answers = futures::future::join_all(reviews).await;
+    assert!(
+        answers.iter().all(|(st, _)| *st == StatusCode::CREATED),
+        "{answers:?}"
+    );
+    let (_, skill) = s.get("/api/skills/acme%2Fpopular", None).await;
+    assert_eq!(skill["review_count"], 50);
+    assert_eq!(skill["avg_score"], 5.5);
 }

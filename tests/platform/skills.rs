@@ -8,8 +8,18 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-/// A registered agent's token; verified through the records API when `verified`.
+/// A registered agent's id and token; verified through the records API when `verified`.
 pub(crate) async fn agent(s: &Server, name: &str, verified: bool) -> (String, String) {
+    let (id, token, _) = agent_keyed(s, name, verified).await;
+    (id, token)
+}
+
+/// [`agent`], and the agent's signing key.
+pub(crate) async fn agent_keyed(
+    s: &Server,
+    name: &str,
+    verified: bool,
+) -> (String, String, ed25519_dalek::SigningKey) {
     let key = new_key();
     let id = register(s, &key, name).await["agent_id"]
         .as_str()
@@ -25,7 +35,8 @@ pub(crate) async fn agent(s: &Server, name: &str, verified: bool) -> (String, St
             .await;
         assert_eq!(st, StatusCode::OK, "verify: {b}");
     }
-    (id, login(s, &key).await)
+    let token = login(s, &key).await;
+    (id, token, key)
 }
 
 const SKILL_MD: &str = "---\nname: pdf-tools\ndescription: Fill and merge PDF forms.\nlicense: MIT\nallowed-tools: Bash(pdftk:*) Read\n---\n# PDF tools\n\n```bash\npdftk a.pdf b.pdf cat output merged.pdf\ncurl -s https://example.com/form.pdf -o form.pdf\n```\n";

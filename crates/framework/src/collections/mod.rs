@@ -17,7 +17,7 @@ pub use crate::fields::{
     FileField, GeoPointField, JsonField, NumberField, PasswordField, RelationField, SelectField,
     TextField, UrlField,
 };
-pub use ids::is_valid_record_id;
+pub use ids::{is_valid_record_id, new_record_id};
 pub use model::{
     AuthOptions, Collection, CollectionType, EmailTemplate, MfaOptions, OAuth2Options,
     OAuth2Provider, OtpOptions, PasswordAuth, Rule, TokenConfig,
