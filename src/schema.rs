@@ -207,7 +207,7 @@ fn proofs() -> Result<Collection> {
             {"name": "review", "type": "relation", "collectionId": "reviews", "maxSelect": 1,
              "required": true, "cascadeDelete": true},
             {"name": "kind", "type": "select", "values": ["client", "attestation"], "maxSelect": 1, "required": true},
-            {"name": "claim_data", "type": "json", "maxSize": 200000},
+            {"name": "claim_data", "type": "json", "maxSize": 250000},
             {"name": "identifier", "type": "text", "max": 128},
             {"name": "signatures", "type": "json", "maxSize": 10000},
             {"name": "witnesses", "type": "json", "maxSize": 10000},

@@ -25,6 +25,8 @@ pub mod limits {
     pub const LABEL: usize = 50;
     pub const MODEL: usize = 100;
     pub const CLI_OUTPUT: usize = 100_000;
+    /// A client proof's `payload`, in bytes of JSON.
+    pub const PROOF_PAYLOAD: usize = 100_000;
 }
 
 named_set!(
@@ -109,6 +111,20 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
     check_score("score", sub.score)?;
     if let Some(s) = sub.security_score {
         check_score("security_score", s)?;
+    }
+    let payload_size = sub
+        .proof
+        .as_ref()
+        .and_then(|p| p.payload.as_ref())
+        .map_or(0, |v| v.to_string().len());
+    if payload_size > limits::PROOF_PAYLOAD {
+        return Err(invalid(
+            "proof",
+            format!(
+                "the payload is at most {} bytes of JSON.",
+                limits::PROOF_PAYLOAD
+            ),
+        ));
     }
     let skill = skills::get(app, &sub.skill_id).await?;
     let version = skill.get_i64("version");
@@ -238,10 +254,8 @@ fn explain_conflict(e: Error, challenged: bool) -> Error {
                 "The same review was submitted twice at once; send it again to replace it.".into(),
             )
         }
-        other => Error::Batch {
-            index,
-            error: Box::new(other),
-        },
+        // The write that failed, as if it had been the only one.
+        other => other,
     }
 }
 
