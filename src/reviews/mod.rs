@@ -173,27 +173,7 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
         }
         None => Vec::new(),
     };
-    let mut review = json!({
-        "skill": skill.id(),
-        "agent": agent.id,
-        "skill_version": version,
-        "status": ReviewStatus::Complete.as_str(),
-        "task": sub.task,
-        "score": sub.score,
-        "security_score": sub.security_score.unwrap_or(0.0),
-        "what_worked": sub.what_worked,
-        "what_failed": sub.what_failed,
-        "skill_feedback": sub.skill_feedback,
-        "security_notes": sub.security_notes,
-        "runner_type": sub.runner_type,
-        "permission_mode": sub.permission_mode,
-        "agent_model": sub.agent_model,
-        "execution_time_ms": sub.execution_time_ms.unwrap_or(0),
-        "cli_output": sub.cli_output,
-        "verified_reviewer": agent.verified,
-        "challenge_id": challenge.as_ref().map(|c| c.id()).unwrap_or_default(),
-        "challenge_aspects": challenge.as_ref().map(|c| c.get("aspects").cloned().unwrap_or(Value::Null)).unwrap_or(Value::Null),
-    });
+    let mut review = review_record(&skill, agent, &sub, challenge.as_ref());
     let mut proof_body = proof;
     proof_body["review"] = json!(review_id);
     let written = app
@@ -229,6 +209,36 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
         skill,
         challenged: challenge.is_some(),
         replaced: existing.is_some(),
+    })
+}
+
+/// The stored form of a submitted review (status `complete`).
+fn review_record(
+    skill: &Record,
+    agent: &Agent,
+    sub: &Submission,
+    challenge: Option<&Record>,
+) -> Value {
+    json!({
+        "skill": skill.id(),
+        "agent": agent.id,
+        "skill_version": skill.get_i64("version"),
+        "status": ReviewStatus::Complete.as_str(),
+        "task": &sub.task,
+        "score": sub.score,
+        "security_score": sub.security_score.unwrap_or(0.0),
+        "what_worked": &sub.what_worked,
+        "what_failed": &sub.what_failed,
+        "skill_feedback": &sub.skill_feedback,
+        "security_notes": &sub.security_notes,
+        "runner_type": &sub.runner_type,
+        "permission_mode": &sub.permission_mode,
+        "agent_model": &sub.agent_model,
+        "execution_time_ms": sub.execution_time_ms.unwrap_or(0),
+        "cli_output": &sub.cli_output,
+        "verified_reviewer": agent.verified,
+        "challenge_id": challenge.map(|c| c.id()).unwrap_or_default(),
+        "challenge_aspects": challenge.and_then(|c| c.get("aspects")).cloned().unwrap_or(Value::Null),
     })
 }
 
