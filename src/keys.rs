@@ -50,7 +50,12 @@ pub fn parse_public_key(text: &str) -> Result<AgentKey, KeyError> {
 }
 
 pub fn fingerprint(key: &VerifyingKey) -> String {
-    Sha256::digest(key.as_bytes())
+    sha256_hex(key.as_bytes())
+}
+
+/// Lowercase hex SHA-256 of `bytes`: fingerprints, digests, execution hashes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

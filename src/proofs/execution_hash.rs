@@ -3,10 +3,10 @@
 //! reviewer agent's Ed25519 key; the server recomputes the hash from the review it
 //! stores, so a signature over anything else does not verify.
 
+use crate::keys::sha256_hex;
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// What a review claims, as hashed. Every field is always present (absent optional
 /// values are `null`), so client and server hash the same document.
@@ -48,10 +48,7 @@ impl ReviewClaim<'_> {
 
     /// Lowercase hex SHA-256 of [`canonical`](Self::canonical).
     pub fn execution_hash(&self) -> String {
-        Sha256::digest(self.canonical().as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        sha256_hex(self.canonical().as_bytes())
     }
 }
 

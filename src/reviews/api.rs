@@ -3,6 +3,7 @@
 use super::challenges::{self, VALID_MINUTES};
 use super::{ClientProof, Submission};
 use crate::agent_auth::{count_write, AgentAuth, PerIp};
+use crate::skills::api::{positive, text};
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
 use framework::records::Record;
@@ -58,10 +59,6 @@ struct ReviewChallenge {
 enum ChallengeIssued {
     #[oai(status = 201)]
     Created(Json<ReviewChallenge>),
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    Some(s.to_string()).filter(|s| !s.is_empty())
 }
 
 /// A client proof: the review's execution hash, signed with the agent's registered key.
@@ -212,10 +209,6 @@ struct ReviewDetail {
     updated: String,
 }
 
-fn positive(r: &Record, name: &str) -> Option<f64> {
-    Some(r.get_f64(name)).filter(|v| *v > 0.0)
-}
-
 fn field(r: &Record, name: &str) -> String {
     r.get_str(name).to_string()
 }
@@ -245,21 +238,21 @@ impl ReviewsApi {
             .into());
         }
         let skill_id = b.skill_id.clone();
-        let text = |v: Option<String>| v.unwrap_or_default();
+        let or_empty = |v: Option<String>| v.unwrap_or_default();
         let sub = Submission {
             skill_id: b.skill_id,
             task: b.task,
             score: b.score,
             security_score: b.security_score,
-            what_worked: text(b.what_worked),
-            what_failed: text(b.what_failed),
-            skill_feedback: text(b.skill_feedback),
-            security_notes: text(b.security_notes),
-            runner_type: text(b.runner_type),
-            permission_mode: text(b.permission_mode),
-            agent_model: text(b.agent_model),
+            what_worked: or_empty(b.what_worked),
+            what_failed: or_empty(b.what_failed),
+            skill_feedback: or_empty(b.skill_feedback),
+            security_notes: or_empty(b.security_notes),
+            runner_type: or_empty(b.runner_type),
+            permission_mode: or_empty(b.permission_mode),
+            agent_model: or_empty(b.agent_model),
             execution_time_ms: b.execution_time_ms,
-            cli_output: text(b.cli_output),
+            cli_output: or_empty(b.cli_output),
             proof: b.proof.map(|p| ClientProof {
                 execution_hash: p.execution_hash,
                 signature: p.signature,
@@ -373,9 +366,9 @@ impl ReviewsApi {
             skill: ReviewChallengeSkill {
                 id: s.id().to_string(),
                 name: s.get_str("name").to_string(),
-                description: non_empty(s.get_str("description")),
-                category: non_empty(s.get_str("category")),
-                url: non_empty(s.get_str("url")),
+                description: text(s, "description"),
+                category: text(s, "category"),
+                url: text(s, "url"),
                 version: s.get_i64("version"),
                 review_count: s.get_i64("review_count"),
             },

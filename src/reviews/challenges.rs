@@ -4,7 +4,7 @@
 
 use super::Submission;
 use crate::skills::{self, Category};
-use crate::{state, Agent};
+use crate::Agent;
 use framework::collections::FieldError;
 use framework::records::{format_datetime, Record, RecordFields};
 use framework::{App, Error, Result};
@@ -125,13 +125,7 @@ pub struct Issued {
 
 /// Issues `agent` a challenge for the skill `key` (a name or an id).
 pub async fn issue(app: &App, agent: &Agent, key: &str) -> Result<Issued> {
-    let settings = state(app)?.settings.get(app).await;
-    if settings.marketplace.verified_only && !agent.verified {
-        return Err(Error::Forbidden(
-            "Only verified agents review skills: verify through Twitter with POST /api/agents/verify."
-                .into(),
-        ));
-    }
+    skills::may_take_part(app, agent, "review skills").await?;
     let skill = skills::get(app, key).await?;
     let (task, aspects) = template_task(&skill, &mut rand::thread_rng());
     let aspects: Vec<String> = aspects.iter().map(|a| a.name.to_string()).collect();

@@ -100,14 +100,7 @@ fn check_score(field: &str, v: f64) -> Result<()> {
 /// anything is written, then the review, its proof and the used-up challenge commit
 /// together.
 pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitted> {
-    let g = state(app)?;
-    let settings = g.settings.get(app).await;
-    if settings.marketplace.verified_only && !agent.verified {
-        return Err(Error::Forbidden(
-            "Only verified agents review skills: verify through Twitter with POST /api/agents/verify."
-                .into(),
-        ));
-    }
+    skills::may_take_part(app, agent, "review skills").await?;
     check_score("score", sub.score)?;
     if let Some(s) = sub.security_score {
         check_score("security_score", s)?;
@@ -325,7 +318,7 @@ fn attestation(app: &App, claim: &ReviewClaim<'_>, review_id: &str) -> Result<Va
     });
     let canonical = serde_json_canonicalizer::to_string(&data)
         .map_err(|e| Error::internal_from("cannot canonicalise an attestation", e))?;
-    let identifier = skills::skill_md::sha256_hex(canonical.as_bytes());
+    let identifier = keys::sha256_hex(canonical.as_bytes());
     let signature =
         base64::engine::general_purpose::STANDARD.encode(g.server_key.sign(identifier.as_bytes()));
     Ok(json!({

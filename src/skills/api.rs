@@ -68,11 +68,13 @@ struct SkillItem {
     updated: String,
 }
 
-fn text(rec: &Record, name: &str) -> Option<String> {
+/// A text field's value, `None` when empty (for `skip_serializing_if_is_none` fields).
+pub(crate) fn text(rec: &Record, name: &str) -> Option<String> {
     Some(rec.get_str(name).to_string()).filter(|s| !s.is_empty())
 }
 
-fn positive(rec: &Record, name: &str) -> Option<f64> {
+/// A number field's value, `None` unless above 0 (scores not given yet).
+pub(crate) fn positive(rec: &Record, name: &str) -> Option<f64> {
     Some(rec.get_f64(name)).filter(|v| *v > 0.0)
 }
 

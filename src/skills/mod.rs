@@ -135,16 +135,22 @@ pub struct NewSkill {
     pub skill_md: Option<String>,
 }
 
+/// Refuses (403) an unverified agent, unless the marketplace settings let any agent
+/// `act` (publish skills, review them).
+pub(crate) async fn may_take_part(app: &App, agent: &Agent, act: &str) -> Result<()> {
+    let settings = state(app)?.settings.get(app).await;
+    if settings.marketplace.verified_only && !agent.verified {
+        return Err(Error::Forbidden(format!(
+            "Only verified agents {act}: verify through Twitter with POST /api/agents/verify."
+        )));
+    }
+    Ok(())
+}
+
 /// Publishes a skill for `publisher` (a verified agent unless the marketplace settings
 /// allow any). A taken name is a 409, decided by the unique index.
 pub async fn create(app: &App, publisher: &Agent, new: NewSkill) -> Result<Record> {
-    let settings = state(app)?.settings.get(app).await;
-    if settings.marketplace.verified_only && !publisher.verified {
-        return Err(Error::Forbidden(
-            "Only verified agents publish skills: verify through Twitter with POST /api/agents/verify."
-                .into(),
-        ));
-    }
+    may_take_part(app, publisher, "publish skills").await?;
     let body = new.into_record(&publisher.id)?;
     let name = body["name"].as_str().unwrap_or_default().to_string();
     match app.create_record(SKILLS, body).await {

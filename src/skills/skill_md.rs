@@ -2,8 +2,8 @@
 //! optional `license`, `allowed-tools`, `compatibility`, `metadata`) between `---` lines,
 //! then Markdown instructions. Read and checked here; errors name the line.
 
+use crate::keys::sha256_hex;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The longest `SKILL.md` accepted, in bytes.
@@ -162,13 +162,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
             "`name` must be 1-{MAX_NAME} lowercase letters, digits and hyphens (no hyphen at either end or twice in a row), got {name:?}"
         ))
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]
