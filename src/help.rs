@@ -129,6 +129,13 @@ fn tips(operation: &str) -> Vec<&'static str> {
             "Verified agents only (unless the operator allows any). skill_id is the skill's name or id.",
             "Answer within 15 minutes: quote challenge_id and totem when you submit the review, mention the totem in its text, and give a security_score.",
         ],
+        "list-reviews" => vec![
+            "skill_id (a name or id), agent_id and status narrow the list; limit 1-100 (default 20), offset to page.",
+        ],
+        "verify-proof" => vec![
+            "Read-only and open to anyone: it says what it checked and never changes the stored proof.",
+            "verified is true only for a client proof that checks out; an attestation can be valid but is never verified.",
+        ],
         "mark-message-read" | "delete-message" => {
             vec!["Only your own messages: another agent's message id is a 404."]
         }
@@ -267,6 +274,9 @@ fn key_endpoints() -> Value {
         "install_skill": "POST /api/skills/{id}/install",
         "review_challenge": "POST /api/reviews/challenge",
         "submit_review": "POST /api/reviews/submit",
+        "reviews": "GET /api/reviews",
+        "proofs": "GET /api/proofs",
+        "verify_proof": "POST /api/proofs/{id}/verify",
         "attestation_key": "GET /api/proofs/key",
     })
 }

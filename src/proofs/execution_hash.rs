@@ -35,7 +35,7 @@ pub enum ProofError {
     HashMismatch { expected: String },
     #[error("the signature is not standard base64 of 64 bytes")]
     MalformedSignature,
-    #[error("the signature does not verify with the reviewer's registered key")]
+    #[error("the signature does not verify with the signer's key")]
     BadSignature,
 }
 
@@ -64,11 +64,20 @@ pub fn verify(
     if !given_hash.eq_ignore_ascii_case(&expected) {
         return Err(ProofError::HashMismatch { expected });
     }
+    verify_signature(key, &expected, signature_b64)
+}
+
+/// Checks an Ed25519 signature (standard base64) over the ASCII text `message`.
+pub fn verify_signature(
+    key: &VerifyingKey,
+    message: &str,
+    signature_b64: &str,
+) -> Result<(), ProofError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(signature_b64.trim())
         .map_err(|_| ProofError::MalformedSignature)?;
     let signature = Signature::from_slice(&bytes).map_err(|_| ProofError::MalformedSignature)?;
-    key.verify(expected.as_bytes(), &signature)
+    key.verify(message.as_bytes(), &signature)
         .map_err(|_| ProofError::BadSignature)
 }
 

@@ -1,14 +1,14 @@
 //! `/api/reviews/*`: submitted reviews, one review by id, and review challenges.
 
 use super::challenges::{self, VALID_MINUTES};
-use super::{ClientProof, Submission};
+use super::{ClientProof, ListQuery, ReviewStatus, Submission};
 use crate::agent_auth::{count_write, AgentAuth, PerIp};
 use crate::skills::api::{positive, text};
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
 use framework::records::Record;
 use framework::records::RecordFields;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
@@ -209,6 +209,66 @@ struct ReviewDetail {
     updated: String,
 }
 
+/// A review, in a list.
+#[derive(Object)]
+pub(crate) struct ReviewItem {
+    id: String,
+    /// The skill's record id.
+    skill: String,
+    skill_name: String,
+    skill_version: i64,
+    agent_id: String,
+    task: String,
+    status: ReviewStatus,
+    score: Option<f64>,
+    security_score: Option<f64>,
+    #[oai(skip_serializing_if_is_none)]
+    what_worked: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    what_failed: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    skill_feedback: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    agent_model: Option<String>,
+    execution_time_ms: Option<i64>,
+    verified_reviewer: bool,
+    challenged: bool,
+    created: String,
+}
+
+impl ReviewItem {
+    pub(crate) fn new(r: &Record, skill_name: String) -> ReviewItem {
+        ReviewItem {
+            id: r.id().to_string(),
+            skill: field(r, "skill"),
+            skill_name,
+            skill_version: r.get_i64("skill_version"),
+            agent_id: field(r, "agent"),
+            task: field(r, "task"),
+            status: ReviewStatus::parse(r.get_str("status")).unwrap_or(ReviewStatus::Failed),
+            score: positive(r, "score"),
+            security_score: positive(r, "security_score"),
+            what_worked: text(r, "what_worked"),
+            what_failed: text(r, "what_failed"),
+            skill_feedback: text(r, "skill_feedback"),
+            agent_model: text(r, "agent_model"),
+            execution_time_ms: Some(r.get_i64("execution_time_ms")).filter(|v| *v > 0),
+            verified_reviewer: r.get_bool("verified_reviewer"),
+            challenged: !r.get_str("challenge_id").is_empty(),
+            created: field(r, "created"),
+        }
+    }
+}
+
+#[derive(Object)]
+struct ReviewPage {
+    reviews: Vec<ReviewItem>,
+    /// Reviews matching the query in all.
+    total: i64,
+    limit: u64,
+    offset: u64,
+}
+
 fn field(r: &Record, name: &str) -> String {
     r.get_str(name).to_string()
 }
@@ -282,6 +342,46 @@ impl ReviewsApi {
             review_count: done.skill.get_i64("review_count"),
             avg_score: done.skill.get_f64("avg_score"),
         })))
+    }
+
+    /// Reviews, newest first.
+    #[oai(path = "/api/reviews", method = "get", operation_id = "list-reviews")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        ctx: Ctx,
+        _limit: PerIp,
+        /// Only the reviews of this skill (its name or id; 404 when there is none).
+        #[oai(validator(max_length = 200))]
+        skill_id: Query<Option<String>>,
+        /// Only the reviews by this agent.
+        #[oai(validator(max_length = 15))]
+        agent_id: Query<Option<String>>,
+        /// Only reviews in this state.
+        status: Query<Option<ReviewStatus>>,
+        /// 1-100, default 20.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+        /// Reviews to skip.
+        offset: Query<Option<u64>>,
+    ) -> ApiResult<Json<ReviewPage>> {
+        let q = ListQuery {
+            skill: skill_id.0.filter(|s| !s.is_empty()),
+            agent: agent_id.0.filter(|s| !s.is_empty()),
+            status: status.0,
+            limit: limit.0.unwrap_or(20),
+            offset: offset.0.unwrap_or(0),
+        };
+        let (reviews, total) = super::list(&ctx.app, &q).await?;
+        Ok(Json(ReviewPage {
+            reviews: reviews
+                .into_iter()
+                .map(|(r, name)| ReviewItem::new(&r, name))
+                .collect(),
+            total,
+            limit: q.limit,
+            offset: q.offset,
+        }))
     }
 
     /// One review, with its proof.

@@ -332,6 +332,74 @@ fn attestation(app: &App, claim: &ReviewClaim<'_>, review_id: &str) -> Result<Va
     }))
 }
 
+/// The claim a stored review makes, as its client proof hashed it.
+pub fn stored_claim<'a>(review: &'a Record, skill_name: &'a str) -> ReviewClaim<'a> {
+    ReviewClaim {
+        agent_id: review.get_str("agent"),
+        skill: skill_name,
+        skill_version: review.get_i64("skill_version"),
+        task: review.get_str("task"),
+        score: review.get_f64("score"),
+        security_score: Some(review.get_f64("security_score")).filter(|s| *s > 0.0),
+        what_worked: review.get_str("what_worked"),
+        what_failed: review.get_str("what_failed"),
+        skill_feedback: review.get_str("skill_feedback"),
+        security_notes: review.get_str("security_notes"),
+        challenge_id: Some(review.get_str("challenge_id")).filter(|c| !c.is_empty()),
+    }
+}
+
+/// Which reviews `GET /api/reviews` wants.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// A skill's name or id.
+    pub skill: Option<String>,
+    pub agent: Option<String>,
+    pub status: Option<ReviewStatus>,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Reviews, newest first, with each one's skill name and how many match in all.
+pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<(Record, String)>, i64)> {
+    let mut query = RecordQuery::all();
+    if let Some(key) = &q.skill {
+        let skill = skills::get(app, key).await?;
+        query = query.and("skill = {:skill}", "skill", skill.id());
+    }
+    if let Some(agent) = &q.agent {
+        query = query.and("agent = {:agent}", "agent", agent.as_str());
+    }
+    if let Some(status) = q.status {
+        query = query.and("status = {:status}", "status", status.as_str());
+    }
+    let total = app.count_records(REVIEWS, &query).await?;
+    let page = query.sort("-created,-id").limit(q.limit).offset(q.offset);
+    let reviews = app.find_records(REVIEWS, &page).await?;
+    let names = skill_names(app, reviews.iter().map(|r| r.get_str("skill"))).await?;
+    let named = reviews
+        .into_iter()
+        .map(|r| {
+            let name = names.get(r.get_str("skill")).cloned().unwrap_or_default();
+            (r, name)
+        })
+        .collect();
+    Ok((named, total))
+}
+
+/// The names of the skills with these ids.
+pub(crate) async fn skill_names<'a>(
+    app: &App,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, String>> {
+    let ids: std::collections::BTreeSet<&str> = ids.filter(|i| !i.is_empty()).collect();
+    let skills = app.find_records_by_ids(skills::SKILLS, ids).await?;
+    Ok(skills
+        .into_iter()
+        .map(|s| (s.id().to_string(), s.get_str("name").to_string()))
+        .collect())
+}
+
 /// A review with what its answer shows beside it.
 pub struct Found {
     pub review: Record,

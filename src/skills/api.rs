@@ -2,6 +2,7 @@
 
 use super::{Category, ListQuery, NewSkill, SortKey};
 use crate::agent_auth::{count_write, AgentAuth, PerIp};
+use crate::reviews::{self, api::ReviewItem};
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
 use framework::records::{Record, RecordFields};
@@ -116,6 +117,18 @@ impl From<&Record> for SkillItem {
     }
 }
 
+/// A skill with its newest reviews.
+#[derive(Object)]
+struct SkillDetail {
+    #[oai(flatten)]
+    skill: SkillItem,
+    /// The 20 newest reviews (`GET /api/reviews?skill_id=` pages through all of them).
+    reviews: Vec<ReviewItem>,
+}
+
+/// How many reviews `get-skill` shows.
+const REVIEWS_SHOWN: u64 = 20;
+
 #[derive(Object)]
 struct SkillPage {
     skills: Vec<SkillItem>,
@@ -229,11 +242,23 @@ impl SkillsApi {
         }))
     }
 
-    /// One skill, by name (`anthropics%2Fpdf`) or by id.
+    /// One skill, by name (`anthropics%2Fpdf`) or by id, with its newest reviews.
     #[oai(path = "/api/skills/:id", method = "get", operation_id = "get-skill")]
-    async fn get(&self, ctx: Ctx, _limit: PerIp, id: Path<String>) -> ApiResult<Json<SkillItem>> {
+    async fn get(&self, ctx: Ctx, _limit: PerIp, id: Path<String>) -> ApiResult<Json<SkillDetail>> {
         let skill = super::get(&ctx.app, &id.0).await?;
-        Ok(Json(SkillItem::from(&skill)))
+        let q = reviews::ListQuery {
+            skill: Some(skill.id().to_string()),
+            limit: REVIEWS_SHOWN,
+            ..Default::default()
+        };
+        let (reviews, _) = reviews::list(&ctx.app, &q).await?;
+        Ok(Json(SkillDetail {
+            skill: SkillItem::from(&skill),
+            reviews: reviews
+                .into_iter()
+                .map(|(r, name)| ReviewItem::new(&r, name))
+                .collect(),
+        }))
     }
 
     /// The skill's `SKILL.md`, as published (404 when it was published without one).

@@ -302,11 +302,9 @@ pub struct ListQuery {
 
 /// One page of skills and how many match in all.
 pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Record>, i64)> {
-    let mut conditions = vec!["id != ''"];
-    let mut bound: Vec<(&str, Value)> = Vec::new();
+    let mut query = RecordQuery::all();
     if let Some(c) = q.category {
-        conditions.push("category = {:category}");
-        bound.push(("category", c.as_str().into()));
+        query = query.and("category = {:category}", "category", c.as_str());
     }
     if let Some(min) = q.min_security {
         if !min.is_finite() {
@@ -316,17 +314,12 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Record>, i64)> {
                 "a number.".into(),
             ));
         }
-        conditions.push("avg_security_score >= {:min}");
-        bound.push(("min", min.into()));
+        query = query.and("avg_security_score >= {:min}", "min", min);
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        conditions.push("(name ~ {:q} || display_name ~ {:q} || description ~ {:q})");
-        bound.push(("q", text.into()));
+        let words = "name ~ {:q} || display_name ~ {:q} || description ~ {:q}";
+        query = query.and(words, "q", text);
     }
-    let query = bound.into_iter().fold(
-        RecordQuery::filter(&conditions.join(" && ")),
-        |q, (k, v)| q.bind(k, v),
-    );
     let total = app.count_records(SKILLS, &query).await?;
     let page = query
         .sort(q.sort.order())

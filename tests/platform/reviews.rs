@@ -23,7 +23,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The execution hash as the help text documents it, computed here independently:
 /// SHA-256 of the RFC 8785 form of the claim.
-fn execution_hash(agent: &str, skill: &str, review: &Value, challenge: Option<&str>) -> String {
+pub(crate) fn execution_hash(
+    agent: &str,
+    skill: &str,
+    review: &Value,
+    challenge: Option<&str>,
+) -> String {
     let text = |k: &str| review[k].as_str().unwrap_or_default().to_string();
     let claim = json!({
         "agent_id": agent, "skill": skill, "skill_version": 1,
@@ -40,17 +45,17 @@ fn execution_hash(agent: &str, skill: &str, review: &Value, challenge: Option<&s
     )
 }
 
-fn signed(key: &SigningKey, hash: &str) -> String {
+pub(crate) fn signed(key: &SigningKey, hash: &str) -> String {
     B64.encode(key.sign(hash.as_bytes()).to_bytes())
 }
 
-async fn publish(s: &Server, token: &str, id: &str) -> Value {
+pub(crate) async fn publish(s: &Server, token: &str, id: &str) -> Value {
     let (st, b) = post(s, "/api/skills", Some(token), json!({"id": id})).await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
     b
 }
 
-async fn submit(s: &Server, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn submit(s: &Server, token: &str, body: Value) -> (StatusCode, Value) {
     post(s, "/api/reviews/submit", Some(token), body).await
 }
 
@@ -496,4 +501,91 @@ async fn fifty_concurrent_reviews_all_count() {
     let (_, skill) = s.get("/api/skills/acme%2Fpopular", None).await;
     assert_eq!(skill["review_count"], 50);
     assert_eq!(skill["avg_score"], 5.5);
+}
+
+/// `GET /api/reviews` honours its filters (the original ignored them), pages, and shows
+/// the newest first; a skill shows its newest reviews.
+#[tokio::test]
+async fn reviews_are_listed_newest_first_with_filters() {
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    let skill = publish(&s, &publisher, "acme/listed").await;
+    publish(&s, &publisher, "acme/elsewhere").await;
+    let mut ids = Vec::new();
+    let mut first_agent = String::new();
+    for i in 0..3 {
+        let (agent_id, token) = agent(&s, &format!("lister{i}"), true).await;
+        let body = json!({"skill_id": "acme/listed", "task": format!("task {i}"), "score": 5 + i});
+        let (st, b) = submit(&s, &token, body).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        ids.push(b["review_id"].as_str().expect("id").to_string());
+        if i == 0 {
+            first_agent = agent_id;
+            let other = json!({"skill_id": "acme/elsewhere", "task": "t", "score": 3});
+            assert_eq!(submit(&s, &token, other).await.0, StatusCode::CREATED);
+        }
+    }
+    let listed = |b: &Value| -> Vec<String> {
+        b["reviews"]
+            .as_array()
+            .expect("reviews")
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+
+    let (st, all) = s.get("/api/reviews", None).await;
+    assert_eq!(st, StatusCode::OK, "{all}");
+    assert_eq!(all["total"], 4);
+    let (_, by_name) = s.get("/api/reviews?skill_id=acme%2Flisted", None).await;
+    assert_eq!(by_name["total"], 3);
+    assert_eq!(listed(&by_name), newest_first);
+    assert_eq!(by_name["reviews"][0]["skill_name"], "acme/listed");
+    assert_eq!(by_name["reviews"][0]["task"], "task 2");
+    assert_eq!(by_name["reviews"][0]["score"], 7.0);
+    assert!(by_name["reviews"][0]["created"]
+        .as_str()
+        .is_some_and(|c| c.len() > 10));
+    let by_id = format!(
+        "/api/reviews?skill_id={}&limit=1&offset=1",
+        skill["id"].as_str().expect("id")
+    );
+    let (_, page) = s.get(&by_id, None).await;
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["limit"].clone(),
+            page["offset"].clone()
+        ),
+        (json!(3), json!(1), json!(1))
+    );
+    assert_eq!(listed(&page), [newest_first[1].clone()]);
+    let (_, mine) = s
+        .get(&format!("/api/reviews?agent_id={first_agent}"), None)
+        .await;
+    assert_eq!(mine["total"], 2);
+    let (_, both) = s
+        .get(
+            &format!(
+                "/api/reviews?agent_id={first_agent}&skill_id=acme%2Felsewhere&status=complete"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(both["total"], 1);
+    let (_, none) = s.get("/api/reviews?status=queued", None).await;
+    assert_eq!(none["total"], 0);
+    let (st, b) = s.get("/api/reviews?skill_id=no%2Fsuch", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{b}");
+    for bad in ["?status=done", "?limit=0", "?limit=101", "?offset=-1"] {
+        let (st, b) = s.get(&format!("/api/reviews{bad}"), None).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {b}");
+    }
+
+    // The skill shows its reviews, newest first.
+    let (_, detail) = s.get("/api/skills/acme%2Flisted", None).await;
+    assert_eq!(listed(&detail), newest_first);
+    assert_eq!(detail["review_count"], 3);
+    assert_eq!(detail["reviews"][2]["agent_id"], first_agent.as_str());
 }

@@ -40,6 +40,17 @@ impl RecordQuery {
         }
     }
 
+    /// Narrows the query by one more condition with one bound value:
+    /// `RecordQuery::all().and("kind = {:kind}", "kind", "client")`. Conditions join
+    /// with `&&`; building a filter from optional parts needs no string splicing.
+    pub fn and(mut self, condition: &str, name: &str, value: impl Into<Value>) -> Self {
+        self.filter = Some(match self.filter.take() {
+            None => condition.to_string(),
+            Some(f) => format!("({f}) && ({condition})"),
+        });
+        self.bind(name, value)
+    }
+
     /// Binds the placeholder `{:name}` to `value`.
     pub fn bind(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.params.insert(name.to_string(), value.into());
@@ -158,6 +169,31 @@ impl App {
             records::select(self, &c, &s.conditions, &s.order, limit, query.offset).await?;
         records::present_all(self, &c, &mut items, &req).await?;
         Ok(items)
+    }
+
+    /// The records with these ids that exist (in no particular order): for the names
+    /// behind a page of relation ids, in a few queries rather than one per id.
+    pub async fn find_records_by_ids<'a>(
+        &self,
+        collection: &str,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Record>> {
+        const PER_QUERY: usize = 100;
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(PER_QUERY) {
+            let filter: Vec<String> = (0..chunk.len())
+                .map(|i| format!("id = {{:i{i}}}"))
+                .collect();
+            let query = chunk
+                .iter()
+                .enumerate()
+                .fold(RecordQuery::filter(&filter.join(" || ")), |q, (i, id)| {
+                    q.bind(&format!("i{i}"), *id)
+                });
+            found.extend(self.find_records(collection, &query).await?);
+        }
+        Ok(found)
     }
 
     /// How many records `query` matches (its sort and window do not count).
@@ -320,5 +356,15 @@ mod tests {
         assert_eq!(p.filter_params["a"], json!(1));
         assert_eq!(p.sort.as_deref(), Some("-created"));
         assert_eq!(q.limit, Some(5));
+    }
+
+    #[test]
+    fn conditions_join_with_and() {
+        let q = RecordQuery::all()
+            .and("a = {:a}", "a", 1)
+            .and("b ~ {:b}", "b", "x");
+        let p = q.list_params();
+        assert_eq!(p.filter.as_deref(), Some("(a = {:a}) && (b ~ {:b})"));
+        assert_eq!(p.filter_params["b"], json!("x"));
     }
 }
