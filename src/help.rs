@@ -85,7 +85,15 @@ struct Discovery {
 }
 
 /// The OpenAPI tags whose operations `/help` lists.
-const AGENT_TAGS: &[&str] = &["Agent Auth", "Inbox", "Skills", "Reviews", "Proofs", "Help"];
+const AGENT_TAGS: &[&str] = &[
+    "Agent Auth",
+    "Inbox",
+    "Skills",
+    "Reviews",
+    "Proofs",
+    "Rankings",
+    "Help",
+];
 
 /// Extra advice per operation id.
 fn tips(operation: &str) -> Vec<&'static str> {
@@ -277,6 +285,7 @@ fn key_endpoints() -> Value {
         "reviews": "GET /api/reviews",
         "proofs": "GET /api/proofs",
         "verify_proof": "POST /api/proofs/{id}/verify",
+        "rankings": "GET /api/rankings",
         "attestation_key": "GET /api/proofs/key",
     })
 }

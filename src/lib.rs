@@ -20,6 +20,7 @@ pub mod inbox_api;
 pub mod keys;
 pub mod limits;
 pub mod proofs;
+pub mod rankings;
 pub mod reviews;
 pub mod schema;
 pub mod settings;
@@ -63,6 +64,8 @@ pub enum GatherTags {
     Reviews,
     /// Signed proofs of reviews, and the key to check the server's.
     Proofs,
+    /// Skills ranked by reviews, installs and verified proofs.
+    Rankings,
     /// How to use the platform.
     Help,
     /// What the platform is, for machines.
@@ -77,8 +80,8 @@ pub struct Gather {
     pub(crate) limits: limits::Limits,
     /// Signs the server's attestations; never stored in the database.
     pub(crate) server_key: proofs::server_key::ServerKey,
-    /// One skill stats update at a time on this instance (see `reviews::stats`).
-    pub(crate) stats_lock: tokio::sync::Mutex<()>,
+    /// When `refresh-rankings` last ran on this instance (it runs once a minute at most).
+    pub(crate) last_rank_refresh: parking_lot::Mutex<Option<std::time::Instant>>,
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -93,6 +96,7 @@ pub type GatherApi = (
     skills::api::SkillsApi,
     reviews::api::ReviewsApi,
     proofs::api::ProofsApi,
+    rankings::api::RankingsApi,
     help::HelpApi,
 );
 
@@ -153,13 +157,14 @@ pub async fn setup(app: &App) -> Result<()> {
         settings,
         limits: limits::Limits::default(),
         server_key,
-        stats_lock: tokio::sync::Mutex::new(()),
+        last_rank_refresh: parking_lot::Mutex::new(None),
     });
     register_hooks(app);
     Ok(())
 }
 
 fn register_hooks(app: &App) {
+    rankings::refresh::follow_changes(app);
     // Every new agent finds a welcome message; failing to send it never fails the
     // registration.
     app.hooks()

@@ -112,7 +112,13 @@ fn skills() -> Result<Collection> {
             {"name": "review_count", "type": "number", "onlyInt": true, "min": 0},
             {"name": "avg_score", "type": "number", "min": 0, "max": 10},
             {"name": "avg_security_score", "type": "number", "min": 0, "max": 10},
-            {"name": "rank_score", "type": "number", "min": 0, "max": 100}
+            {"name": "rank_score", "type": "number", "min": 0, "max": 100},
+            // Kept by rankings::refresh: reviews whose client proof verified, and the
+            // rank's two parts with the normaliser it was last computed with.
+            {"name": "proof_count", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "rank_reviews", "type": "number", "min": 0},
+            {"name": "rank_base", "type": "number", "min": 0},
+            {"name": "rank_norm", "type": "number", "min": 0}
         ]),
         &[
             // Names are unique by the database, so two publishers racing for one name
@@ -236,6 +242,11 @@ pub fn migrations() -> Vec<CodeMigration> {
                 proofs()?,
             ];
             collections::import(&app, all, false).await
+        }),
+        CodeMigration::new("gather_003_rankings", |app: App| async move {
+            // The skills' rank parts (fresh installs have them from 002 already).
+            collections::import(&app, vec![skills()?], false).await?;
+            crate::rankings::refresh::all(&app).await.map(|_| ())
         }),
     ]
 }

@@ -1,10 +1,10 @@
 //! Reviews of skills by agents: submitted with an optional client proof and an optional
 //! challenge ([`challenges`]), one per agent, skill and skill version, written in one
-//! transaction with their proof; the skill's stats follow.
+//! transaction with their proof; the skill's stats and rank follow
+//! ([`crate::rankings::refresh`]).
 
 pub mod api;
 pub mod challenges;
-mod stats;
 
 use crate::proofs::execution_hash::{self, ReviewClaim};
 use crate::skills::{self, named_set};
@@ -195,7 +195,8 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
     let (Some(proof), Some(review)) = (written.next(), written.next()) else {
         return Err(Error::internal("the review's writes returned no records"));
     };
-    let skill = stats::refresh(app, skill.id()).await?;
+    // The review's hook has refreshed the skill's stats and rank (rankings::refresh).
+    let skill = skills::get(app, skill.id()).await?;
     Ok(Submitted {
         review,
         proof,

@@ -362,7 +362,12 @@ pub async fn install(app: &App, agent: &Agent, key: &str) -> Result<(Record, boo
         .await;
     match written {
         Ok(mut records) => {
-            let updated = records.pop().flatten().unwrap_or(skill);
+            let mut updated = records.pop().flatten().unwrap_or(skill);
+            // Installs are in the rank of a reviewed skill.
+            if updated.get_i64("review_count") > 0 {
+                crate::rankings::refresh::skill(app, &id).await?;
+                updated = get(app, &id).await?;
+            }
             Ok((updated, true))
         }
         // The pair index: this agent has installed it before.

@@ -10,6 +10,7 @@ mod connection_flood;
 mod multi_instance;
 mod openapi_conformance;
 mod proofs;
+mod rankings;
 mod realtime_instances;
 mod reviews;
 mod skills;

@@ -1,6 +1,7 @@
 //! Storage: one connection abstraction over SQLite (embedded default) and PostgreSQL
 //! (scale-out), a pool of readers plus a group-committing writer queue. Apps may read
-//! with their own queries ([`Db::query_all`]); they write through records.
+//! with their own queries ([`Db::query_all`]) and run their own statements in one write
+//! transaction ([`Db::write`]) for set-based work; records are written through records.
 
 mod error;
 mod row;
@@ -11,13 +12,15 @@ mod writer;
 pub mod system_migrations;
 pub use error::{DbError, DbErrorKind};
 pub use row::Row;
-pub(crate) use tx::WriteTx;
-pub(crate) use writer::{WriteFn, Writer};
+/// What an app's own statements are made of ([`Dialect::raw`]).
+pub use sea_orm::{Statement, Value as SqlValue};
+pub use tx::WriteTx;
+pub use writer::WriteFn;
+pub(crate) use writer::Writer;
 
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
-    Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Value,
 };
 use std::path::Path;
 use std::time::Duration;
@@ -46,10 +49,11 @@ impl Dialect {
         Statement::from_sql_and_values(self.backend(), sql, values)
     }
 
-    /// The `i`-th (from 1) bind parameter in raw SQL: `?` or `$i`.
+    /// The `i`-th (from 1) bind parameter in raw SQL: `?i` or `$i` (numbered on both
+    /// engines, so one value may be used twice).
     pub fn param(self, i: usize) -> String {
         match self {
-            Dialect::Sqlite => "?".to_string(),
+            Dialect::Sqlite => format!("?{i}"),
             Dialect::Postgres => format!("${i}"),
         }
     }
@@ -216,8 +220,11 @@ impl Db {
         out
     }
 
-    /// Runs `f` inside the writer's transaction; see [`Writer::write`].
-    pub(crate) async fn write<T, E>(&self, f: WriteFn<T, E>) -> Result<T, E>
+    /// Runs `f` inside a write transaction and answers once it has committed; if `f`
+    /// fails, none of its changes are kept. `f` may run twice (a group that fails is
+    /// replayed job by job), so it must only read and write through `tx`. For an app's
+    /// set-based statements: record hooks and realtime do not see such writes.
+    pub async fn write<T, E>(&self, f: WriteFn<T, E>) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
