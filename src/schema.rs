@@ -127,6 +127,9 @@ fn skills() -> Result<Collection> {
             "CREATE INDEX idx_skills_category ON skills (category)",
             "CREATE INDEX idx_skills_rank ON skills (rank_score, review_count)",
             "CREATE INDEX idx_skills_installs ON skills (installs)",
+            // What rankings::refresh looks up to find the ranks a new total moves.
+            "CREATE INDEX idx_skills_rank_reviews ON skills (rank_reviews)",
+            "CREATE INDEX idx_skills_rank_norm ON skills (rank_norm)",
         ],
     )
 }

@@ -179,8 +179,15 @@ async fn restat(tx: &dyn WriteTx, d: Dialect, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites `rank_score` with the current total for skill `own` and every skill whose
-/// stored rank is `tolerance` or more away from it.
+/// Rewrites `rank_score` with the current total: for skill `own`, for skills never
+/// ranked, and for every skill whose stored rank is `tolerance` or more away from the
+/// exact one — all of them when `own` is `None`.
+///
+/// A rank computed with normaliser `m` is off by `rank_reviews × |1/m − 1/n|`. Bounding
+/// that with the stored normalisers furthest from `n` (two index lookups) gives the
+/// smallest `rank_reviews` that can be off by the tolerance, so the update reads only
+/// the skills above it through the index on `rank_reviews`: none at all, usually, once
+/// there are many reviews.
 async fn rerank(
     tx: &dyn WriteTx,
     d: Dialect,
@@ -188,30 +195,52 @@ async fn rerank(
     tolerance: f64,
 ) -> Result<Refreshed> {
     let skills = quote(SKILLS);
-    let total = format!("SELECT SUM(\"review_count\") AS t FROM {skills}");
-    let total = number(&tx.query_one(d.raw(total, vec![])).await?, "t") as i64;
+    let sql = format!(
+        "SELECT (SELECT SUM(\"review_count\") FROM {skills}) AS t, \
+         (SELECT MIN(\"rank_norm\") FROM {skills} WHERE \"rank_norm\" > 0) AS lo, \
+         (SELECT MAX(\"rank_norm\") FROM {skills} WHERE \"rank_norm\" > 0) AS hi"
+    );
+    let row = tx.query_one(d.raw(sql, vec![])).await?;
+    let total = number(&row, "t") as i64;
     let n = norm(total);
+    let off_by = |m: f64| {
+        if m > 0.0 {
+            (1.0 / m - 1.0 / n).abs()
+        } else {
+            0.0
+        }
+    };
+    let worst = off_by(number(&row, "lo")).max(off_by(number(&row, "hi")));
     let p = |i| d.param(i);
-    // The same arithmetic as `rank`, in SQL.
+    // The same arithmetic as `rank`, in SQL. The unary `+` keeps SQLite from reading the
+    // last branch through the `rank_norm` index, which every ranked skill matches.
     let exact = format!("(\"rank_reviews\" / {} + \"rank_base\")", p(1));
+    let which = match own {
+        None => "\"rank_reviews\" > 0 OR \"rank_score\" <> 0".to_string(),
+        Some(_) => format!(
+            "\"id\" = {own} OR (\"rank_norm\" <= 0 AND \"rank_reviews\" > 0) \
+             OR (\"rank_reviews\" >= {floor} AND +\"rank_norm\" > 0 \
+                 AND ABS(\"rank_reviews\" / \"rank_norm\" - \"rank_reviews\" / {n}) >= {tol})",
+            own = p(2),
+            floor = p(3),
+            n = p(1),
+            tol = p(4),
+        ),
+    };
     let sql = format!(
         "UPDATE {skills} SET \"rank_score\" = CASE WHEN {exact} > 100 THEN 100 ELSE {exact} END, \
-         \"rank_norm\" = {} WHERE \"id\" = {} OR (\"rank_reviews\" > 0 AND CASE WHEN \"rank_norm\" > 0 \
-         THEN ABS(\"rank_reviews\" / \"rank_norm\" - \"rank_reviews\" / {}) ELSE {} END >= {}) \
-         OR (\"rank_reviews\" <= 0 AND \"rank_score\" <> \"rank_base\")",
-        p(1),
-        p(2),
-        p(1),
-        p(3),
-        p(4),
+         \"rank_norm\" = {} WHERE {which}",
+        p(1)
     );
-    let values: Vec<Value> = vec![
-        n.into(),
-        own.unwrap_or_default().into(),
-        // A rank never computed is always rewritten.
-        (tolerance + 1.0).into(),
-        tolerance.into(),
-    ];
+    let floor = if worst > 0.0 {
+        tolerance / worst
+    } else {
+        f64::MAX
+    };
+    let values: Vec<Value> = match own {
+        None => vec![n.into()],
+        Some(id) => vec![n.into(), id.into(), floor.into(), tolerance.into()],
+    };
     let reranked = tx.execute(d.raw(sql, values)).await?;
     Ok(Refreshed {
         reranked,
