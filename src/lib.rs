@@ -3,9 +3,8 @@
 //! poem-openapi operations in the same OpenAPI document as the framework's.
 //!
 //! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
-//! verification), the agent inbox, the skills marketplace (skills, reviews, proofs,
-//! rankings so far), `/help` and
-//! `/discover`, and tiered rate limits.
+//! verification), the agent inbox, the skills marketplace (skills, reviews, proofs and
+//! rankings so far), `/help` and `/discover`, and tiered rate limits.
 
 // The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
 // and no `unwrap()` outside tests.
