@@ -227,6 +227,25 @@ fn proofs() -> Result<Collection> {
     )
 }
 
+/// Files a review produced: one file each, listed on the review and downloadable at
+/// `/api/files/artifacts/{id}/{file}` (served sandboxed, with `nosniff`).
+fn artifacts() -> Result<Collection> {
+    use crate::reviews::limits;
+    collection(
+        "artifacts",
+        json!([
+            {"name": "review", "type": "relation", "collectionId": "reviews", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "file", "type": "file", "maxSelect": 1, "maxSize": limits::ARTIFACT_BYTES,
+             "required": true},
+            {"name": "file_name", "type": "text", "max": limits::ARTIFACT_NAME},
+            {"name": "mime_type", "type": "text", "max": 200},
+            {"name": "size_bytes", "type": "number", "onlyInt": true, "min": 0}
+        ]),
+        &["CREATE INDEX idx_artifacts_review ON artifacts (review)"],
+    )
+}
+
 /// Gather's schema, in order. Names never change once released.
 pub fn migrations() -> Vec<CodeMigration> {
     vec![
@@ -251,6 +270,9 @@ pub fn migrations() -> Vec<CodeMigration> {
             collections::import(&app, vec![skills()?], false).await?;
             crate::rankings::refresh::all(&app).await.map(|_| ())
         }),
+        CodeMigration::new("gather_004_review_artifacts", |app: App| async move {
+            collections::import(&app, vec![artifacts()?], false).await
+        }),
     ]
 }
 
@@ -270,6 +292,7 @@ mod tests {
             review_challenges(),
             reviews(),
             proofs(),
+            artifacts(),
         ] {
             let c = c.expect("valid");
             assert!(

@@ -85,10 +85,46 @@ struct ReviewProofInput {
 struct ReviewArtifactInput {
     #[oai(validator(min_length = 1, max_length = 500))]
     file_name: String,
-    #[oai(validator(max_length = 14000000))]
+    /// The bytes, standard base64.
+    #[oai(validator(min_length = 1, max_length = 14000000))]
     content_base64: String,
+    /// Ignored: the type is read from the bytes.
     #[oai(validator(max_length = 200))]
     mime_type: Option<String>,
+}
+
+/// A review's file.
+#[derive(Object)]
+struct ReviewArtifact {
+    id: String,
+    file_name: String,
+    /// Read from the bytes.
+    mime_type: String,
+    size_bytes: i64,
+    /// Where to download it (served sandboxed, with `nosniff`).
+    url: String,
+}
+
+fn decode_artifacts(given: Vec<ReviewArtifactInput>) -> framework::Result<Vec<super::Artifact>> {
+    use base64::Engine;
+    given
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(a.content_base64.trim())
+                .map_err(|_| {
+                    framework::Error::BadRequest(format!(
+                        "Artifact {i} ({}): content_base64 is not standard base64.",
+                        a.file_name
+                    ))
+                })?;
+            Ok(super::Artifact {
+                file_name: a.file_name,
+                data: data.into(),
+            })
+        })
+        .collect()
 }
 
 /// A review to record (verified agents): one per agent, skill and skill version; a
@@ -127,8 +163,8 @@ struct ReviewSubmitRequest {
     #[oai(validator(max_length = 100000))]
     cli_output: Option<String>,
     proof: Option<ReviewProofInput>,
-    /// Files from the review: not stored yet, so a non-empty list is refused (400)
-    /// rather than dropped.
+    /// Files from the review (at most 10, each at most 10 MiB, 20 MiB together; 413
+    /// over a size), stored with it and listed on it.
     #[oai(validator(max_items = 10))]
     artifacts: Option<Vec<ReviewArtifactInput>>,
     /// From `POST /api/reviews/challenge`, with its `totem`.
@@ -159,6 +195,8 @@ struct ReviewSubmitted {
     /// The skill's stats after this review.
     review_count: i64,
     avg_score: f64,
+    /// Files stored with the review (`GET /api/reviews/{id}` lists them).
+    artifact_count: usize,
 }
 
 #[derive(ApiResponse)]
@@ -205,6 +243,8 @@ struct ReviewDetail {
     /// The challenge's aspects, when challenged.
     aspects: Vec<String>,
     proof: Option<ReviewProofSummary>,
+    /// Files stored with the review.
+    artifacts: Vec<ReviewArtifact>,
     created: String,
     updated: String,
 }
@@ -291,12 +331,7 @@ impl ReviewsApi {
     ) -> ApiResult<ReviewCreated> {
         count_write(&ctx.app, &agent.0).await?;
         let b = body.0;
-        if b.artifacts.as_ref().is_some_and(|a| !a.is_empty()) {
-            return Err(framework::Error::BadRequest(
-                "Review artifacts are not stored yet: send the review without them.".into(),
-            )
-            .into());
-        }
+        let artifacts = decode_artifacts(b.artifacts.unwrap_or_default())?;
         let skill_id = b.skill_id.clone();
         let or_empty = |v: Option<String>| v.unwrap_or_default();
         let sub = Submission {
@@ -321,6 +356,7 @@ impl ReviewsApi {
             }),
             challenge_id: b.challenge_id.filter(|s| !s.is_empty()),
             totem: b.totem.filter(|s| !s.is_empty()),
+            artifacts,
         };
         let done = super::submit(&ctx.app, &agent.0, sub).await?;
         let (r, p) = (&done.review, &done.proof);
@@ -341,6 +377,7 @@ impl ReviewsApi {
             challenged: done.challenged,
             review_count: done.skill.get_i64("review_count"),
             avg_score: done.skill.get_f64("avg_score"),
+            artifact_count: done.artifacts.len(),
         })))
     }
 
@@ -430,6 +467,22 @@ impl ReviewsApi {
                 verified: p.get_bool("verified"),
                 note: field(&p, "verification_note"),
             }),
+            artifacts: found
+                .artifacts
+                .iter()
+                .map(|a| ReviewArtifact {
+                    id: a.id().to_string(),
+                    file_name: field(a, "file_name"),
+                    mime_type: field(a, "mime_type"),
+                    size_bytes: a.get_i64("size_bytes"),
+                    url: format!(
+                        "/api/files/{}/{}/{}",
+                        super::ARTIFACTS,
+                        a.id(),
+                        a.get_str("file")
+                    ),
+                })
+                .collect(),
             created: field(r, "created"),
             updated: field(r, "updated"),
         }))

@@ -11,12 +11,21 @@ use crate::skills::{self, named_set};
 use crate::{keys, state, Agent};
 use base64::Engine;
 use framework::collections::{new_record_id, FieldError};
+use framework::files::FormFile;
 use framework::records::{format_datetime, Record, RecordFields, RecordQuery};
 use framework::{App, Error, Result};
 use serde_json::{json, Value};
 
 pub(crate) const REVIEWS: &str = "reviews";
 pub(crate) const PROOFS: &str = "proofs";
+pub(crate) const ARTIFACTS: &str = "artifacts";
+
+/// A file produced by the review, decoded.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub file_name: String,
+    pub data: bytes::Bytes,
+}
 
 /// The longest values of a review's text fields, in characters.
 pub mod limits {
@@ -27,6 +36,12 @@ pub mod limits {
     pub const CLI_OUTPUT: usize = 100_000;
     /// A client proof's `payload`, in bytes of JSON.
     pub const PROOF_PAYLOAD: usize = 100_000;
+    /// Files one review may carry, each at most `ARTIFACT_BYTES`, together at most
+    /// `ARTIFACTS_BYTES` (the request body's limit is 32 MiB of base64).
+    pub const ARTIFACTS: usize = 10;
+    pub const ARTIFACT_BYTES: usize = 10 << 20;
+    pub const ARTIFACTS_BYTES: usize = 20 << 20;
+    pub const ARTIFACT_NAME: usize = 500;
 }
 
 named_set!(
@@ -68,6 +83,7 @@ pub struct Submission {
     pub proof: Option<ClientProof>,
     pub challenge_id: Option<String>,
     pub totem: Option<String>,
+    pub artifacts: Vec<Artifact>,
 }
 
 pub struct Submitted {
@@ -77,6 +93,7 @@ pub struct Submitted {
     pub challenged: bool,
     /// The agent had reviewed this skill version before; that review was replaced.
     pub replaced: bool,
+    pub artifacts: Vec<Record>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> Error {
@@ -119,6 +136,7 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
             ),
         ));
     }
+    check_artifacts(&sub.artifacts)?;
     let skill = skills::get(app, &sub.skill_id).await?;
     let version = skill.get_i64("version");
     let challenge = match (&sub.challenge_id, &sub.totem) {
@@ -159,12 +177,15 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
         Some(p) => client_proof(app, agent, &claim, p).await?,
         None => attestation(app, &claim, &review_id)?,
     };
-    let old_proofs = match &existing {
+    let (old_proofs, old_artifacts) = match &existing {
         Some(r) => {
             let q = RecordQuery::filter("review = {:r}").bind("r", r.id());
-            app.find_records(PROOFS, &q).await?
+            (
+                app.find_records(PROOFS, &q).await?,
+                app.find_records(ARTIFACTS, &q).await?,
+            )
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let mut review = review_record(&skill, agent, &sub, challenge.as_ref());
     let mut proof_body = proof;
@@ -179,6 +200,9 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
             for p in &old_proofs {
                 tx.delete(PROOFS, p.id());
             }
+            for a in &old_artifacts {
+                tx.delete(ARTIFACTS, a.id());
+            }
             match &existing {
                 Some(_) => tx.update(REVIEWS, &review_id, review.take()),
                 None => {
@@ -187,11 +211,23 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
                 }
             };
             tx.create(PROOFS, proof_body);
+            for a in &sub.artifacts {
+                let file = FormFile::new("file", &a.file_name, a.data.clone());
+                let body = json!({
+                    "review": review_id,
+                    "file_name": a.file_name,
+                    "mime_type": file.mime(),
+                    "size_bytes": a.data.len(),
+                });
+                tx.create_with_files(ARTIFACTS, body, vec![file]);
+            }
             Ok(())
         })
         .await
         .map_err(|e| explain_conflict(e, challenge.is_some()))?;
-    let mut written = written.into_iter().flatten().rev();
+    let mut written: Vec<Record> = written.into_iter().flatten().collect();
+    let artifacts = written.split_off(written.len().saturating_sub(sub.artifacts.len()));
+    let mut written = written.into_iter().rev();
     let (Some(proof), Some(review)) = (written.next(), written.next()) else {
         return Err(Error::internal("the review's writes returned no records"));
     };
@@ -203,7 +239,41 @@ pub async fn submit(app: &App, agent: &Agent, sub: Submission) -> Result<Submitt
         skill,
         challenged: challenge.is_some(),
         replaced: existing.is_some(),
+        artifacts,
     })
+}
+
+/// Counts and sizes of a review's files: over them is a 400 (count) or a 413 (bytes).
+fn check_artifacts(artifacts: &[Artifact]) -> Result<()> {
+    if artifacts.len() > limits::ARTIFACTS {
+        return Err(invalid(
+            "artifacts",
+            format!("at most {} files per review.", limits::ARTIFACTS),
+        ));
+    }
+    if let Some((i, a)) = artifacts
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.data.len() > limits::ARTIFACT_BYTES)
+    {
+        return Err(Error::PayloadTooLarge(format!(
+            "Artifact {i} ({}) is {} bytes; each may be at most {} bytes.",
+            a.file_name,
+            a.data.len(),
+            limits::ARTIFACT_BYTES
+        )));
+    }
+    let total: usize = artifacts.iter().map(|a| a.data.len()).sum();
+    if total > limits::ARTIFACTS_BYTES {
+        return Err(Error::PayloadTooLarge(format!(
+            "The artifacts are {total} bytes together; at most {} bytes.",
+            limits::ARTIFACTS_BYTES
+        )));
+    }
+    if let Some(i) = artifacts.iter().position(|a| a.data.is_empty()) {
+        return Err(invalid("artifacts", format!("artifact {i} is empty.")));
+    }
+    Ok(())
 }
 
 /// The stored form of a submitted review (status `complete`).
@@ -406,6 +476,7 @@ pub struct Found {
     pub review: Record,
     pub skill_name: String,
     pub proof: Option<Record>,
+    pub artifacts: Vec<Record>,
 }
 
 /// The review `id` (404 when there is none).
@@ -424,9 +495,14 @@ pub async fn get(app: &App, id: &str) -> Result<Found> {
         .bind("r", id)
         .sort("-created");
     let proof = app.find_first(PROOFS, &proof).await?;
+    let artifacts = RecordQuery::filter("review = {:r}")
+        .bind("r", id)
+        .sort("created,file_name");
+    let artifacts = app.find_records(ARTIFACTS, &artifacts).await?;
     Ok(Found {
         review,
         skill_name,
         proof,
+        artifacts,
     })
 }

@@ -294,7 +294,7 @@ async fn reviews_are_recorded_once_per_agent_and_version() {
         (
             reviewer.as_str(),
             json!({"skill_id": "acme/deploy", "task": "t", "score": 5,
-            "artifacts": [{"file_name": "a.txt", "content_base64": "aGk="}]}),
+            "artifacts": [{"file_name": "a.txt", "content_base64": "not base64!"}]}),
             StatusCode::BAD_REQUEST,
         ),
         (
@@ -588,4 +588,94 @@ async fn reviews_are_listed_newest_first_with_filters() {
     assert_eq!(listed(&detail), newest_first);
     assert_eq!(detail["review_count"], 3);
     assert_eq!(detail["reviews"][2]["agent_id"], first_agent.as_str());
+}
+
+/// Files from a review are stored with it, listed on it with the type read from their
+/// bytes, downloadable sandboxed, replaced with the review, and bounded in count and size.
+#[tokio::test]
+async fn review_artifacts_are_stored_listed_and_served() {
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    publish(&s, &publisher, "acme/files").await;
+    let (_, reviewer) = agent(&s, "reviewer", true).await;
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 64]].concat();
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let body = json!({"skill_id": "acme/files", "task": "t", "score": 7, "artifacts": [
+        {"file_name": "a-log.txt", "content_base64": B64.encode(b"all tests passed\n")},
+        {"file_name": "b-shot.png", "content_base64": B64.encode(&png), "mime_type": "text/html"},
+        {"file_name": "c-page.html", "content_base64": B64.encode(&html)},
+    ]});
+    let (st, b) = submit(&s, &reviewer, body.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["artifact_count"], 3);
+    let review_id = b["review_id"].as_str().expect("id").to_string();
+
+    let (_, r) = s.get(&format!("/api/reviews/{review_id}"), None).await;
+    let listed = r["artifacts"].as_array().expect("artifacts").clone();
+    assert_eq!(listed.len(), 3, "{r}");
+    assert_eq!(listed[0]["file_name"], "a-log.txt");
+    assert_eq!(
+        listed[1]["mime_type"], "image/png",
+        "the type comes from the bytes"
+    );
+    assert_eq!(listed[1]["size_bytes"], png.len());
+    for (a, bytes) in listed
+        .iter()
+        .zip([b"all tests passed\n".to_vec(), png.clone(), html.clone()])
+    {
+        let url = format!("{}{}", s.base, a["url"].as_str().expect("url"));
+        let got = s.http.get(&url).send().await.expect("download");
+        assert_eq!(got.status(), StatusCode::OK, "{url}");
+        let csp = got.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_string();
+        assert!(csp.contains("sandbox"), "{csp}");
+        assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(got.bytes().await.expect("bytes").to_vec(), bytes);
+    }
+
+    // Replacing the review replaces its files.
+    let mut again = body.clone();
+    again["artifacts"] = json!([{"file_name": "d-only.txt", "content_base64": B64.encode(b"one")}]);
+    let (st, b) = submit(&s, &reviewer, again).await;
+    assert_eq!(
+        (st, b["artifact_count"].clone()),
+        (StatusCode::CREATED, json!(1)),
+        "{b}"
+    );
+    let (_, r) = s.get(&format!("/api/reviews/{review_id}"), None).await;
+    assert_eq!(r["artifacts"].as_array().map(Vec::len), Some(1), "{r}");
+    let old = format!("{}{}", s.base, listed[0]["url"].as_str().expect("url"));
+    assert_eq!(
+        s.http.get(&old).send().await.expect("old").status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Bounds: nothing is written past them.
+    let (_, other) = agent(&s, "other", true).await;
+    let one = json!({"file_name": "x.bin", "content_base64": B64.encode(b"x")});
+    let big =
+        json!({"file_name": "big.bin", "content_base64": B64.encode(vec![7u8; (10 << 20) + 1])});
+    let cases = [
+        (json!(vec![one.clone(); 11]), StatusCode::BAD_REQUEST),
+        (json!([big]), StatusCode::PAYLOAD_TOO_LARGE),
+        (
+            json!([{"file_name": "e.bin", "content_base64": ""}]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!([{"file_name": "", "content_base64": "eA=="}]),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (artifacts, want) in cases {
+        let body =
+            json!({"skill_id": "acme/files", "task": "t", "score": 5, "artifacts": artifacts});
+        let (st, b) = submit(&s, &other, body).await;
+        assert_eq!(st, want, "{b}");
+        assert_eq!(b["status"], want.as_u16());
+    }
+    let (_, mine) = s.get("/api/reviews?skill_id=acme%2Ffiles", None).await;
+    assert_eq!(mine["total"], 1, "the refused reviews left nothing behind");
 }

@@ -76,6 +76,11 @@ impl FormFile {
             upload: Upload::new(original, data),
         }
     }
+
+    /// The content type read from the file's bytes.
+    pub fn mime(&self) -> &str {
+        &self.upload.mime
+    }
 }
 
 /// The content type of `data`, from its first bytes: a known signature, else text when

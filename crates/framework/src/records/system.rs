@@ -5,6 +5,7 @@
 use crate::app::App;
 use crate::auth::superusers::system_request;
 use crate::error::{Error, Result};
+use crate::files::FormFile;
 use crate::filter::Params;
 use crate::records::batch::{self, BatchAction, BatchRequest};
 use crate::records::read::{self as records, ListParams, Record, Selection};
@@ -97,6 +98,21 @@ impl Transaction {
     /// Creates a record from `body` (an object of field values).
     pub fn create(&mut self, collection: &str, body: Value) -> &mut Self {
         self.push(collection, BatchAction::Create, body)
+    }
+
+    /// Creates a record from `body` with files for its file fields ([`FormFile`]s keyed
+    /// by field name, typed from their bytes), stored only if the transaction commits.
+    pub fn create_with_files(
+        &mut self,
+        collection: &str,
+        body: Value,
+        files: Vec<FormFile>,
+    ) -> &mut Self {
+        self.push(collection, BatchAction::Create, body);
+        if let Some(last) = self.writes.last_mut() {
+            last.files = files;
+        }
+        self
     }
 
     /// Updates record `id` with the fields in `patch`.
