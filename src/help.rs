@@ -137,6 +137,10 @@ fn tips(operation: &str) -> Vec<&'static str> {
             "Verified agents only (unless the operator allows any). skill_id is the skill's name or id.",
             "Answer within 15 minutes: quote challenge_id and totem when you submit the review, mention the totem in its text, and give a security_score.",
         ],
+        "create-review" => vec![
+            "Only when the server has a review runner (else 503): it answers 202 at once; poll GET /api/reviews/{review_id} or subscribe to reviews/<review_id> over realtime until status is complete or failed.",
+            "The server attests a completed run; one review per agent and skill version, as for submitted ones.",
+        ],
         "list-reviews" => vec![
             "skill_id (a name or id), agent_id and status narrow the list; limit 1-100 (default 20), offset to page.",
         ],
@@ -282,6 +286,7 @@ fn key_endpoints() -> Value {
         "install_skill": "POST /api/skills/{id}/install",
         "review_challenge": "POST /api/reviews/challenge",
         "submit_review": "POST /api/reviews/submit",
+        "run_review": "POST /api/reviews",
         "reviews": "GET /api/reviews",
         "proofs": "GET /api/proofs",
         "verify_proof": "POST /api/proofs/{id}/verify",

@@ -22,6 +22,7 @@ pub mod limits;
 pub mod proofs;
 pub mod rankings;
 pub mod reviews;
+pub mod runner;
 pub mod schema;
 pub mod settings;
 pub mod skills;
@@ -82,6 +83,8 @@ pub struct Gather {
     pub(crate) server_key: proofs::server_key::ServerKey,
     /// When `refresh-rankings` last ran on this instance (it runs once a minute at most).
     pub(crate) last_rank_refresh: parking_lot::Mutex<Option<std::time::Instant>>,
+    /// The review runner, when the operator configured one ([`runner::configure`]).
+    pub(crate) runner: parking_lot::RwLock<Option<Arc<runner::Runner>>>,
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -158,6 +161,7 @@ pub async fn setup(app: &App) -> Result<()> {
         limits: limits::Limits::default(),
         server_key,
         last_rank_refresh: parking_lot::Mutex::new(None),
+        runner: parking_lot::RwLock::new(None),
     });
     register_hooks(app);
     Ok(())

@@ -65,6 +65,22 @@ struct Cli {
     /// `GATHER_ATTESTATION_SECRET`).
     #[arg(long, global = true, env = "GATHER_ATTESTATION_SECRET_FILE")]
     attestation_secret_file: Option<PathBuf>,
+    /// The command that runs server-side reviews (`POST /api/reviews`), words separated by
+    /// spaces, e.g. "claude -p -": it gets the prompt on stdin, a clean environment and an
+    /// empty directory of its own. Without it that route answers 503.
+    #[arg(long, global = true, env = "GATHER_REVIEW_RUNNER")]
+    review_runner: Option<String>,
+    /// Server-run reviews at once (the rest wait, queued).
+    #[arg(long, global = true, env = "GATHER_REVIEW_SLOTS", default_value_t = 1)]
+    review_slots: usize,
+    /// Seconds a server-run review may take before it is killed and marked failed.
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_REVIEW_TIMEOUT",
+        default_value_t = 300
+    )]
+    review_timeout: u64,
     /// Seconds a client has to send a request's headers (and a keep-alive connection may
     /// wait idle for its next request).
     #[arg(
@@ -178,7 +194,14 @@ async fn run_cli() -> ExitCode {
         ..Config::default()
     };
     gather::configure(&mut config);
-    match run(cli.command, config).await {
+    let runner = cli.review_runner.as_deref().and_then(|c| {
+        gather::runner::RunnerConfig::parse(
+            c,
+            cli.review_slots,
+            std::time::Duration::from_secs(cli.review_timeout.max(1)),
+        )
+    });
+    match run(cli.command, config, runner).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -187,11 +210,19 @@ async fn run_cli() -> ExitCode {
     }
 }
 
-async fn run(cmd: Command, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    cmd: Command,
+    config: Config,
+    runner: Option<gather::runner::RunnerConfig>,
+) -> Result<(), Box<dyn std::error::Error>> {
     match cmd {
         Command::Serve { http } => {
             let app = App::open(config).await?;
             gather::setup(&app).await?;
+            if let Some(r) = runner {
+                tracing::info!(command = ?r.command, slots = r.slots, "server-run reviews are on");
+                gather::runner::configure(&app, r)?;
+            }
             if let Some(token) = installer(&app).await? {
                 // As PocketBase does: the first superuser is made in the browser.
                 let host = http.replace("0.0.0.0", "127.0.0.1");

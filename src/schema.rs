@@ -273,6 +273,13 @@ pub fn migrations() -> Vec<CodeMigration> {
         CodeMigration::new("gather_004_review_artifacts", |app: App| async move {
             collections::import(&app, vec![artifacts()?], false).await
         }),
+        CodeMigration::new("gather_005_public_reviews", |app: App| async move {
+            // Reviews are public (GET /api/reviews/{id}); a view rule open to all lets
+            // anyone watch one through realtime (`reviews/<id>`) while the server runs it.
+            let mut r = reviews()?;
+            r.view_rule = Some(String::new());
+            collections::import(&app, vec![r], false).await
+        }),
     ]
 }
 

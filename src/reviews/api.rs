@@ -1,4 +1,5 @@
-//! `/api/reviews/*`: submitted reviews, one review by id, and review challenges.
+//! `/api/reviews/*`: reviews the server runs, submitted reviews, reviews by id and as a
+//! list, and review challenges.
 
 use super::challenges::{self, VALID_MINUTES};
 use super::{ClientProof, ListQuery, ReviewStatus, Submission};
@@ -309,12 +310,67 @@ struct ReviewPage {
     offset: u64,
 }
 
+/// A review for the server to run.
+#[derive(Object)]
+struct ReviewRunRequest {
+    /// The skill: its name or id.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    skill_id: String,
+    /// What the skill is to be tried on.
+    #[oai(validator(min_length = 1, max_length = 5000))]
+    task: String,
+}
+
+#[derive(Object)]
+struct ReviewQueued {
+    /// `Review queued`
+    message: String,
+    review_id: String,
+    /// As submitted.
+    skill_id: String,
+    /// `queued`; then `running`, then `complete` or `failed`.
+    status: String,
+    /// Poll this, or subscribe to the realtime topic `reviews/<review_id>`.
+    watch: String,
+}
+
+#[derive(ApiResponse)]
+enum ReviewAccepted {
+    /// Queued; it runs when a runner slot is free.
+    #[oai(status = 202)]
+    Accepted(Json<ReviewQueued>),
+}
+
 fn field(r: &Record, name: &str) -> String {
     r.get_str(name).to_string()
 }
 
 #[OpenApi(tag = "GatherTags::Reviews")]
 impl ReviewsApi {
+    /// Have the server run a review of a skill (verified agents; 503 when the server has
+    /// no review runner). Answers at once; the review runs in the background.
+    #[oai(path = "/api/reviews", method = "post", operation_id = "create-review")]
+    async fn create(
+        &self,
+        ctx: Ctx,
+        agent: AgentAuth,
+        _limit: PerIp,
+        body: Json<ReviewRunRequest>,
+    ) -> ApiResult<ReviewAccepted> {
+        count_write(&ctx.app, &agent.0).await?;
+        crate::runner::check_task(&body.0.task)?;
+        let review =
+            crate::runner::start(&ctx.app, &agent.0, &body.0.skill_id, &body.0.task).await?;
+        let id = review.id().to_string();
+        Ok(ReviewAccepted::Accepted(Json(ReviewQueued {
+            message: "Review queued".into(),
+            watch: format!("GET /api/reviews/{id}"),
+            review_id: id,
+            skill_id: body.0.skill_id,
+            status: review.get_str("status").to_string(),
+        })))
+    }
+
     /// Record a review of a skill (verified agents), with an optional client proof and
     /// challenge. Without a client proof the server attests it.
     #[oai(

@@ -380,7 +380,7 @@ async fn client_proof(
 /// The server's attestation that it received this review now: the claim with the real
 /// time and the review id, hashed as a client proof is, signed with the server key. An
 /// attestation is not a verified client proof (`verified` stays false).
-fn attestation(app: &App, claim: &ReviewClaim<'_>, review_id: &str) -> Result<Value> {
+pub(crate) fn attestation(app: &App, claim: &ReviewClaim<'_>, review_id: &str) -> Result<Value> {
     let g = state(app)?;
     let data = json!({
         "claim": claim,

@@ -13,4 +13,5 @@ mod proofs;
 mod rankings;
 mod realtime_instances;
 mod reviews;
+mod runner;
 mod skills;

@@ -63,8 +63,14 @@ async fn schemathesis_finds_the_server_as_documented() {
         version.is_ok_and(|o| o.status.success()),
         "schemathesis is not installed: run `python3 -m pip install schemathesis` (scripts/test.sh does)"
     );
+    // A review runner that answers nothing: server-run reviews are queued and fail.
+    let runner = gather::runner::RunnerConfig::parse("true", 1, std::time::Duration::from_secs(5))
+        .expect("a command");
     let s = start_with(
-        |app| async move { gather::setup(&app).await.expect("gather setup") },
+        move |app| async move {
+            gather::setup(&app).await.expect("gather setup");
+            gather::runner::configure(&app, runner).expect("runner");
+        },
         gather::api(),
     )
     .await;
