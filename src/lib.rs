@@ -85,6 +85,9 @@ pub struct Gather {
     pub(crate) last_rank_refresh: parking_lot::Mutex<Option<std::time::Instant>>,
     /// The review runner, when the operator configured one ([`runner::configure`]).
     pub(crate) runner: parking_lot::RwLock<Option<Arc<runner::Runner>>>,
+    /// Writes challenge tasks, when the operator configured a provider.
+    pub(crate) task_provider:
+        parking_lot::RwLock<Option<Arc<dyn reviews::task_provider::TaskProvider>>>,
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -162,6 +165,7 @@ pub async fn setup(app: &App) -> Result<()> {
         server_key,
         last_rank_refresh: parking_lot::Mutex::new(None),
         runner: parking_lot::RwLock::new(None),
+        task_provider: parking_lot::RwLock::new(None),
     });
     register_hooks(app);
     Ok(())

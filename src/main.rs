@@ -81,6 +81,31 @@ struct Cli {
         default_value_t = 300
     )]
     review_timeout: u64,
+    /// A Gemini API key: challenge tasks are then written by Gemini (the template stands
+    /// in whenever it fails). Kept out of the database and of every answer.
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_GEMINI_API_KEY",
+        hide_env_values = true
+    )]
+    gemini_api_key: Option<String>,
+    /// Gemini's API base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_GEMINI_URL",
+        default_value = "https://generativelanguage.googleapis.com"
+    )]
+    gemini_url: String,
+    /// The Gemini model that writes challenge tasks.
+    #[arg(
+        long,
+        global = true,
+        env = "GATHER_GEMINI_MODEL",
+        default_value = "gemini-2.0-flash"
+    )]
+    gemini_model: String,
     /// Seconds a client has to send a request's headers (and a keep-alive connection may
     /// wait idle for its next request).
     #[arg(
@@ -201,7 +226,11 @@ async fn run_cli() -> ExitCode {
             std::time::Duration::from_secs(cli.review_timeout.max(1)),
         )
     });
-    match run(cli.command, config, runner).await {
+    let gemini = cli
+        .gemini_api_key
+        .filter(|k| !k.trim().is_empty())
+        .map(|key| (cli.gemini_url, cli.gemini_model, key));
+    match run(cli.command, config, runner, gemini).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -214,6 +243,7 @@ async fn run(
     cmd: Command,
     config: Config,
     runner: Option<gather::runner::RunnerConfig>,
+    gemini: Option<(String, String, String)>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     match cmd {
         Command::Serve { http } => {
@@ -222,6 +252,11 @@ async fn run(
             if let Some(r) = runner {
                 tracing::info!(command = ?r.command, slots = r.slots, "server-run reviews are on");
                 gather::runner::configure(&app, r)?;
+            }
+            if let Some((url, model, key)) = gemini {
+                tracing::info!(%url, %model, "Gemini writes challenge tasks");
+                let g = gather::reviews::task_provider::Gemini::new(&app, &url, &model, &key);
+                gather::reviews::task_provider::configure(&app, std::sync::Arc::new(g))?;
             }
             if let Some(token) = installer(&app).await? {
                 // As PocketBase does: the first superuser is made in the browser.

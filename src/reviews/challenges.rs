@@ -2,6 +2,7 @@
 //! totem, a task and the aspects to look at), valid for 15 minutes. A review that quotes
 //! it, mentions the totem and scores security counts as challenged.
 
+use super::task_provider;
 use super::Submission;
 use crate::skills::{self, Category};
 use crate::Agent;
@@ -127,8 +128,7 @@ pub struct Issued {
 pub async fn issue(app: &App, agent: &Agent, key: &str) -> Result<Issued> {
     skills::may_take_part(app, agent, "review skills").await?;
     let skill = skills::get(app, key).await?;
-    let (task, aspects) = template_task(&skill, &mut rand::thread_rng());
-    let aspects: Vec<String> = aspects.iter().map(|a| a.name.to_string()).collect();
+    let (task, aspects) = write_task(app, &skill).await?;
     let expires = chrono::Utc::now() + chrono::Duration::minutes(VALID_MINUTES);
     let body = json!({
         "agent": agent.id,
@@ -146,6 +146,21 @@ pub async fn issue(app: &App, agent: &Agent, key: &str) -> Result<Issued> {
         skill,
         aspects,
     })
+}
+
+/// The configured provider's task, or the template's when there is none or it fails.
+async fn write_task(app: &App, skill: &Record) -> Result<(String, Vec<String>)> {
+    let provider = crate::state(app)?.task_provider.read().clone();
+    if let Some(p) = provider {
+        match p.write(&task_provider::prompt(skill)).await {
+            Ok(t) => return Ok((t.task, t.aspects)),
+            Err(why) => {
+                tracing::warn!(skill = skill.id(), %why, "the task provider failed; using the template")
+            }
+        }
+    }
+    let (task, aspects) = template_task(skill, &mut rand::thread_rng());
+    Ok((task, aspects.iter().map(|a| a.name.to_string()).collect()))
 }
 
 fn refused(field: &str, code: &'static str, message: &str) -> Error {

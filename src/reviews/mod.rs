@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod challenges;
+pub mod task_provider;
 
 use crate::proofs::execution_hash::{self, ReviewClaim};
 use crate::skills::{self, named_set};

@@ -679,3 +679,166 @@ async fn review_artifacts_are_stored_listed_and_served() {
     let (_, mine) = s.get("/api/reviews?skill_id=acme%2Ffiles", None).await;
     assert_eq!(mine["total"], 1, "the refused reviews left nothing behind");
 }
+
+/// What the fake Gemini received: the model path, the key header and the body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>;
+
+/// A stand-in for Gemini's `generateContent`: checks what Gather sends and answers by
+/// the model named in the path (`good`, `fenced`, `failing`, `prose`, `slow`).
+async fn fake_gemini(
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+) -> String {
+    use poem::{handler, web::Data, web::Json as PJson, web::Path as PPath, EndpointExt, Route};
+    #[handler]
+    async fn generate(
+        PPath(model): PPath<String>,
+        req: &poem::Request,
+        PJson(body): PJson<Value>,
+        Data(seen): Data<&Seen>,
+    ) -> poem::Response {
+        let key = req.header("x-goog-api-key").unwrap_or_default().to_string();
+        seen.lock().expect("lock").push((model.clone(), key, body));
+        let answer =
+            |text: &str| {
+                poem::Response::builder().content_type("application/json").body(
+                json!({"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}}]})
+                    .to_string(),
+            )
+            };
+        let task = r#"{"task": "Review acme/written: install it in a scratch directory and list every file it writes.", "aspects": ["installation safety", "output quality"]}"#;
+        match model.as_str() {
+            "good:generateContent" => answer(task),
+            "fenced:generateContent" => answer(&format!("```json\n{task}\n```")),
+            "prose:generateContent" => answer("Here is a great task for you!"),
+            "slow:generateContent" => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                answer(task)
+            }
+            _ => poem::Response::builder()
+                .status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+                .body("{\"error\": {\"code\": 500}}"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let app = Route::new()
+        .at("/v1beta/models/:model", poem::post(generate))
+        .data(seen);
+    tokio::spawn(poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(app));
+    let base = format!("http://{addr}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    base
+}
+
+#[tokio::test]
+async fn a_task_provider_writes_challenges_and_the_template_stands_in() {
+    use gather::reviews::task_provider::{configure, Gemini};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let base = fake_gemini(seen.clone()).await;
+    let s = marketplace().await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    let (st, _) = post(
+        &s,
+        "/api/skills",
+        Some(&publisher),
+        json!({"id": "acme/written", "description": "Writes files", "install_required": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, reviewer) = agent(&s, "reviewer", true).await;
+    let challenge = || {
+        post(
+            &s,
+            "/api/reviews/challenge",
+            Some(&reviewer),
+            json!({"skill_id": "acme/written"}),
+        )
+    };
+
+    for model in ["good", "fenced"] {
+        configure(
+            &s.app,
+            std::sync::Arc::new(Gemini::new(&s.app, &base, model, "test-key")),
+        )
+        .expect("provider");
+        let (st, c) = challenge().await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        assert!(
+            c["task"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Review acme/written: install")),
+            "{model}: {c}"
+        );
+        assert_eq!(
+            c["aspects"],
+            json!(["installation safety", "output quality"])
+        );
+    }
+    {
+        let seen = seen.lock().expect("lock");
+        let (_, key, body) = &seen[0];
+        assert_eq!(key, "test-key", "the key goes in the x-goog-api-key header");
+        assert!(body["system_instruction"]["parts"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("JSON only")));
+        let prompt = body["contents"][0]["parts"][0]["text"]
+            .as_str()
+            .expect("prompt");
+        assert!(
+            prompt.contains("Skill: acme/written") && prompt.contains("Install required: true"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("Coverage: no reviews yet"), "{prompt}");
+    }
+
+    // Any failure: the template task, at once or after the timeout.
+    for model in ["failing", "prose"] {
+        configure(
+            &s.app,
+            std::sync::Arc::new(Gemini::new(&s.app, &base, model, "k")),
+        )
+        .expect("provider");
+        let (st, c) = challenge().await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        assert!(
+            c["task"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Review the skill 'acme/written'")),
+            "{model}: {c}"
+        );
+        assert_eq!(c["aspects"].as_array().map(Vec::len), Some(2));
+    }
+    let mut slow = Gemini::new(&s.app, &base, "slow", "k");
+    slow.timeout = std::time::Duration::from_millis(500);
+    configure(&s.app, std::sync::Arc::new(slow)).expect("provider");
+    let (st, c) = challenge().await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    assert!(
+        c["task"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Review the skill")),
+        "{c}"
+    );
+    let unreachable = "http://127.0.0.1:9";
+    configure(
+        &s.app,
+        std::sync::Arc::new(Gemini::new(&s.app, unreachable, "good", "k")),
+    )
+    .expect("provider");
+    let (st, c) = challenge().await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    assert!(
+        c["task"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Review the skill")),
+        "{c}"
+    );
+}
