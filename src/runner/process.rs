@@ -26,7 +26,10 @@ const MAX_OUTPUT: usize = 1 << 20;
 
 /// Runs `config.command` for review `id` with `prompt` on stdin.
 pub async fn run(config: &RunnerConfig, prompt: &str, id: &str) -> Ran {
-    let dir = std::env::temp_dir().join(format!("gather-review-{id}"));
+    // A fresh name made here (never an existing directory or a link someone placed
+    // where a review id says it will be), private to the server's user.
+    let suffix: u64 = rand::random();
+    let dir = std::env::temp_dir().join(format!("gather-review-{id}-{suffix:016x}"));
     let ran = run_in(config, prompt, &dir).await;
     let _ = tokio::fs::remove_dir_all(&dir).await;
     ran
@@ -37,7 +40,7 @@ async fn run_in(config: &RunnerConfig, prompt: &str, dir: &std::path::Path) -> R
         outcome: Outcome::NotStarted(e),
         output: String::new(),
     };
-    if let Err(e) = tokio::fs::create_dir_all(dir).await {
+    if let Err(e) = make_private_dir(dir).await {
         return not_started(format!("cannot make its directory: {e}"));
     }
     let Some((program, args)) = config.command.split_first() else {
@@ -87,6 +90,14 @@ async fn run_in(config: &RunnerConfig, prompt: &str, dir: &std::path::Path) -> R
             }
         }
     }
+}
+
+/// Creates `dir`, failing if anything is there already; mode 0700 on Unix.
+async fn make_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = tokio::fs::DirBuilder::new();
+    #[cfg(unix)]
+    b.mode(0o700);
+    b.create(dir).await
 }
 
 async fn read_capped(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
