@@ -8,6 +8,7 @@ pub(crate) mod list;
 pub(crate) mod model;
 pub(crate) mod registry;
 pub(crate) mod schema;
+pub(crate) mod search_index;
 pub(crate) mod store;
 pub(crate) mod validate;
 pub(crate) mod views;

@@ -221,8 +221,10 @@ pub mod auth_fields {
     pub const OLD_PASSWORD: &str = "oldPassword";
 }
 
-/// Field names a collection may not use: they are taken by the record envelope.
+/// Field names a collection may not use: they are taken by the record envelope, or by
+/// a column of the engine's own (the full-text document).
 pub const RESERVED_FIELD_NAMES: &[&str] = &[
+    crate::collections::search_index::SEARCH_COLUMN,
     "expand",
     "collectionId",
     "collectionName",
@@ -477,6 +479,7 @@ pub fn id_field() -> Field {
             pattern: "^[a-z0-9]+$".into(),
             autogenerate_pattern: "[a-z0-9]{15}".into(),
             primary_key: true,
+            ..Default::default()
         }),
     )
     .system()

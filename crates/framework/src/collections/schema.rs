@@ -2,6 +2,7 @@
 //! views and indexes, in either dialect.
 
 use crate::collections::model::Collection;
+use crate::collections::search_index::{self, SearchIndex};
 use crate::db::{quote, Dialect};
 use crate::error::{Error, Result};
 use crate::fields::{Field, Storage};
@@ -97,7 +98,16 @@ pub fn create_sql(c: &Collection, d: Dialect) -> Vec<String> {
         cols.join(", ")
     )];
     out.extend(indexes_sql(c));
+    out.extend(search_of(c).map(|i| i.create_sql(d)).unwrap_or_default());
     out
+}
+
+/// The full-text index of a table's searchable fields (views have none).
+fn search_of(c: &Collection) -> Option<SearchIndex> {
+    if c.is_view() {
+        return None;
+    }
+    SearchIndex::of(c)
 }
 
 /// The collection's own indexes and its [`auto_indexes`].
@@ -147,23 +157,27 @@ pub fn auto_indexes(c: &Collection) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn drop_sql(c: &Collection) -> Vec<String> {
+pub fn drop_sql(c: &Collection, d: Dialect) -> Vec<String> {
     if c.is_view() {
-        vec![format!("DROP VIEW IF EXISTS {}", quote(&c.name))]
-    } else {
-        vec![format!("DROP TABLE IF EXISTS {}", quote(&c.name))]
+        return vec![format!("DROP VIEW IF EXISTS {}", quote(&c.name))];
     }
+    let mut out = search_of(c).map(|i| i.drop_sql(d)).unwrap_or_default();
+    out.push(format!("DROP TABLE IF EXISTS {}", quote(&c.name)));
+    out
 }
 
 /// Statements turning `old`'s table into `new`'s, keeping the data of kept fields.
 /// Fields are matched by id, so a renamed field keeps its column and data.
 pub fn alter_sql(old: &Collection, new: &Collection, d: Dialect) -> Result<Vec<String>> {
     if new.is_view() {
-        let mut out = drop_sql(old);
+        let mut out = drop_sql(old, d);
         out.extend(create_sql(new, d));
         return Ok(out);
     }
-    let mut out = drop_indexes_sql(old);
+    let (search_before, search_after) =
+        search_index::alter_sql(search_of(old).as_ref(), search_of(new).as_ref(), d);
+    let mut out = search_before;
+    out.extend(drop_indexes_sql(old));
     let table = quote(&new.name);
     if old.name != new.name {
         out.push(format!(
@@ -221,6 +235,7 @@ pub fn alter_sql(old: &Collection, new: &Collection, d: Dialect) -> Result<Vec<S
         }
     }
     out.extend(indexes_sql(new));
+    out.extend(search_after);
     Ok(out)
 }
 

@@ -188,7 +188,7 @@ fn plan_save(reg: &Registry, mut c: Collection, creating: bool, d: Dialect) -> R
 }
 
 /// Checks that the collection may go and works out the statements that drop it.
-fn plan_delete(reg: &Registry, id_or_name: &str) -> Result<SchemaStep> {
+fn plan_delete(reg: &Registry, id_or_name: &str, d: Dialect) -> Result<SchemaStep> {
     let c = reg.find(id_or_name).ok_or_else(Error::not_found)?;
     if c.system {
         return Err(Error::BadRequest(
@@ -206,7 +206,7 @@ fn plan_delete(reg: &Registry, id_or_name: &str) -> Result<SchemaStep> {
             other.name
         )));
     }
-    let ddl = schema::drop_sql(&c);
+    let ddl = schema::drop_sql(&c, d);
     Ok(SchemaStep::Delete { c, ddl })
 }
 
@@ -328,7 +328,7 @@ async fn run_steps(app: &App, steps: Vec<SchemaStep>) -> Result<Vec<Option<Colle
 
 /// Deletes a collection and its table.
 pub async fn delete(app: &App, id_or_name: &str) -> Result<()> {
-    let step = plan_delete(&app.registry(), id_or_name)?;
+    let step = plan_delete(&app.registry(), id_or_name, app.dialect())?;
     run_steps(app, vec![step]).await.map(|_| ())
 }
 
@@ -395,7 +395,7 @@ pub async fn import(app: &App, list: Vec<Collection>, delete_missing: bool) -> R
             .map(|c| c.id.clone())
             .collect();
         for id in gone {
-            let step = plan_delete(&Registry::new(working.clone()), &id)?;
+            let step = plan_delete(&Registry::new(working.clone()), &id, d)?;
             working.retain(|o| o.id != id);
             steps.push(step);
         }

@@ -81,7 +81,10 @@ pub(crate) fn prepare(
         ));
     }
     let lower = c.name.to_lowercase();
-    if INTERNAL_TABLES.contains(&lower.as_str()) || lower.starts_with("sqlite_") {
+    if INTERNAL_TABLES.contains(&lower.as_str())
+        || lower.starts_with("sqlite_")
+        || lower.starts_with(crate::collections::search_index::SEARCH_PREFIX)
+    {
         return Err(fail(
             "name",
             "validation_collection_name_invalid",

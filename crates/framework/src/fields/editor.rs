@@ -12,6 +12,9 @@ pub struct EditorField {
     pub max_size: usize,
     #[serde(rename = "convertURLs")]
     pub convert_urls: bool,
+    /// Part of the collection's full-text index, as on text fields.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub searchable: bool,
 }
 
 impl FieldType for EditorField {
@@ -20,6 +23,9 @@ impl FieldType for EditorField {
     }
     fn zero(&self) -> Value {
         Value::String(String::new())
+    }
+    fn is_searchable(&self) -> bool {
+        self.searchable
     }
     fn prepare(&self, input: &Value, required: bool) -> Result<Value, FieldError> {
         let s = as_text(input)?;
@@ -49,7 +55,7 @@ mod tests {
     fn size_limit() {
         let f = EditorField {
             max_size: 4,
-            convert_urls: false,
+            ..Default::default()
         };
         assert_eq!(f.prepare(&json!("<p>"), false).unwrap(), json!("<p>"));
         assert_eq!(

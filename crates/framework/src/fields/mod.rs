@@ -175,6 +175,10 @@ pub trait FieldType {
     fn is_secret(&self) -> bool {
         false
     }
+    /// Indexed for full-text search (text and editor fields that ask for it).
+    fn is_searchable(&self) -> bool {
+        false
+    }
 }
 
 /// A field option that is not valid: which one (`max`, `values`, ...), and why, with
@@ -297,6 +301,9 @@ impl Field {
     /// Secret fields (passwords) are write-only: stored hashed, never part of any output.
     pub fn is_write_only(&self) -> bool {
         self.kind.as_type().is_secret()
+    }
+    pub fn is_searchable(&self) -> bool {
+        self.kind.as_type().is_searchable()
     }
 }
 

@@ -15,6 +15,10 @@ pub struct TextField {
     pub pattern: String,
     pub autogenerate_pattern: String,
     pub primary_key: bool,
+    /// Part of the collection's full-text index (`?search=`); not a PocketBase option,
+    /// so it is left out of the JSON while off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub searchable: bool,
 }
 
 impl TextField {
@@ -48,6 +52,9 @@ impl FieldType for TextField {
     }
     fn autogenerate(&self) -> Option<Value> {
         self.generated().map(Value::String)
+    }
+    fn is_searchable(&self) -> bool {
+        self.searchable
     }
     fn zero(&self) -> Value {
         Value::String(String::new())

@@ -47,6 +47,11 @@ impl RecordsApi {
         expand: Query<Option<String>>,
         fields: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
+        /// Full-text search over the collection's searchable fields (not in PocketBase):
+        /// every word must match (stemmed), `"quoted words"` as a phrase, `or` between
+        /// alternatives, `-word` excluded; best match first unless `sort` is given.
+        /// At most 500 characters; 400 when the collection has no searchable field.
+        search: Query<Option<String>>,
     ) -> ApiResult<Json<Described<RecordListShape>>> {
         let c = ctx.app.collection(&collection.0)?;
         let params = ListParams {
@@ -56,6 +61,7 @@ impl RecordsApi {
             filter: filter.0,
             expand: expand.0,
             skip_total: truthy(&skip_total.0),
+            search: search.0,
             ..Default::default()
         };
         let r = records::list(&ctx.app, &c, &ctx.info, &params).await?;

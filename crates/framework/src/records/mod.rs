@@ -12,6 +12,7 @@ pub(crate) mod expand;
 pub(crate) mod files;
 pub(crate) mod pick;
 pub(crate) mod read;
+pub(crate) mod search;
 pub(crate) mod system;
 pub(crate) mod values;
 pub(crate) mod write;

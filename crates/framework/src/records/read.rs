@@ -11,6 +11,7 @@ use crate::filter::{
 };
 use crate::records::columns::{record_from_row, to_sql};
 pub use crate::records::expand::expand;
+use crate::records::search::Search;
 pub use crate::records::write::{create, create_with_files, delete, update, update_with_files};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use serde_json::{Map, Value};
@@ -35,6 +36,8 @@ pub struct ListParams {
     pub filter_params: Params,
     pub expand: Option<String>,
     pub skip_total: bool,
+    /// Full-text search over the searchable fields; without a `sort`, best match first.
+    pub search: Option<String>,
 }
 
 impl ListParams {
@@ -230,15 +233,15 @@ pub(crate) async fn page(
         n => n.min(MAX_PER_PAGE),
     };
     let page = p.page.max(1);
-    let selection = Selection::compile(app, table, req, p, true)?;
-    conds.extend(selection.conditions);
+    let mut selection = Selection::compile(app, table, req, p, true)?;
+    selection.conditions.append(&mut conds);
     // A page far past the end is an empty page, not an overflow.
     let offset = (page - 1).saturating_mul(per_page);
-    let items = select(app, table, &conds, &selection.order, per_page, offset).await?;
+    let items = select(app, table, &selection, per_page, offset).await?;
     let (total_items, total_pages) = if p.skip_total {
         (-1, -1)
     } else {
-        let n = count_where(app, table, conds).await?;
+        let n = count_where(app, table, &selection).await?;
         (n, (n + per_page as i64 - 1) / per_page as i64)
     };
     Ok(ListResult {
@@ -258,10 +261,11 @@ pub(crate) async fn find_row(app: &App, table: &dyn Table, id: &str) -> Result<O
     Ok(row.map(|r| record_from_row(&r, table)))
 }
 
-/// A filter and sort compiled for one requester: the conditions and the order of a
-/// query (the collection's rule not included).
+/// A filter, search and sort compiled for one requester: the conditions and the order
+/// of a query (the collection's rule not included).
 pub(crate) struct Selection {
     pub conditions: Vec<Expr>,
+    pub search: Option<Search>,
     pub order: Vec<(String, sea_orm::Order)>,
 }
 
@@ -282,29 +286,45 @@ impl Selection {
                 compile_filter_with(f, &p.filter_params, &scope(app, &reg, c, req, client))?;
             conditions.push(compiled.into_expr());
         }
-        let order = match p.sort.as_deref() {
-            Some(s) => compile_sort(s, &scope(app, &reg, c, req, client))?,
-            None => Vec::new(),
+        let search = match p.search.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(Search::compile(c, text, app.dialect())?),
+            _ => None,
         };
-        Ok(Selection { conditions, order })
+        let order = match (p.sort.as_deref(), &search) {
+            (Some(s), _) => compile_sort(s, &scope(app, &reg, c, req, client))?,
+            (None, Some(search)) => search.relevance(),
+            (None, None) => Vec::new(),
+        };
+        Ok(Selection {
+            conditions,
+            search,
+            order,
+        })
+    }
+
+    /// Narrows `q` (over the main table) to the selected rows.
+    fn restrict(&self, q: &mut SelectStatement) {
+        for e in &self.conditions {
+            q.and_where(e.clone());
+        }
+        if let Some(search) = &self.search {
+            search.restrict(q);
+        }
     }
 }
 
-/// The records matching every one of `conds`, in `order`, `limit` from `offset`
-/// (as stored: not presented).
+/// The records `s` selects, in its order, `limit` from `offset` (as stored: not
+/// presented).
 pub(crate) async fn select(
     app: &App,
     c: &dyn Table,
-    conds: &[Expr],
-    order: &[(String, sea_orm::Order)],
+    s: &Selection,
     limit: u64,
     offset: u64,
 ) -> Result<Vec<Record>> {
     let mut q = select_all(c);
-    for e in conds {
-        q.and_where(e.clone());
-    }
-    for (sql, o) in order {
+    s.restrict(&mut q);
+    for (sql, o) in &s.order {
         q.order_by_expr(Expr::cust(sql.clone()), o.clone());
     }
     // Both are bound as signed 64-bit integers (PostgreSQL has no unsigned ones).
@@ -314,14 +334,12 @@ pub(crate) async fn select(
     Ok(rows.iter().map(|r| record_from_row(r, c)).collect())
 }
 
-/// How many records match every one of `conds`.
-pub(crate) async fn count_where(app: &App, c: &dyn Table, conds: Vec<Expr>) -> Result<i64> {
+/// How many records `s` selects.
+pub(crate) async fn count_where(app: &App, c: &dyn Table, s: &Selection) -> Result<i64> {
     let mut cq = Query::select();
     cq.from_as(Alias::new(c.table_name()), Alias::new(MAIN))
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
-    for e in conds {
-        cq.and_where(e);
-    }
+    s.restrict(&mut cq);
     count(app, app.dialect().build(&cq)).await
 }
 

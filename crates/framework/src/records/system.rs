@@ -21,6 +21,7 @@ pub struct RecordQuery {
     filter: Option<String>,
     params: Params,
     sort: Option<String>,
+    search: Option<String>,
     limit: Option<u64>,
     offset: u64,
 }
@@ -58,6 +59,15 @@ impl RecordQuery {
         self
     }
 
+    /// Only the records whose searchable fields match `text` (words, `"phrases"`, `or`,
+    /// `-word`: see `?search=`), best match first unless a [`sort`] is given.
+    ///
+    /// [`sort`]: RecordQuery::sort
+    pub fn search(mut self, text: &str) -> Self {
+        self.search = Some(text.to_string());
+        self
+    }
+
     /// PocketBase's sort syntax: `-created,title`.
     pub fn sort(mut self, sort: &str) -> Self {
         self.sort = Some(sort.to_string());
@@ -81,6 +91,7 @@ impl RecordQuery {
             filter: self.filter.clone(),
             filter_params: self.params.clone(),
             sort: self.sort.clone(),
+            search: self.search.clone(),
             ..ListParams::default()
         }
     }
@@ -181,8 +192,7 @@ impl App {
         let req = system_request(self)?;
         let s = Selection::compile(self, &c, &req, &query.list_params(), false)?;
         let limit = query.limit.unwrap_or(u64::MAX);
-        let mut items =
-            records::select(self, &c, &s.conditions, &s.order, limit, query.offset).await?;
+        let mut items = records::select(self, &c, &s, limit, query.offset).await?;
         records::present_all(self, &c, &mut items, &req).await?;
         Ok(items)
     }
@@ -217,7 +227,7 @@ impl App {
         let c = self.collection(collection)?;
         let req = system_request(self)?;
         let s = Selection::compile(self, &c, &req, &query.list_params(), false)?;
-        records::count_where(self, &c, s.conditions).await
+        records::count_where(self, &c, &s).await
     }
 
     /// Creates a record from `body` (an object of field values), validated and hooked

@@ -25,4 +25,5 @@ mod realtime;
 mod record_auth;
 mod records_api;
 mod rules;
+mod search;
 mod settings_api;
