@@ -95,16 +95,17 @@ fn skills() -> Result<Collection> {
     collection(
         "skills",
         json!([
-            {"name": "name", "type": "text", "required": true, "max": 200},
-            {"name": "display_name", "type": "text", "max": 200},
-            {"name": "description", "type": "text", "max": 2000},
+            // Searchable (`q`), weighted in this order.
+            {"name": "name", "type": "text", "required": true, "max": 200, "searchable": true},
+            {"name": "display_name", "type": "text", "max": 200, "searchable": true},
+            {"name": "description", "type": "text", "max": 2000, "searchable": true},
             {"name": "source", "type": "select", "values": sources, "maxSelect": 1},
             {"name": "category", "type": "select", "values": categories, "maxSelect": 1},
             {"name": "url", "type": "url"},
             {"name": "install_required", "type": "bool"},
             {"name": "publisher", "type": "relation", "collectionId": "agents", "maxSelect": 1},
             {"name": "version", "type": "number", "onlyInt": true, "min": 0},
-            {"name": "skill_md", "type": "text", "max": crate::skills::skill_md::MAX_BYTES},
+            {"name": "skill_md", "type": "text", "max": crate::skills::skill_md::MAX_BYTES, "searchable": true},
             {"name": "skill_md_sha256", "type": "text", "max": 64},
             {"name": "license", "type": "text", "max": 200},
             {"name": "capabilities", "type": "json", "maxSize": 20000},
@@ -279,6 +280,10 @@ pub fn migrations() -> Vec<CodeMigration> {
             let mut r = reviews()?;
             r.view_rule = Some(String::new());
             collections::import(&app, vec![r], false).await
+        }),
+        CodeMigration::new("gather_006_skill_search", |app: App| async move {
+            // The full-text index behind `q`, filled from the skills already stored.
+            collections::import(&app, vec![skills()?], false).await
         }),
     ]
 }

@@ -201,20 +201,24 @@ enum SkillMdFile {
 
 #[OpenApi(tag = "GatherTags::Skills")]
 impl SkillsApi {
-    /// Skills, best ranked first (or by `sort`), with how many match in all.
+    /// Skills, best ranked first (or best match first for `q`, or by `sort`), with how
+    /// many match in all.
     #[oai(path = "/api/skills", method = "get", operation_id = "list-skills")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         ctx: Ctx,
         _limit: PerIp,
-        /// Words to find in the name and description.
+        /// Full-text search over the name, display name, description and SKILL.md text
+        /// (in that order of weight): every word must match, stemmed; `"quoted words"`
+        /// as a phrase, `or` between alternatives, `-word` to leave out. Without `sort`,
+        /// best match first.
         #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
         /// Only skills of this category.
         category: Query<Option<Category>>,
-        /// `rank` (default: rank score, then review count), `installs`, `reviews`,
-        /// `security` (average security score) or `newest`.
+        /// `rank` (the default without `q`: rank score, then review count), `installs`,
+        /// `reviews`, `security` (average security score) or `newest`.
         sort: Query<Option<SortKey>>,
         /// Only skills whose average security score is at least this.
         #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
@@ -228,7 +232,7 @@ impl SkillsApi {
         let q = ListQuery {
             q: q.0,
             category: category.0,
-            sort: sort.0.unwrap_or(SortKey::Rank),
+            sort: sort.0,
             min_security: min_security.0,
             limit: limit.0.unwrap_or(50),
             offset: offset.0.unwrap_or(0),

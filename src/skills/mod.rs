@@ -294,7 +294,8 @@ fn too_long(field: &str, max: usize) -> Error {
 pub struct ListQuery {
     pub q: Option<String>,
     pub category: Option<Category>,
-    pub sort: SortKey,
+    /// `None`: by relevance when searching, else by rank.
+    pub sort: Option<SortKey>,
     pub min_security: Option<f64>,
     pub limit: u64,
     pub offset: u64,
@@ -316,15 +317,18 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Record>, i64)> {
         }
         query = query.and("avg_security_score >= {:min}", "min", min);
     }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let words = "name ~ {:q} || display_name ~ {:q} || description ~ {:q}";
-        query = query.and(words, "q", text);
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if let Some(text) = text {
+        query = query.search(text);
     }
     let total = app.count_records(SKILLS, &query).await?;
-    let page = query
-        .sort(q.sort.order())
-        .limit(q.limit.clamp(1, 100))
-        .offset(q.offset);
+    let mut page = query;
+    match (q.sort, text) {
+        (Some(key), _) => page = page.sort(key.order()),
+        (None, None) => page = page.sort(SortKey::Rank.order()),
+        (None, Some(_)) => {}
+    }
+    let page = page.limit(q.limit.clamp(1, 100)).offset(q.offset);
     Ok((app.find_records(SKILLS, &page).await?, total))
 }
 

@@ -349,6 +349,72 @@ async fn finding_listing_and_installing_skills() {
 
 /// Many publishers racing for one name: the unique index lets exactly one win.
 #[tokio::test]
+async fn q_is_full_text_search_ranked_by_relevance() {
+    let s = marketplace().await;
+    let (_, token) = agent(&s, "publisher", true).await;
+    let md = |name: &str, description: &str, body: &str| {
+        json!({"skill_md": format!("---\nname: {name}\ndescription: {description}\n---\n{body}\n"),
+               "category": "devtools"})
+    };
+    for body in [
+        md(
+            "pdf-forms",
+            "Fill PDF forms.",
+            "# Forms\nMerge and split documents.",
+        ),
+        md(
+            "csv-merge",
+            "Join tables.",
+            "Merges spreadsheets; reads PDF exports too.",
+        ),
+        md(
+            "deploy-helper",
+            "Ship services.",
+            "Runs kubectl rollout for each deployment.",
+        ),
+        json!({"id": "acme/pdf-api", "category": "api", "url": "https://pdf.example.com",
+               "description": "A PDF rendering service"}),
+    ] {
+        let (st, b) = post(&s, "/api/skills", Some(&token), body).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+    }
+    let names = |b: &Value| -> Vec<String> {
+        b["skills"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // A name match ranks above a description match, above a SKILL.md body match.
+    let (_, b) = get(&s, "/api/skills?q=pdf").await;
+    assert_eq!(b["total"], 3, "{b}");
+    assert_eq!(
+        names(&b).last().map(String::as_str),
+        Some("csv-merge"),
+        "{b}"
+    );
+    // Stemmed words from the SKILL.md text: "merging" finds "Merge" and "Merges".
+    let (_, b) = get(&s, "/api/skills?q=merging").await;
+    assert_eq!(b["total"], 2, "{b}");
+    let (_, b) = get(&s, "/api/skills?q=kubectl%20deployments").await;
+    assert_eq!(names(&b), vec!["deploy-helper"]);
+    // With the other filters and an explicit sort; phrases and exclusions.
+    let (_, b) = get(&s, "/api/skills?q=pdf&category=api").await;
+    assert_eq!(names(&b), vec!["acme/pdf-api"]);
+    let (_, b) = get(&s, "/api/skills?q=pdf&sort=newest").await;
+    assert_eq!(names(&b)[0], "acme/pdf-api", "{b}");
+    let (_, b) = get(&s, "/api/skills?q=%22rendering%20service%22").await;
+    assert_eq!(names(&b), vec!["acme/pdf-api"]);
+    let (_, b) = get(&s, "/api/skills?q=pdf%20-forms%20-exports").await;
+    assert_eq!(names(&b), vec!["acme/pdf-api"]);
+    let (_, b) = get(&s, "/api/skills?q=pdf&limit=1&offset=1").await;
+    assert_eq!((b["total"].clone(), names(&b).len()), (json!(3), 1));
+}
+
+#[tokio::test]
 async fn one_name_one_skill_under_a_race() {
     let s = marketplace().await;
     let mut tokens = Vec::new();
