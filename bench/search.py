@@ -19,6 +19,7 @@ makes and drops the database gather_search_bench.
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -53,7 +54,7 @@ class Corpus:
         self.rng = random.Random(seed)
         self.words = vocabulary(size, self.rng)
         # Zipf-like: the word of rank r is drawn with weight 1/r.
-        self.cum = list(accumulate(1.0 / (r + 1) for r in range(size)))
+        self.cum = list(itertools.accumulate(1.0 / (r + 1) for r in range(size)))
 
     def text(self, n):
         return " ".join(self.rng.choices(self.words, cum_weights=self.cum, k=n))
@@ -67,13 +68,6 @@ class Corpus:
             "description": self.text(25),
             "skill_md": f"---\nname: skill-{i:07d}\ndescription: {title}\n---\n# {title}\n\n{body}\n",
         }
-
-
-def accumulate(xs):
-    total = 0.0
-    for x in xs:
-        total += x
-        yield total
 
 
 class Client:
