@@ -251,7 +251,7 @@ async fn run(
             gather::setup(&app).await?;
             if let Some(r) = runner {
                 tracing::info!(command = ?r.command, slots = r.slots, "server-run reviews are on");
-                gather::runner::configure(&app, r)?;
+                gather::runner::configure(&app, r).await?;
             }
             if let Some((url, model, key)) = gemini {
                 tracing::info!(%url, %model, "Gemini writes challenge tasks");

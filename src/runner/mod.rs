@@ -3,6 +3,8 @@
 //! prompt on stdin, at most `slots` at a time; the review moves `queued → running →
 //! complete | failed`, each step a record update that realtime subscribers of the
 //! review see. Without a runner the route answers 503 and says how to configure one.
+//! Reviews a stopped server left queued or running are marked failed once they cannot
+//! be running anywhere ([`fail_abandoned`]); a failed review may be run again.
 
 mod output;
 mod process;
@@ -10,7 +12,7 @@ mod process;
 use crate::reviews::{self, ReviewStatus, PROOFS, REVIEWS};
 use crate::{skills, state, Agent};
 use framework::collections::FieldError;
-use framework::records::{Record, RecordFields};
+use framework::records::{format_datetime, Record, RecordFields, RecordQuery};
 use framework::{App, Error, Result};
 use serde_json::json;
 use std::sync::Arc;
@@ -26,6 +28,8 @@ pub struct RunnerConfig {
     pub slots: usize,
     /// A review still running after this is killed and `failed`.
     pub timeout: Duration,
+    /// A review waiting longer than this for a slot fails ([`MAX_QUEUED`] by default).
+    pub max_queued: Duration,
 }
 
 impl RunnerConfig {
@@ -36,6 +40,7 @@ impl RunnerConfig {
             command,
             slots: slots.max(1),
             timeout,
+            max_queued: MAX_QUEUED,
         })
     }
 }
@@ -46,12 +51,52 @@ pub(crate) struct Runner {
     slots: Arc<Semaphore>,
 }
 
-/// Sets the review runner of `app` (call after [`crate::setup`]).
-pub fn configure(app: &App, config: RunnerConfig) -> Result<()> {
+/// The longest a review waits for a free slot by default; then it fails, and so does a
+/// review found queued longer than this (its server stopped).
+pub const MAX_QUEUED: Duration = Duration::from_secs(3600);
+
+/// What a review left behind by a stopped server says.
+const ABANDONED: &str = "[The server running this review stopped before it finished: POST /api/reviews to run it again.]";
+
+/// Sets the review runner of `app` (call after [`crate::setup`]), and marks failed the
+/// reviews an earlier run of the server left behind ([`fail_abandoned`]).
+pub async fn configure(app: &App, config: RunnerConfig) -> Result<()> {
     let g = state(app)?;
     let slots = Arc::new(Semaphore::new(config.slots));
+    let failed = fail_abandoned(app, &config).await?;
     *g.runner.write() = Some(Arc::new(Runner { config, slots }));
+    if failed > 0 {
+        tracing::warn!(
+            failed,
+            "server-run reviews left by a stopped server were marked failed"
+        );
+    }
     Ok(())
+}
+
+/// Marks failed the server-run reviews that cannot be running on any instance: running
+/// for over twice the timeout (a run is killed at the timeout), or queued for over
+/// `max_queued` (a queued review gives up then). Returns how many.
+pub async fn fail_abandoned(app: &App, config: &RunnerConfig) -> Result<u64> {
+    let ago = |d: Duration| {
+        let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        format_datetime(chrono::Utc::now() - d)
+    };
+    let q = RecordQuery::filter(
+        "runner_type = {:server} && ((status = {:running} && updated < {:run_cutoff}) || (status = {:queued} && updated < {:queue_cutoff}))",
+    )
+    .bind("server", "server")
+    .bind("running", ReviewStatus::Running.as_str())
+    .bind("queued", ReviewStatus::Queued.as_str())
+    .bind("run_cutoff", ago(config.timeout * 2))
+    .bind("queue_cutoff", ago(config.max_queued));
+    let mut failed = 0;
+    for r in app.find_records(REVIEWS, &q).await? {
+        let patch = json!({"status": ReviewStatus::Failed.as_str(), "cli_output": ABANDONED});
+        app.update_record(REVIEWS, r.id(), patch).await?;
+        failed += 1;
+    }
+    Ok(failed)
 }
 
 /// Queues a server-run review of skill `key` with `task` by `agent`; returns the queued
@@ -65,23 +110,45 @@ pub async fn start(app: &App, agent: &Agent, key: &str, task: &str) -> Result<Re
     };
     skills::may_take_part(app, agent, "review skills").await?;
     let skill = skills::get(app, key).await?;
-    let review = json!({
+    let version = skill.get_i64("version");
+    let mut review = json!({
         "skill": skill.id(),
         "agent": agent.id,
-        "skill_version": skill.get_i64("version"),
+        "skill_version": version,
         "status": ReviewStatus::Queued.as_str(),
         "task": task,
         "runner_type": "server",
         "verified_reviewer": agent.verified,
+        "cli_output": "",
+        "execution_time_ms": 0,
     });
-    let review = app.create_record(REVIEWS, review).await.map_err(|e| match e {
-        Error::Validation { ref fields, .. } if fields.contains_key("skill_version") => {
-            Error::Conflict(
-                "You have a review of this skill version already; GET /api/reviews?agent_id= lists it.".into(),
-            )
+    let taken = || {
+        Error::Conflict(
+            "You have a review of this skill version already; GET /api/reviews?agent_id= lists it."
+                .into(),
+        )
+    };
+    let mine = RecordQuery::filter("skill = {:skill} && agent = {:agent} && skill_version = {:v}")
+        .bind("skill", skill.id())
+        .bind("agent", agent.id.as_str())
+        .bind("v", version);
+    let review = match app.find_first(REVIEWS, &mine).await? {
+        // A failed run counts for nothing; running it again replaces it.
+        Some(r) if r.get_str("status") == ReviewStatus::Failed.as_str() => {
+            review["score"] = json!(0);
+            app.update_record(REVIEWS, r.id(), review).await?
         }
-        other => other,
-    })?;
+        Some(_) => return Err(taken()),
+        None => app
+            .create_record(REVIEWS, review)
+            .await
+            .map_err(|e| match e {
+                Error::Validation { ref fields, .. } if fields.contains_key("skill_version") => {
+                    taken()
+                }
+                other => other,
+            })?,
+    };
     let (app, id) = (app.clone(), review.id().to_string());
     let name = skill.get_str("name").to_string();
     tokio::spawn(async move {
@@ -96,11 +163,17 @@ pub async fn start(app: &App, agent: &Agent, key: &str, task: &str) -> Result<Re
 
 /// Waits for a slot, runs the review and records what came of it.
 async fn run(app: &App, runner: &Runner, id: &str, skill: &str) -> Result<()> {
-    let _slot = runner
-        .slots
-        .acquire()
-        .await
-        .map_err(|_| Error::internal("the runner's slots are closed"))?;
+    let Ok(slot) = tokio::time::timeout(runner.config.max_queued, runner.slots.acquire()).await
+    else {
+        let why = format!(
+            "[No runner slot came free within {} s: POST /api/reviews to try again.]",
+            runner.config.max_queued.as_secs()
+        );
+        let failed = json!({"status": ReviewStatus::Failed.as_str(), "cli_output": why});
+        app.update_record(REVIEWS, id, failed).await?;
+        return Ok(());
+    };
+    let _slot = slot.map_err(|_| Error::internal("the runner's slots are closed"))?;
     let running = json!({"status": ReviewStatus::Running.as_str()});
     let review = app.update_record(REVIEWS, id, running).await?;
     let prompt = output::prompt(skill, review.get_str("task"));

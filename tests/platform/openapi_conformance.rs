@@ -69,7 +69,9 @@ async fn schemathesis_finds_the_server_as_documented() {
     let s = start_with(
         move |app| async move {
             gather::setup(&app).await.expect("gather setup");
-            gather::runner::configure(&app, runner).expect("runner");
+            gather::runner::configure(&app, runner)
+                .await
+                .expect("runner");
         },
         gather::api(),
     )

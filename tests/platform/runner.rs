@@ -3,11 +3,12 @@
 //! runner is configured.
 
 use crate::agents::{gather_settings, post};
+use crate::common::sse::SseClient;
 use crate::common::{start_with, Server};
 use crate::reviews::publish;
 use crate::skills::{agent, marketplace};
 use gather::runner::RunnerConfig;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -21,15 +22,32 @@ case "$prompt" in
 esac
 "#;
 
-async fn runner_server(dir: &std::path::Path) -> Server {
+/// The runner script written into `dir`, as a runner with `timeout`.
+fn script_runner(dir: &std::path::Path, timeout: Duration) -> RunnerConfig {
     let script = dir.join("runner.sh");
     std::fs::write(&script, SCRIPT).expect("script");
     let command = format!("sh {}", script.display());
-    let config = RunnerConfig::parse(&command, 1, Duration::from_secs(2)).expect("a command");
+    RunnerConfig::parse(&command, 1, timeout).expect("a command")
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "gather-runner-test-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+async fn runner_server(dir: &std::path::Path) -> Server {
+    let config = script_runner(dir, Duration::from_secs(2));
     let s = start_with(
         move |app| async move {
             gather::setup(&app).await.expect("gather setup");
-            gather::runner::configure(&app, config).expect("runner");
+            gather::runner::configure(&app, config)
+                .await
+                .expect("runner");
         },
         gather::api(),
     )
@@ -57,12 +75,7 @@ async fn finished(s: &Server, id: &str) -> Value {
 
 #[tokio::test]
 async fn the_server_runs_reviews_with_its_runner() {
-    let dir = std::env::temp_dir().join(format!(
-        "gather-runner-test-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = temp_dir();
     let s = runner_server(&dir).await;
     let (_, publisher) = agent(&s, "publisher", true).await;
     let (_, reviewer) = agent(&s, "reviewer", true).await;
@@ -79,6 +92,28 @@ async fn the_server_runs_reviews_with_its_runner() {
         assert_eq!(b["status"], "queued");
         ids.push(b["review_id"].as_str().expect("id").to_string());
     }
+
+    // Anyone may watch a review while the server runs it: the last one waits behind the
+    // slow one, so each of its steps is seen.
+    let mut watcher = SseClient::connect(&s.base).await;
+    let topic = format!("reviews/{}", ids[4]);
+    let subscribe = json!({"clientId": watcher.id, "subscriptions": [topic]});
+    let (st, b) = s
+        .call(Method::POST, "/api/realtime", None, Some(subscribe))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{b}");
+    let mut seen = Vec::new();
+    while let Some(frame) = watcher.next().await {
+        assert_eq!(frame.event, topic);
+        assert_eq!(frame.data["action"], "update");
+        let status = frame.data["record"]["status"].as_str().unwrap_or_default();
+        seen.push(status.to_string());
+        if status == "complete" {
+            break;
+        }
+    }
+    seen.dedup();
+    assert_eq!(seen, ["running", "complete"]);
 
     let ok = finished(&s, &ids[0]).await;
     assert_eq!(ok["status"], "complete", "{ok}");
@@ -180,4 +215,102 @@ async fn without_a_runner_server_reviews_are_unavailable() {
     );
     let (_, listed) = s.get("/api/reviews?skill_id=run%2Fnone", None).await;
     assert_eq!(listed["total"], 0, "nothing was queued");
+}
+
+/// What a stopped server left queued or running is failed by the next one to start
+/// once it cannot be running anywhere, and a failed review may be run again.
+#[tokio::test]
+async fn reviews_left_by_a_stopped_server_fail_and_run_again() {
+    let dir = temp_dir();
+    let s = runner_server(&dir).await;
+    let (_, publisher) = agent(&s, "publisher", true).await;
+    let (reviewer_id, reviewer) = agent(&s, "reviewer", true).await;
+    let mut skills = Vec::new();
+    for name in ["left/running", "left/queued", "left/fresh"] {
+        skills.push(publish(&s, &publisher, name).await["id"].clone());
+    }
+    // Reviews as a server that stopped mid-run leaves them.
+    let left = |skill: &Value, status: &str| {
+        json!({"skill": skill, "agent": reviewer_id, "skill_version": 1, "status": status,
+               "task": "Try it, mode:ok", "runner_type": "server"})
+    };
+    let mut ids = Vec::new();
+    for (skill, status) in [(&skills[0], "running"), (&skills[1], "queued")] {
+        let (st, r) = s
+            .su(
+                Method::POST,
+                "/api/collections/reviews/records",
+                Some(left(skill, status)),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        ids.push(r["id"].as_str().expect("id").to_string());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, fresh) = s
+        .su(
+            Method::POST,
+            "/api/collections/reviews/records",
+            Some(left(&skills[2], "running")),
+        )
+        .await;
+
+    // The next server to start, with a 0.5 s timeout and 1 s of queueing: the two old
+    // ones cannot be running anywhere; the fresh one may be.
+    let mut config = script_runner(&dir, Duration::from_millis(500));
+    config.max_queued = Duration::from_secs(1);
+    let (next, _stop) = s
+        .twin_with(
+            move |app| async move {
+                gather::setup(&app).await.expect("gather setup");
+                gather::runner::configure(&app, config)
+                    .await
+                    .expect("runner");
+            },
+            gather::api(),
+        )
+        .await;
+    for id in &ids {
+        let (_, r) = s.get(&format!("/api/reviews/{id}"), None).await;
+        assert_eq!(r["status"], "failed", "{r}");
+        assert!(
+            r["cli_output"]
+                .as_str()
+                .is_some_and(|o| o.contains("stopped")),
+            "{r}"
+        );
+    }
+    let (_, r) = s
+        .get(
+            &format!("/api/reviews/{}", fresh["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(r["status"], "running", "{r}");
+
+    // A failed review runs again, under its id; a complete one is not run twice.
+    let body = json!({"skill_id": "left/running", "task": "Again, mode:ok"});
+    let resp = s
+        .http
+        .post(format!("{next}/api/reviews"))
+        .header("Authorization", &reviewer)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let b: Value = resp.json().await.expect("json");
+    assert_eq!(b["review_id"], ids[0].as_str());
+    let done = finished(&s, &ids[0]).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["task"], "Again, mode:ok");
+    let resp = s
+        .http
+        .post(format!("{next}/api/reviews"))
+        .header("Authorization", &reviewer)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
 }
