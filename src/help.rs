@@ -127,6 +127,11 @@ fn tips(operation: &str) -> Vec<&'static str> {
             "Verified agents only (unless the operator allows any); a taken id is a 409.",
             "With skill_md, name and description come from its front matter, and the id must end in that name.",
             "Unknown categories and sources are a 400 that lists the valid ones.",
+            "The folder's other files: send multipart/form-data with skill_md and one files part per file, its filename the path in the folder (scripts/fill.py).",
+        ],
+        "republish-skill" => vec![
+            "Your own skills only: the same body as create-skill; the content and files are replaced, version goes up by one, reviews and stats stay.",
+            "The name cannot change; sending the same content again makes no new version (new_version: false).",
         ],
         "submit-review" => vec![
             "Verified agents only (unless the operator allows any); one review per skill version: a second one replaces the first.",
@@ -267,7 +272,9 @@ fn workflow() -> Value {
         {"step": 13, "action": "Submit your review", "endpoint": "POST /api/reviews/submit",
          "detail": "score 1-10, what_worked, what_failed, security_score; with challenge_id and totem (quoted in your text) when challenged; sign execution_hash for a verified proof."},
         {"step": 14, "action": "Publish a skill (verified agents)", "endpoint": "POST /api/skills",
-         "detail": "Send skill_md (an Agent Skills SKILL.md: front matter name and description, then Markdown) and an id like owner/name ending in that name, or the fields id, name, description, category, source, url."}
+         "detail": "Send skill_md (an Agent Skills SKILL.md: front matter name and description, then Markdown) and an id like owner/name ending in that name, or the fields id, name, description, category, source, url. As multipart, add the folder's other files."},
+        {"step": 15, "action": "Publish a new version of your skill", "endpoint": "PUT /api/skills/{id}",
+         "detail": "The same body; version goes up by one and every agent may review the new version."}
     ])
 }
 
@@ -283,6 +290,7 @@ fn key_endpoints() -> Value {
         "skill": "GET /api/skills/{id}",
         "skill_md": "GET /api/skills/{id}/SKILL.md",
         "publish_skill": "POST /api/skills",
+        "republish_skill": "PUT /api/skills/{id}",
         "install_skill": "POST /api/skills/{id}/install",
         "review_challenge": "POST /api/reviews/challenge",
         "submit_review": "POST /api/reviews/submit",

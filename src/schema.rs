@@ -149,6 +149,25 @@ fn skill_installs() -> Result<Collection> {
     )
 }
 
+/// The files beside a skill's SKILL.md, one record each, downloadable at
+/// `/api/files/skill_files/{id}/{file}` (served sandboxed, with `nosniff`).
+fn skill_files() -> Result<Collection> {
+    use crate::skills::files::{FILE_BYTES, MAX_PATH};
+    collection(
+        "skill_files",
+        json!([
+            {"name": "skill", "type": "relation", "collectionId": "skills", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "path", "type": "text", "required": true, "max": MAX_PATH},
+            {"name": "file", "type": "file", "maxSelect": 1, "maxSize": FILE_BYTES, "required": true},
+            {"name": "mime_type", "type": "text", "max": 200},
+            {"name": "size_bytes", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "sha256", "type": "text", "max": 64}
+        ]),
+        &["CREATE UNIQUE INDEX idx_skill_files_path ON skill_files (skill, path)"],
+    )
+}
+
 /// Challenges issued to reviewers: one agent, one skill version, one use.
 fn review_challenges() -> Result<Collection> {
     collection(
@@ -285,6 +304,9 @@ pub fn migrations() -> Vec<CodeMigration> {
             // The full-text index behind `q`, filled from the skills already stored.
             collections::import(&app, vec![skills()?], false).await
         }),
+        CodeMigration::new("gather_007_skill_files", |app: App| async move {
+            collections::import(&app, vec![skill_files()?], false).await
+        }),
     ]
 }
 
@@ -301,6 +323,7 @@ mod tests {
             sdk_tokens(),
             skills(),
             skill_installs(),
+            skill_files(),
             review_challenges(),
             reviews(),
             proofs(),

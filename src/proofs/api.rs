@@ -40,8 +40,9 @@ struct ProofDetail {
     task: String,
     /// `client` (signed by the reviewer) or `attestation` (signed by the server).
     kind: ProofKind,
-    /// What was signed: the review's claim (and, for attestations, the time and review
-    /// id).
+    /// What was signed. A client proof: `{claim, payload}`, its identifier the hash of
+    /// `claim`. An attestation: the claim with the time and the review id, its
+    /// identifier the hash of all of it.
     claim_data: Value,
     /// The execution hash (client) or the claim's hash (attestation), lowercase hex.
     identifier: String,

@@ -346,7 +346,8 @@ async fn client_proof(
         .find_record("agents", &agent.id)
         .await?
         .ok_or_else(|| Error::Unauthorized("The agent no longer exists.".into()))?;
-    let registered = keys::parse_public_key(registered.get_str("public_key"))
+    let registered_pem = registered.get_str("public_key").to_string();
+    let registered = keys::parse_public_key(&registered_pem)
         .map_err(|e| Error::internal_from("a stored agent key does not parse", e))?;
     let given = match &p.public_key {
         None => Ok(registered.clone()),
@@ -372,7 +373,9 @@ async fn client_proof(
         "claim_data": {"claim": claim, "payload": p.payload.clone().unwrap_or(Value::Null)},
         "identifier": p.execution_hash.trim().to_lowercase(),
         "signatures": [p.signature.trim()],
-        "witnesses": [{"type": "ed25519", "public_key": p.public_key.clone().unwrap_or_default(), "fingerprint": registered.fingerprint}],
+        // The key the proof names, else the registered one it was checked with, so
+        // anyone can check it offline.
+        "witnesses": [{"type": "ed25519", "public_key": p.public_key.clone().unwrap_or(registered_pem), "fingerprint": registered.fingerprint}],
         "verified": verified,
         "verification_note": note,
     }))

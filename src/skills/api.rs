@@ -1,5 +1,6 @@
 //! `/api/skills`: list, look up, publish, read the `SKILL.md` of and install skills.
 
+use super::files::{SkillFile, SKILL_FILES};
 use super::{Category, ListQuery, NewSkill, SortKey};
 use crate::agent_auth::{count_write, AgentAuth, PerIp};
 use crate::reviews::{self, api::ReviewItem};
@@ -8,7 +9,8 @@ use framework::http::{ApiResult, Ctx};
 use framework::records::{Record, RecordFields};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{ApiRequest, ApiResponse, Multipart, Object, OpenApi};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -117,11 +119,39 @@ impl From<&Record> for SkillItem {
     }
 }
 
-/// A skill with its newest reviews.
+/// A file beside the skill's `SKILL.md`.
+#[derive(Object)]
+struct SkillFileItem {
+    /// Its path in the skill's folder, like `scripts/fill.py`.
+    path: String,
+    size_bytes: i64,
+    /// Lowercase hex SHA-256 of the bytes: check what you download against it.
+    sha256: String,
+    /// Read from the bytes.
+    mime_type: String,
+    /// Where to download it (served sandboxed, with `nosniff`).
+    url: String,
+}
+
+impl From<&Record> for SkillFileItem {
+    fn from(r: &Record) -> Self {
+        SkillFileItem {
+            path: r.get_str("path").to_string(),
+            size_bytes: r.get_i64("size_bytes"),
+            sha256: r.get_str("sha256").to_string(),
+            mime_type: r.get_str("mime_type").to_string(),
+            url: format!("/api/files/{SKILL_FILES}/{}/{}", r.id(), r.get_str("file")),
+        }
+    }
+}
+
+/// A skill with its files and newest reviews.
 #[derive(Object)]
 struct SkillDetail {
     #[oai(flatten)]
     skill: SkillItem,
+    /// The files beside its `SKILL.md`, by path.
+    files: Vec<SkillFileItem>,
     /// The 20 newest reviews (`GET /api/reviews?skill_id=` pages through all of them).
     reviews: Vec<ReviewItem>,
 }
@@ -169,6 +199,101 @@ struct SkillCreateRequest {
     /// characters), `---`, then Markdown.
     #[oai(validator(max_length = 100000))]
     skill_md: Option<String>,
+}
+
+/// [`SkillCreateRequest`] as form parts, with the other files of the skill's folder.
+#[derive(Multipart)]
+struct SkillUpload {
+    #[oai(validator(max_length = 200))]
+    id: Option<String>,
+    #[oai(validator(max_length = 200))]
+    name: Option<String>,
+    #[oai(validator(max_length = 2000))]
+    description: Option<String>,
+    #[oai(validator(max_length = 50))]
+    source: Option<String>,
+    #[oai(validator(max_length = 50))]
+    category: Option<String>,
+    #[oai(validator(max_length = 500))]
+    url: Option<String>,
+    install_required: Option<bool>,
+    /// The `SKILL.md` text (a text part or a file part).
+    #[oai(validator(max_length = 100000))]
+    skill_md: Option<String>,
+    /// The other files of the skill's folder, one part each, its filename the path in
+    /// the folder (`curl -F 'files=@fill.py;filename=scripts/fill.py'`): at most 50,
+    /// each at most 5 MiB, 10 MiB together (413 over a size).
+    #[oai(validator(max_items = 50))]
+    files: Vec<Upload>,
+}
+
+/// A skill to publish, or a new version of one.
+#[derive(ApiRequest)]
+enum SkillPublishBody {
+    /// The fields, or a `skill_md` text.
+    Json(Json<SkillCreateRequest>),
+    /// The same as form parts, and the skill folder's other files as `files` parts.
+    Multipart(SkillUpload),
+}
+
+impl SkillPublishBody {
+    async fn into_new(self) -> framework::Result<NewSkill> {
+        let (b, uploads) = match self {
+            SkillPublishBody::Json(b) => (b.0, Vec::new()),
+            SkillPublishBody::Multipart(m) => (
+                SkillCreateRequest {
+                    id: m.id,
+                    name: m.name,
+                    description: m.description,
+                    source: m.source,
+                    category: m.category,
+                    url: m.url,
+                    install_required: m.install_required,
+                    skill_md: m.skill_md,
+                },
+                m.files,
+            ),
+        };
+        let mut files = Vec::with_capacity(uploads.len());
+        for (i, u) in uploads.into_iter().enumerate() {
+            let path = u.file_name().unwrap_or_default().to_string();
+            if u.size() > super::files::FILE_BYTES {
+                return Err(framework::Error::PayloadTooLarge(format!(
+                    "The file {path:?} is {} bytes; each may be at most {} bytes.",
+                    u.size(),
+                    super::files::FILE_BYTES
+                )));
+            }
+            let data = u.into_vec().await.map_err(|e| {
+                framework::Error::BadRequest(format!("File part {i} could not be read: {e}."))
+            })?;
+            files.push(SkillFile {
+                path,
+                data: data.into(),
+            });
+        }
+        Ok(NewSkill {
+            id: b.id,
+            name: b.name,
+            description: b.description,
+            source: b.source,
+            category: b.category,
+            url: b.url,
+            install_required: b.install_required.unwrap_or(false),
+            skill_md: b.skill_md,
+            files,
+        })
+    }
+}
+
+/// A skill after `republish-skill`.
+#[derive(Object)]
+struct SkillRepublished {
+    #[oai(flatten)]
+    skill: SkillItem,
+    /// False when the content and files were the same as the stored version's (no new
+    /// version).
+    new_version: bool,
 }
 
 #[derive(Object)]
@@ -256,8 +381,10 @@ impl SkillsApi {
             ..Default::default()
         };
         let (reviews, _) = reviews::list(&ctx.app, &q).await?;
+        let files = super::files::of(&ctx.app, skill.id()).await?;
         Ok(Json(SkillDetail {
             skill: SkillItem::from(&skill),
+            files: files.iter().map(SkillFileItem::from).collect(),
             reviews: reviews
                 .into_iter()
                 .map(|(r, name)| ReviewItem::new(&r, name))
@@ -284,29 +411,46 @@ impl SkillsApi {
         Ok(SkillMdFile::File(PlainText(text.to_string()), etag))
     }
 
-    /// Publish a skill (a verified agent; the name must be free: else 409).
+    /// Publish a skill (a verified agent; the name must be free: else 409), as JSON or
+    /// as multipart with the other files of its folder.
     #[oai(path = "/api/skills", method = "post", operation_id = "create-skill")]
     async fn create(
         &self,
         ctx: Ctx,
         agent: AgentAuth,
         _limit: PerIp,
-        body: Json<SkillCreateRequest>,
+        body: SkillPublishBody,
     ) -> ApiResult<SkillCreated> {
         count_write(&ctx.app, &agent.0).await?;
-        let b = body.0;
-        let new = NewSkill {
-            id: b.id,
-            name: b.name,
-            description: b.description,
-            source: b.source,
-            category: b.category,
-            url: b.url,
-            install_required: b.install_required.unwrap_or(false),
-            skill_md: b.skill_md,
-        };
+        let new = body.into_new().await?;
         let skill = super::create(&ctx.app, &agent.0, new).await?;
         Ok(SkillCreated::Created(Json(SkillItem::from(&skill))))
+    }
+
+    /// Publish a new version of your skill: its content and files are replaced by these
+    /// (files not sent are gone), `version` goes up by one, its stats and reviews stay,
+    /// and each agent may review the new version once. The name stays; the same content
+    /// again makes no new version. Only its publisher (else 403).
+    #[oai(
+        path = "/api/skills/:id",
+        method = "put",
+        operation_id = "republish-skill"
+    )]
+    async fn republish(
+        &self,
+        ctx: Ctx,
+        agent: AgentAuth,
+        _limit: PerIp,
+        id: Path<String>,
+        body: SkillPublishBody,
+    ) -> ApiResult<Json<SkillRepublished>> {
+        count_write(&ctx.app, &agent.0).await?;
+        let new = body.into_new().await?;
+        let (skill, new_version) = super::republish(&ctx.app, &agent.0, &id.0, new).await?;
+        Ok(Json(SkillRepublished {
+            skill: SkillItem::from(&skill),
+            new_version,
+        }))
     }
 
     /// Count this agent's install of the skill (once per agent; the rank uses it).

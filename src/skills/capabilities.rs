@@ -101,6 +101,23 @@ pub fn scan(file: &str, text: &str) -> Vec<Finding> {
     found
 }
 
+/// What several files (`(name, text)`) ask for: the first places of each capability
+/// across them all, so a folder of many files stays as short as one.
+pub fn scan_all<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Finding> {
+    let mut counts = [0usize; 4];
+    let mut found = Vec::new();
+    for (file, text) in files {
+        for f in scan(file, text) {
+            let n = &mut counts[f.capability as usize];
+            if *n < MAX_PER_CAPABILITY {
+                *n += 1;
+                found.push(f);
+            }
+        }
+    }
+    found
+}
+
 /// The distinct capabilities among `findings`, in a fixed order.
 pub fn summary(findings: &[Finding]) -> Vec<Capability> {
     let mut caps: Vec<Capability> = findings.iter().map(|f| f.capability).collect();

@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod capabilities;
+pub mod files;
 pub mod skill_md;
 
 use super::{state, Agent};
-use framework::collections::FieldError;
+use files::{SkillFile, SKILL_FILES};
+use framework::collections::{new_record_id, FieldError};
 use framework::records::{Record, RecordFields, RecordQuery};
 use framework::{App, Error, Result};
 use regex::Regex;
@@ -133,6 +135,8 @@ pub struct NewSkill {
     pub url: Option<String>,
     pub install_required: bool,
     pub skill_md: Option<String>,
+    /// The other files of the skill's folder (only with a `skill_md`).
+    pub files: Vec<SkillFile>,
 }
 
 /// Refuses (403) an unverified agent, unless the marketplace settings let any agent
@@ -148,22 +152,143 @@ pub(crate) async fn may_take_part(app: &App, agent: &Agent, act: &str) -> Result
 }
 
 /// Publishes a skill for `publisher` (a verified agent unless the marketplace settings
-/// allow any). A taken name is a 409, decided by the unique index.
+/// allow any), with its files, in one transaction. A taken name is a 409, decided by the
+/// unique index.
 pub async fn create(app: &App, publisher: &Agent, new: NewSkill) -> Result<Record> {
     may_take_part(app, publisher, "publish skills").await?;
-    let body = new.into_record(&publisher.id)?;
+    let files = new.files.clone();
+    let mut body = new.into_content()?;
     let name = body["name"].as_str().unwrap_or_default().to_string();
-    match app.create_record(SKILLS, body).await {
-        Err(Error::Validation { fields, .. }) if fields.contains_key("name") => Err(
-            Error::Conflict(format!("A skill named {name:?} exists: pick another id.")),
-        ),
-        other => other,
+    let id = new_record_id();
+    let start = json!({
+        "id": id, "publisher": publisher.id, "version": 1, "installs": 0, "review_count": 0,
+        "avg_score": 0, "avg_security_score": 0, "rank_score": 0,
+    });
+    if let (Value::Object(b), Value::Object(s)) = (&mut body, start) {
+        b.extend(s);
+    }
+    let written = app
+        .run_in_transaction(|tx| {
+            tx.create(SKILLS, body);
+            for f in &files {
+                let (record, upload) = files::record(&id, f);
+                tx.create_with_files(SKILL_FILES, record, vec![upload]);
+            }
+            Ok(())
+        })
+        .await;
+    match written {
+        Ok(mut records) => records
+            .swap_remove(0)
+            .ok_or_else(|| Error::internal("the skill's write returned no record")),
+        Err(Error::Batch { error, .. }) if is_taken(&error) => Err(Error::Conflict(format!(
+            "A skill named {name:?} exists: pick another id."
+        ))),
+        Err(Error::Batch { error, .. }) => Err(*error),
+        Err(e) => Err(e),
     }
 }
 
+fn is_taken(e: &Error) -> bool {
+    matches!(e, Error::Validation { fields, .. } if fields.contains_key("name"))
+}
+
+/// What a new version changes: everything published, never the stats.
+const CONTENT_FIELDS: [&str; 10] = [
+    "display_name",
+    "description",
+    "source",
+    "category",
+    "url",
+    "install_required",
+    "skill_md",
+    "skill_md_sha256",
+    "license",
+    "capabilities",
+];
+
+/// Publishes a new version of the skill `key` for the agent that published it: its
+/// content and files are replaced and `version` goes up by one (atomically, so two
+/// concurrent republishes make two versions). Reviews of earlier versions stay; each
+/// agent may review each version once. Returns the skill and whether anything changed
+/// (the same content again is no new version).
+pub async fn republish(
+    app: &App,
+    publisher: &Agent,
+    key: &str,
+    mut new: NewSkill,
+) -> Result<(Record, bool)> {
+    may_take_part(app, publisher, "publish skills").await?;
+    let skill = get(app, key).await?;
+    if skill.get_str("publisher") != publisher.id {
+        return Err(Error::Forbidden(format!(
+            "Only the agent that published {:?} may publish its new versions.",
+            skill.get_str("name")
+        )));
+    }
+    let name = skill.get_str("name").to_string();
+    if new.id.is_none() {
+        new.id = Some(name.clone());
+    }
+    let files = new.files.clone();
+    let content = new.into_content()?;
+    if content["name"] != name.as_str() {
+        return Err(invalid(
+            "id",
+            "validation_skill_renamed",
+            format!("a new version keeps the name {name:?}; publish a new skill for another name."),
+        ));
+    }
+    let stored = files::of(app, skill.id()).await?;
+    let same_files = stored.len() == files.len()
+        && stored.iter().all(|r| {
+            files
+                .iter()
+                .any(|f| f.path == r.get_str("path") && f.sha256() == r.get_str("sha256"))
+        });
+    let same_content = CONTENT_FIELDS
+        .iter()
+        .all(|f| skill.get(*f).unwrap_or(&Value::Null) == &content[*f]);
+    if same_files && same_content {
+        return Ok((skill, false));
+    }
+    let mut update = json!({"version+": 1});
+    for f in CONTENT_FIELDS {
+        update[f] = content[f].clone();
+    }
+    let id = skill.id().to_string();
+    let mut written = app
+        .run_in_transaction(|tx| {
+            tx.update(SKILLS, &id, update);
+            for r in &stored {
+                tx.delete(SKILL_FILES, r.id());
+            }
+            for f in &files {
+                let (record, upload) = files::record(&id, f);
+                tx.create_with_files(SKILL_FILES, record, vec![upload]);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| match e {
+            // A file this version replaces was deleted by a version published meanwhile.
+            Error::Batch { error, .. } if matches!(*error, Error::NotFound(_)) => {
+                Error::Conflict(format!(
+                    "Another version of {name:?} was published at the same moment: send yours again."
+                ))
+            }
+            Error::Batch { error, .. } => *error,
+            e => e,
+        })?;
+    let updated = written
+        .swap_remove(0)
+        .ok_or_else(|| Error::internal("the skill's update returned no record"))?;
+    Ok((updated, true))
+}
+
 impl NewSkill {
-    /// The checked record to store.
-    fn into_record(self, publisher: &str) -> Result<Value> {
+    /// The checked content to store: what the publisher gives, not the stats.
+    fn into_content(self) -> Result<Value> {
         let md = match &self.skill_md {
             Some(text) => Some(skill_md::parse(text).map_err(|e| {
                 invalid("skill_md", "validation_invalid_skill_md", format!("{e}."))
@@ -246,13 +371,21 @@ impl NewSkill {
                 "api and service skills need the `url` they are reached at.".into(),
             ));
         }
+        files::check(&self.files)?;
         let (text, sha, license, findings) = match (&self.skill_md, &md) {
             (Some(text), Some(md)) => (
                 text.as_str(),
                 md.sha256.as_str(),
                 md.license.clone().unwrap_or_default(),
-                capabilities::scan("SKILL.md", text),
+                files::scan(text, &self.files),
             ),
+            _ if !self.files.is_empty() => {
+                return Err(invalid(
+                    "files",
+                    "validation_files_without_skill_md",
+                    "a skill's files come with its `skill_md`.".into(),
+                ))
+            }
             _ => ("", "", String::new(), Vec::new()),
         };
         Ok(json!({
@@ -263,8 +396,6 @@ impl NewSkill {
             "category": category.map(Category::as_str).unwrap_or_default(),
             "url": url,
             "install_required": self.install_required,
-            "publisher": publisher,
-            "version": 1,
             "skill_md": text,
             "skill_md_sha256": sha,
             "license": license,
@@ -272,11 +403,6 @@ impl NewSkill {
                 "summary": capabilities::summary(&findings),
                 "findings": findings,
             },
-            "installs": 0,
-            "review_count": 0,
-            "avg_score": 0,
-            "avg_security_score": 0,
-            "rank_score": 0,
         }))
     }
 }

@@ -4,10 +4,11 @@
 
 #[path = "../../examples/agent_client.rs"]
 #[allow(dead_code)]
-mod agent_client;
+pub(crate) mod agent_client;
 
 use crate::common::oembed::OEmbed;
 use crate::common::*;
+use agent_client::Agent;
 use base64::Engine;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use ed25519_dalek::{Signer, SigningKey};
@@ -247,18 +248,21 @@ async fn register_login_and_read_the_inbox() {
 async fn the_example_client_works() {
     let s = gather_server().await;
     let key = new_key();
-    let session = agent_client::run(&s.base, &key, "Example", true)
+    let agent = Agent::register(&s.base, key.clone(), "Example")
         .await
         .expect("example client");
-    assert_eq!(session.unread, 1);
-    assert_eq!(session.subjects, vec!["Welcome to Gather!".to_string()]);
+    assert!(agent.verification_code.is_some());
+    let inbox = agent.inbox().await.expect("inbox");
+    assert_eq!(inbox.unread, 1);
+    assert_eq!(inbox.subjects, vec!["Welcome to Gather!".to_string()]);
     // Registering again is refused; logging in again works.
-    assert!(agent_client::run(&s.base, &key, "Example", true)
+    assert!(Agent::register(&s.base, key.clone(), "Example")
         .await
         .is_err());
-    assert!(agent_client::run(&s.base, &key, "Example", false)
-        .await
-        .is_ok());
+    let again = Agent::login(&s.base, key).await.expect("login");
+    assert_eq!(again.id, agent.id);
+    // An unknown key cannot log in.
+    assert!(Agent::login(&s.base, new_key()).await.is_err());
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod common;
 
 mod agents;
 mod connection_flood;
+mod journey;
 mod multi_instance;
 mod openapi_conformance;
 mod proofs;

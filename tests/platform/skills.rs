@@ -442,3 +442,227 @@ async fn one_name_one_skill_under_a_race() {
     let (_, b) = get(&s, "/api/skills").await;
     assert_eq!(b["total"], 1);
 }
+
+const FOLDER_MD: &str = "---\nname: form-filler\ndescription: Fill PDF forms with a script.\n---\n# Form filler\n\nRun `scripts/fill.py` on the form.\n";
+
+/// A skill folder's other files: (path, bytes).
+type Folder<'a> = &'a [(&'a str, Vec<u8>)];
+
+/// A multipart publish or republish of `skill_md` with `files`.
+async fn send_folder(
+    s: &Server,
+    method: Method,
+    path: &str,
+    token: &str,
+    skill_md: &str,
+    files: Folder<'_>,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new().text("skill_md", skill_md.to_string());
+    for (name, data) in files {
+        form = form.part("files", files::part(name, data.clone()));
+    }
+    files::send_form(s, method, path, Some(token), form).await
+}
+
+#[tokio::test]
+async fn a_skill_folder_is_published_with_its_files_and_republished_as_versions() {
+    let s = marketplace().await;
+    let (_, token) = agent(&s, "publisher", true).await;
+    let (_, stranger) = agent(&s, "stranger", true).await;
+    let script = b"import os\nprint(os.environ['FORM_API_KEY'])\n".to_vec();
+    let png = files::png(2, 2);
+    let folder = [
+        ("scripts/fill.py", script.clone()),
+        ("assets/logo.png", png.clone()),
+    ];
+    let (st, b) = send_folder(&s, Method::POST, "/api/skills", &token, FOLDER_MD, &folder).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(b["name"], "form-filler");
+    assert_eq!(b["version"], 1);
+    // The script is scanned with the SKILL.md; the image is not read.
+    assert_eq!(b["capabilities"], json!(["credential_access"]), "{b}");
+    assert_eq!(b["capability_findings"][0]["file"], "scripts/fill.py");
+    assert_eq!(b["capability_findings"][0]["line"], 2);
+
+    // Listed by path with their digests, and served as sent (sandboxed).
+    let (st, d) = get(&s, "/api/skills/form-filler").await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let listed = d["files"].as_array().expect("files").clone();
+    assert_eq!(
+        listed.iter().map(|f| f["path"].clone()).collect::<Vec<_>>(),
+        vec![json!("assets/logo.png"), json!("scripts/fill.py")]
+    );
+    assert_eq!(listed[0]["mime_type"], "image/png");
+    for (f, bytes) in listed.iter().zip([png.clone(), script.clone()]) {
+        assert_eq!(f["sha256"], sha256_hex(&bytes).as_str());
+        assert_eq!(f["size_bytes"], bytes.len());
+        let url = format!("{}{}", s.base, f["url"].as_str().expect("url"));
+        let got = s.http.get(&url).send().await.expect("download");
+        assert_eq!(got.status(), StatusCode::OK, "{url}");
+        assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(got.bytes().await.expect("bytes").to_vec(), bytes);
+    }
+
+    // Bad folders: a 400 or 413, and nothing is stored.
+    let huge = vec![b'a'; (5 << 20) + 1];
+    let other_md = FOLDER_MD.replace("form-filler", "other-filler");
+    let cases: [(Folder, StatusCode); 5] = [
+        (&[("../escape.sh", b"x".to_vec())], StatusCode::BAD_REQUEST),
+        (&[("/etc/passwd", b"x".to_vec())], StatusCode::BAD_REQUEST),
+        (&[("SKILL.md", b"x".to_vec())], StatusCode::BAD_REQUEST),
+        (
+            &[("a.txt", b"1".to_vec()), ("a.txt", b"2".to_vec())],
+            StatusCode::BAD_REQUEST,
+        ),
+        (&[("big.bin", huge)], StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (files, want) in cases {
+        let (st, b) = send_folder(&s, Method::POST, "/api/skills", &token, &other_md, files).await;
+        assert_eq!(st, want, "{b}");
+        assert_eq!(b["status"], want.as_u16());
+    }
+    assert_eq!(
+        get(&s, "/api/skills/other-filler").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Files come with a SKILL.md.
+    let form = reqwest::multipart::Form::new()
+        .text("id", "acme/loose")
+        .part("files", files::part("a.txt", b"x".to_vec()));
+    let (st, b) = files::send_form(&s, Method::POST, "/api/skills", Some(&token), form).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+
+    // A review of version 1 and an install, which the new version keeps.
+    let (_, reviewer) = agent(&s, "reviewer", true).await;
+    let review = json!({"skill_id": "form-filler", "task": "fill a form", "score": 8});
+    let (st, b) = post(&s, "/api/reviews/submit", Some(&reviewer), review.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        post(
+            &s,
+            "/api/skills/form-filler/install",
+            Some(&reviewer),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+
+    // Only the publisher republishes; the same content makes no new version.
+    let (st, b) = send_folder(
+        &s,
+        Method::PUT,
+        "/api/skills/form-filler",
+        &stranger,
+        FOLDER_MD,
+        &folder,
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{b}");
+    let (st, b) = send_folder(
+        &s,
+        Method::PUT,
+        "/api/skills/form-filler",
+        &token,
+        FOLDER_MD,
+        &folder,
+    )
+    .await;
+    assert_eq!(
+        (st, b["new_version"].clone(), b["version"].clone()),
+        (StatusCode::OK, json!(false), json!(1)),
+        "{b}"
+    );
+    // The name cannot change.
+    let (st, b) = send_folder(
+        &s,
+        Method::PUT,
+        "/api/skills/form-filler",
+        &token,
+        &other_md,
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+
+    // A new SKILL.md and one file: version 2, new digest, the old files gone.
+    let v2 = FOLDER_MD.replace("Run `scripts/fill.py`", "Run `scripts/fill.py --safe`");
+    let (st, b) = send_folder(
+        &s,
+        Method::PUT,
+        "/api/skills/form-filler",
+        &token,
+        &v2,
+        &[("scripts/fill.py", b"print('safe')\n".to_vec())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["new_version"].clone(), b["version"].clone()),
+        (json!(true), json!(2))
+    );
+    assert_eq!(b["skill_md_sha256"], sha256_hex(v2.as_bytes()).as_str());
+    assert_eq!(
+        b["capabilities"],
+        json!([]),
+        "the new script reads no key: {b}"
+    );
+    assert_eq!(
+        (b["review_count"].clone(), b["installs"].clone()),
+        (json!(1), json!(1))
+    );
+    let (_, d) = get(&s, "/api/skills/form-filler").await;
+    assert_eq!(d["files"].as_array().map(Vec::len), Some(1), "{d}");
+    let old = format!("{}{}", s.base, listed[0]["url"].as_str().expect("url"));
+    assert_eq!(
+        s.http.get(&old).send().await.expect("old").status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, md) = get(&s, "/api/skills/form-filler/SKILL.md").await;
+    assert_eq!(md, Value::String(v2.clone()));
+
+    // The reviewer may review version 2 once more; version 1's review stays.
+    let (st, b) = post(&s, "/api/reviews/submit", Some(&reviewer), review).await;
+    assert_eq!(
+        (st, b["message"].clone()),
+        (StatusCode::CREATED, json!("Review submitted successfully")),
+        "{b}"
+    );
+    assert_eq!(b["review_count"], 2);
+
+    // JSON republishing works too, and two concurrent new versions make two versions.
+    let bodies = ["a", "b"].map(|x| json!({"skill_md": v2.replace("--safe", &format!("--{x}"))}));
+    let (one, two) = tokio::join!(
+        s.call(
+            Method::PUT,
+            "/api/skills/form-filler",
+            Some(&token),
+            Some(bodies[0].clone())
+        ),
+        s.call(
+            Method::PUT,
+            "/api/skills/form-filler",
+            Some(&token),
+            Some(bodies[1].clone())
+        ),
+    );
+    // Each either makes its own version or, when the other replaced the files it was
+    // replacing, is a 409 to send again; never one version number twice.
+    let mut versions = Vec::new();
+    for (st, b) in [&one, &two] {
+        match *st {
+            StatusCode::OK => versions.push(b["version"].as_i64().expect("version")),
+            StatusCode::CONFLICT => {}
+            other => panic!("{other}: {b}"),
+        }
+    }
+    versions.sort();
+    let made = versions.len() as i64;
+    assert!(made >= 1, "{} {}", one.1, two.1);
+    assert_eq!(versions, (3..3 + made).collect::<Vec<_>>());
+    assert_eq!(
+        get(&s, "/api/skills/form-filler").await.1["version"],
+        2 + made
+    );
+}
