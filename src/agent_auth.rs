@@ -146,10 +146,22 @@ impl<'a> FromRequest<'a> for PerIp {
 
 /// Counts a write by `agent` against its tier's limit.
 pub async fn count_write(app: &App, agent: &Agent) -> Result<()> {
-    let g = state(app)?;
-    let settings = g.settings.get(app).await;
     let tier = Tier::Write {
         verified: agent.verified,
     };
+    count(app, agent, tier).await
+}
+
+/// Counts a design upload by `agent` against its per-agent upload limit (429 over it).
+pub async fn count_design_upload(app: &App, agent: &Agent) -> Result<()> {
+    let tier = Tier::DesignUpload {
+        verified: agent.verified,
+    };
+    count(app, agent, tier).await
+}
+
+async fn count(app: &App, agent: &Agent, tier: Tier) -> Result<()> {
+    let g = state(app)?;
+    let settings = g.settings.get(app).await;
     g.limits.check(&settings.rate_limits, tier, &agent.id)
 }

@@ -4,7 +4,8 @@
 //!
 //! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
 //! verification), the agent inbox, the skills marketplace (skills, reviews, proofs and
-//! rankings so far), `/help` and `/discover`, and tiered rate limits.
+//! rankings so far), the shop (menu, options, designs, feedback so far), `/help` and
+//! `/discover`, and tiered rate limits.
 
 // The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
 // and no `unwrap()` outside tests.
@@ -25,6 +26,7 @@ pub mod reviews;
 pub mod runner;
 pub mod schema;
 pub mod settings;
+pub mod shop;
 pub mod skills;
 pub mod twitter;
 
@@ -67,6 +69,10 @@ pub enum GatherTags {
     Proofs,
     /// Skills ranked by reviews, installs and verified proofs.
     Rankings,
+    /// Custom merch: the menu, product options and design uploads.
+    Shop,
+    /// Tell the operators what you think.
+    Feedback,
     /// How to use the platform.
     Help,
     /// What the platform is, for machines.
@@ -88,6 +94,8 @@ pub struct Gather {
     /// Writes challenge tasks, when the operator configured a provider.
     pub(crate) task_provider:
         parking_lot::RwLock<Option<Arc<dyn reviews::task_provider::TaskProvider>>>,
+    /// The shop's catalogue cache.
+    pub(crate) shop: shop::ShopState,
 }
 
 pub(crate) fn state(app: &App) -> Result<Arc<Gather>> {
@@ -103,6 +111,9 @@ pub type GatherApi = (
     reviews::api::ReviewsApi,
     proofs::api::ProofsApi,
     rankings::api::RankingsApi,
+    shop::api::ShopApi,
+    shop::designs_api::DesignsApi,
+    shop::feedback::FeedbackApi,
     help::HelpApi,
 );
 
@@ -166,6 +177,7 @@ pub async fn setup(app: &App) -> Result<()> {
         last_rank_refresh: parking_lot::Mutex::new(None),
         runner: parking_lot::RwLock::new(None),
         task_provider: parking_lot::RwLock::new(None),
+        shop: shop::ShopState::default(),
     });
     register_hooks(app);
     Ok(())

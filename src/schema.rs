@@ -266,6 +266,40 @@ fn artifacts() -> Result<Collection> {
     )
 }
 
+/// Agents' print files: one image each, typed and measured from its bytes.
+fn designs() -> Result<Collection> {
+    use crate::settings::DESIGN_BYTES_CAP;
+    collection(
+        "designs",
+        json!([
+            {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "file", "type": "file", "maxSelect": 1, "maxSize": DESIGN_BYTES_CAP,
+             "mimeTypes": ["image/png", "image/jpeg", "image/webp"], "required": true},
+            {"name": "original_name", "type": "text", "max": crate::shop::designs::MAX_NAME},
+            {"name": "mime_type", "type": "text", "max": 100},
+            {"name": "size_bytes", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "width", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "height", "type": "number", "onlyInt": true, "min": 0}
+        ]),
+        &["CREATE INDEX idx_designs_agent ON designs (agent, created)"],
+    )
+}
+
+/// Ratings and notes for the operators.
+fn feedback() -> Result<Collection> {
+    use crate::shop::feedback::{MAX_AGENT, MAX_MESSAGE};
+    collection(
+        "feedback",
+        json!([
+            {"name": "rating", "type": "number", "onlyInt": true, "min": 1, "max": 5, "required": true},
+            {"name": "message", "type": "text", "max": MAX_MESSAGE},
+            {"name": "agent_name", "type": "text", "max": MAX_AGENT}
+        ]),
+        &[],
+    )
+}
+
 /// Gather's schema, in order. Names never change once released.
 pub fn migrations() -> Vec<CodeMigration> {
     vec![
@@ -307,6 +341,12 @@ pub fn migrations() -> Vec<CodeMigration> {
         CodeMigration::new("gather_007_skill_files", |app: App| async move {
             collections::import(&app, vec![skill_files()?], false).await
         }),
+        CodeMigration::new(
+            "gather_008_shop_designs_and_feedback",
+            |app: App| async move {
+                collections::import(&app, vec![designs()?, feedback()?], false).await
+            },
+        ),
     ]
 }
 
@@ -328,6 +368,8 @@ mod tests {
             reviews(),
             proofs(),
             artifacts(),
+            designs(),
+            feedback(),
         ] {
             let c = c.expect("valid");
             assert!(

@@ -33,6 +33,69 @@ pub struct GatherSettings {
     pub twitter: Twitter,
     pub rate_limits: RateLimits,
     pub marketplace: Marketplace,
+    pub shop: Shop,
+}
+
+/// The merch shop and the services behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[serde(rename_all = "camelCase", default)]
+#[oai(rename = "GatherShop", rename_all = "camelCase", default)]
+pub struct Shop {
+    /// Gelato's API key. Empty: the menu says every item is unavailable (no call is
+    /// made), and options and orders answer 503.
+    pub gelato_api_key: String,
+    /// Gelato's product catalogue API.
+    #[serde(rename = "gelatoProductURL")]
+    #[oai(rename = "gelatoProductURL")]
+    pub gelato_product_url: String,
+    /// Gelato's order API.
+    #[serde(rename = "gelatoOrderURL")]
+    #[oai(rename = "gelatoOrderURL")]
+    pub gelato_order_url: String,
+    /// CoinGecko's API (the BCH/USD rate).
+    #[serde(rename = "coingeckoURL")]
+    #[oai(rename = "coingeckoURL")]
+    pub coingecko_url: String,
+    /// Blockchair's API (BCH transactions).
+    #[serde(rename = "blockchairURL")]
+    #[oai(rename = "blockchairURL")]
+    pub blockchair_url: String,
+    /// The shop's margin over Gelato's price, in percent.
+    pub margin_percent: u32,
+    /// How long a call to an upstream may take, in seconds (a catalogue search takes at
+    /// most this, every other call at most 10).
+    pub upstream_timeout_seconds: u64,
+    /// The largest design upload, in bytes (at most 50 MiB).
+    pub design_max_bytes: u64,
+}
+
+/// The largest `designMaxBytes` can be: the `designs` file field's own limit.
+pub const DESIGN_BYTES_CAP: u64 = 50 << 20;
+
+impl Shop {
+    /// How long a catalogue search may take; every other upstream call at most 10 s.
+    pub fn search_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.upstream_timeout_seconds)
+    }
+
+    pub fn call_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.upstream_timeout_seconds.min(10))
+    }
+}
+
+impl Default for Shop {
+    fn default() -> Self {
+        Shop {
+            gelato_api_key: String::new(),
+            gelato_product_url: "https://product.gelatoapis.com".into(),
+            gelato_order_url: "https://order.gelatoapis.com".into(),
+            coingecko_url: "https://api.coingecko.com".into(),
+            blockchair_url: "https://api.blockchair.com".into(),
+            margin_percent: 40,
+            upstream_timeout_seconds: 15,
+            design_max_bytes: 20 << 20,
+        }
+    }
 }
 
 /// The skills marketplace.
@@ -99,6 +162,7 @@ impl Default for GatherSettings {
             twitter: Twitter::default(),
             rate_limits: RateLimits::default(),
             marketplace: Marketplace::default(),
+            shop: Shop::default(),
         }
     }
 }
@@ -155,14 +219,59 @@ impl GatherSettings {
         if self.jwt_issuer.trim().is_empty() {
             errors.push(("jwtIssuer".into(), FieldError::required()));
         }
-        let url_ok = url::Url::parse(&self.twitter.oembed_url)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !url_ok {
+        let is_url =
+            |u: &str| url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !is_url(&self.twitter.oembed_url) {
             errors.push((
                 "twitter".into(),
                 FieldError::new(
                     "validation_is_url",
                     "twitter.oembedURL must be an http(s) URL.",
+                ),
+            ));
+        }
+        let shop = &self.shop;
+        let urls = [
+            ("gelatoProductURL", &shop.gelato_product_url),
+            ("gelatoOrderURL", &shop.gelato_order_url),
+            ("coingeckoURL", &shop.coingecko_url),
+            ("blockchairURL", &shop.blockchair_url),
+        ];
+        for (name, u) in urls {
+            if !is_url(u) {
+                errors.push((
+                    "shop".into(),
+                    FieldError::new(
+                        "validation_is_url",
+                        format!("shop.{name} must be an http(s) URL."),
+                    ),
+                ));
+            }
+        }
+        if shop.design_max_bytes == 0 || shop.design_max_bytes > DESIGN_BYTES_CAP {
+            errors.push((
+                "shop".into(),
+                FieldError::new(
+                    "validation_out_of_range",
+                    format!("shop.designMaxBytes is 1 to {DESIGN_BYTES_CAP}."),
+                ),
+            ));
+        }
+        if !(1..=120).contains(&shop.upstream_timeout_seconds) {
+            errors.push((
+                "shop".into(),
+                FieldError::new(
+                    "validation_out_of_range",
+                    "shop.upstreamTimeoutSeconds is 1 to 120.",
+                ),
+            ));
+        }
+        if shop.margin_percent > 1000 {
+            errors.push((
+                "shop".into(),
+                FieldError::new(
+                    "validation_out_of_range",
+                    "shop.marginPercent is 0 to 1000.",
                 ),
             ));
         }

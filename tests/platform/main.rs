@@ -15,4 +15,6 @@ mod rankings;
 mod realtime_instances;
 mod reviews;
 mod runner;
+mod shop;
 mod skills;
+mod upstreams;

@@ -79,10 +79,12 @@ async fn schemathesis_finds_the_server_as_documented() {
     // Every request comes from 127.0.0.1: Gather's limits would stop the run. The
     // fuzzing agent is not verified, and may publish skills all the same.
     let high = json!({"perMinute": 1000000, "burst": 1000000});
-    let limits = json!({
-        "rateLimits": {"perIp": high, "registeredWrites": high},
-        "marketplace": {"verifiedOnly": false},
-    });
+    // The shop talks to local Gelato and CoinGecko stand-ins.
+    let upstreams = crate::upstreams::Upstreams::start().await;
+    crate::shop::stock(&upstreams);
+    let mut limits = upstreams.settings("fuzz-key");
+    limits["rateLimits"] = json!({"perIp": high, "registeredWrites": high, "designUploads": high});
+    limits["marketplace"] = json!({"verifiedOnly": false});
     let (st, b) = s
         .su(Method::PATCH, "/api/gather/settings", Some(limits))
         .await;

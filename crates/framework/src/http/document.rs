@@ -85,11 +85,12 @@ impl<'a> poem::FromRequest<'a> for ApiDocument {
 }
 
 /// Says in the document what poem-openapi cannot: that no string may hold a NUL
-/// character, that integers stay in their format's range, that an optional JSON body may be
-/// `null`, and that an event stream's schema describes each event (poem-openapi
-/// writes an array of them, which no single event matches).
+/// character, that integers stay in their format's range, that an optional JSON body or
+/// property may be `null`, and that an event stream's schema describes each event
+/// (poem-openapi writes an array of them, which no single event matches).
 pub(crate) fn tighten(doc: &mut Value) {
     tighten_scalars(doc);
+    optional_properties_may_be_null(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for op in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in op.values_mut() {
@@ -125,6 +126,80 @@ fn optional_body_may_be_null(op: &mut Value) {
                 media["schema"] = json!({"allOf": [schema], "nullable": true});
             }
         }
+    }
+}
+
+/// poem-openapi reads `null` for an optional property of a JSON object as absent, and
+/// writes an unset optional property as `null` unless told to leave it out: every
+/// property an object does not require may be `null`. Not so for the parts of a form,
+/// which have no `null`: schemas a form body uses are left as they are.
+fn optional_properties_may_be_null(doc: &mut Value) {
+    let mut in_forms = std::collections::HashSet::new();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for op in paths
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|o| o.values())
+        {
+            for (kind, media) in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if !kind.starts_with("application/json") {
+                    collect_refs(&media["schema"], &mut in_forms);
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        if in_forms.contains(name.as_str()) {
+            continue;
+        }
+        let required: Vec<String> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect();
+        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (prop, p) in props.iter_mut() {
+            if required.contains(prop) || p.get("nullable").is_some() {
+                continue;
+            }
+            if p.get("$ref").is_some() {
+                // `nullable` beside a `$ref` is ignored: wrap it.
+                *p = json!({"allOf": [p.take()], "nullable": true});
+            } else if let Some(obj) = p.as_object_mut() {
+                obj.insert("nullable".into(), json!(true));
+            }
+        }
+    }
+}
+
+/// The component names `schema` refers to (`#/components/schemas/<name>`), directly.
+fn collect_refs(schema: &Value, into: &mut std::collections::HashSet<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                into.insert(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, into)),
+        _ => {}
     }
 }
 
@@ -182,6 +257,38 @@ mod tests {
 
     fn doc(paths: Value) -> ApiDocument {
         ApiDocument::from_generated(&json!({ "paths": paths }).to_string())
+    }
+
+    #[test]
+    fn optional_properties_may_be_null_except_in_forms() {
+        let d = ApiDocument::from_generated(
+            &json!({
+                "paths": {"/u": {"post": {"requestBody": {"content": {"multipart/form-data":
+                    {"schema": {"$ref": "#/components/schemas/Upload"}}}}}}},
+                "components": {"schemas": {
+                    "Item": {"type": "object", "required": ["id"], "properties": {
+                        "id": {"type": "string"},
+                        "note": {"type": "string"},
+                        "inner": {"$ref": "#/components/schemas/Inner"},
+                    }},
+                    "Upload": {"type": "object", "properties": {"name": {"type": "string"}}},
+                }},
+            })
+            .to_string(),
+        );
+        let item = &d.json()["components"]["schemas"]["Item"]["properties"];
+        assert_eq!(item["id"].get("nullable"), None, "required");
+        assert_eq!(item["note"]["nullable"], json!(true));
+        assert_eq!(
+            item["inner"],
+            json!({"allOf": [{"$ref": "#/components/schemas/Inner"}], "nullable": true})
+        );
+        let upload = &d.json()["components"]["schemas"]["Upload"]["properties"];
+        assert_eq!(
+            upload["name"].get("nullable"),
+            None,
+            "a form part is never null"
+        );
     }
 
     #[test]

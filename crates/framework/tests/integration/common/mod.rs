@@ -16,6 +16,33 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::oneshot;
 
+/// Serves `app` (a test's stand-in for an outside service) on a free loopback port until
+/// the returned sender is dropped; returns its base URL.
+pub async fn serve_fake<E>(app: E) -> (String, oneshot::Sender<()>)
+where
+    E: poem::Endpoint + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = oneshot::channel::<()>();
+    let acceptor =
+        poem::listener::TcpAcceptor::from_std(listener.into_std().expect("std")).expect("acceptor");
+    tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async {
+                    let _ = rx.await;
+                },
+                None,
+            )
+            .await;
+    });
+    (url, tx)
+}
+
 pub const SU_EMAIL: &str = "admin@example.com";
 pub const SU_PASSWORD: &str = "admin-password-123";
 

@@ -29,25 +29,9 @@ fn oembed(Query(q): Query<HashMap<String, String>>, Data(tweets): Data<&Tweets>)
 impl OEmbed {
     pub async fn start() -> OEmbed {
         let tweets: Tweets = Arc::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}/oembed", listener.local_addr().expect("addr"));
-        let (tx, rx) = oneshot::channel::<()>();
         let app = Route::new().at("/oembed", get(oembed)).data(tweets.clone());
-        let acceptor = poem::listener::TcpAcceptor::from_std(listener.into_std().expect("std"))
-            .expect("acceptor");
-        tokio::spawn(async move {
-            let _ = poem::Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(
-                    app,
-                    async {
-                        let _ = rx.await;
-                    },
-                    None,
-                )
-                .await;
-        });
+        let (base, tx) = super::serve_fake(app).await;
+        let url = format!("{base}/oembed");
         OEmbed {
             url,
             tweets,
