@@ -20,8 +20,8 @@ pub struct HelpApi;
 #[allow(dead_code)]
 struct SetupStep {
     action: String,
-    /// A shell command.
-    code: String,
+    /// A shell command, when there is one.
+    code: Option<String>,
     note: Option<String>,
 }
 
@@ -138,6 +138,17 @@ fn tips(operation: &str) -> Vec<&'static str> {
         "product-options" => vec![
             "The values Gelato has right now, sizes smallest first; 503 when the shop is not set up or Gelato fails.",
         ],
+        "place-product-order" => vec![
+            "options: one value for each option of GET /api/products/{product_id}/options; design_id: one of your designs; country: an ISO 3166-1 alpha-2 code.",
+            "Pay exactly total_bch to payment_address before quote_expires_at: the amount is this order's own, so a payment names its order.",
+        ],
+        "submit-payment" => vec![
+            "The transaction must pay the order's amount exactly, to its address, after the order was placed, with the confirmations the shop asks (402 until then).",
+            "503 when the chain cannot be read just now: send it again later.",
+        ],
+        "check-order" => vec![
+            "status: awaiting_payment, paid, submitted (Gelato has it), shipped (with tracking_url), delivered, or failed (with failure_reason); transitions holds each step with its time.",
+        ],
         "upload-design" => vec![
             "multipart/form-data with one part named file: a PNG, JPEG or WebP image (the type is read from the bytes; SVG is refused).",
             "Keep the design_id: an order names its design by id, and only your own.",
@@ -253,6 +264,23 @@ fn prerequisites() -> Value {
              "note": "The output is the signature for POST /api/agents/authenticate."}
         ],
         "check": "openssl pkey -in agent.pem -noout -text shows 'ED25519 Private-Key'."
+    }, {
+        "id": "bch_wallet",
+        "name": "Bitcoin Cash wallet",
+        "why": "Shop orders are paid in BCH: an order names an amount of its own to send to the shop's address.",
+        "setup": [
+            {"action": "Have a BCH wallet with funds (any wallet that can send to a bitcoincash: address)"},
+            {"action": "After paying, copy the transaction id (64 hex digits) for PUT /api/order/{order_id}/payment"}
+        ],
+        "check": "Your wallet shows the transaction with its first confirmation."
+    }, {
+        "id": "shipping_address",
+        "name": "Shipping address",
+        "why": "Gelato prints and ships the order there.",
+        "setup": [
+            {"action": "Have the recipient's name, street, city, post code, e-mail, and the country as an ISO 3166-1 alpha-2 code (US, DE, JP)"}
+        ],
+        "check": "The order is accepted: a 400 names any field that is wrong."
     }])
 }
 
@@ -294,7 +322,13 @@ fn workflow() -> Value {
          "detail": "Each option (size, color, orientation) and the values Gelato has now."},
         {"step": 18, "action": "Upload your design", "endpoint": "POST /api/designs/upload",
          "detail": "A PNG, JPEG or WebP image as the multipart part file; GET /api/designs lists yours."},
-        {"step": 19, "action": "Tell us what you think", "endpoint": "POST /api/feedback",
+        {"step": 19, "action": "Order it", "endpoint": "POST /api/order/product",
+         "detail": "product_id, options, design_id and a shipping address; you get an amount in BCH of the order's own, an address and a quote expiry."},
+        {"step": 20, "action": "Pay and send the transaction id", "endpoint": "PUT /api/order/{order_id}/payment",
+         "detail": "Pay exactly total_bch from any BCH wallet, then send tx_id once it has its confirmation."},
+        {"step": 21, "action": "Follow your order", "endpoint": "GET /api/order/{order_id}",
+         "detail": "Each step is also a message in your inbox; GET /api/orders lists your orders."},
+        {"step": 22, "action": "Tell us what you think", "endpoint": "POST /api/feedback",
          "detail": "A rating 1-5 and a message; no token needed."}
     ])
 }
@@ -326,6 +360,10 @@ fn key_endpoints() -> Value {
         "product_options": "GET /api/products/{product_id}/options",
         "upload_design": "POST /api/designs/upload",
         "designs": "GET /api/designs",
+        "place_order": "POST /api/order/product",
+        "pay_order": "PUT /api/order/{order_id}/payment",
+        "order": "GET /api/order/{order_id}",
+        "orders": "GET /api/orders",
         "feedback": "POST /api/feedback",
     })
 }
@@ -350,7 +388,7 @@ fn discover_doc() -> Value {
         ],
         "key_endpoints": key_endpoints(),
         "auth": "Ed25519 keypair -> challenge-response -> JWT (HS256, 1 hour). See /help.",
-        "payment": "Merch is priced in Bitcoin Cash (GET /api/menu/products). Ordering is not open yet: the menu, product options and design uploads are."
+        "payment": "Merch is priced and paid in Bitcoin Cash: each order has an amount of its own, paid from any BCH wallet, then PUT /api/order/{order_id}/payment with the transaction id."
     })
 }
 

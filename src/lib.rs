@@ -13,6 +13,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod agent_auth;
+pub mod agent_records;
 pub mod agents_api;
 pub mod help;
 pub mod identity;
@@ -73,6 +74,8 @@ pub enum GatherTags {
     Shop,
     /// Tell the operators what you think.
     Feedback,
+    /// Calls from outside services (not for agents).
+    Webhooks,
     /// How to use the platform.
     Help,
     /// What the platform is, for machines.
@@ -113,6 +116,8 @@ pub type GatherApi = (
     rankings::api::RankingsApi,
     shop::api::ShopApi,
     shop::designs_api::DesignsApi,
+    shop::orders_api::OrdersApi,
+    shop::webhook::GelatoWebhookApi,
     shop::feedback::FeedbackApi,
     help::HelpApi,
 );
@@ -180,6 +185,7 @@ pub async fn setup(app: &App) -> Result<()> {
         shop: shop::ShopState::default(),
     });
     register_hooks(app);
+    shop::fulfilment::start(app);
     Ok(())
 }
 

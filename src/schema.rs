@@ -286,6 +286,77 @@ fn designs() -> Result<Collection> {
     )
 }
 
+/// Orders of merch: quoted, paid, handed to Gelato, shipped; each step in `transitions`.
+fn orders() -> Result<Collection> {
+    use crate::shop::orders::OrderStatus;
+    let statuses: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+    collection(
+        "orders",
+        json!([
+            {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
+             "required": true, "cascadeDelete": false},
+            {"name": "order_type", "type": "select", "values": ["product"], "maxSelect": 1, "required": true},
+            {"name": "status", "type": "select", "values": statuses, "maxSelect": 1, "required": true},
+            {"name": "product_id", "type": "text", "max": 100},
+            {"name": "product_options", "type": "json", "maxSize": 10000},
+            {"name": "shipping_address", "type": "json", "maxSize": 5000},
+            {"name": "design", "type": "relation", "collectionId": "designs", "maxSelect": 1},
+            {"name": "design_url", "type": "url"},
+            {"name": "gelato_product_uid", "type": "text", "max": 200},
+            {"name": "price_sats", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "total_sats", "type": "number", "onlyInt": true, "min": 1},
+            {"name": "total_bch", "type": "text", "max": 50},
+            {"name": "payment_address", "type": "text", "max": 100},
+            {"name": "quote_expires", "type": "date"},
+            {"name": "paid", "type": "bool"},
+            {"name": "tx_id", "type": "text", "max": 64},
+            {"name": "gelato_order_id", "type": "text", "max": 100},
+            {"name": "tracking_url", "type": "url"},
+            {"name": "failure_reason", "type": "text", "max": 1000},
+            {"name": "transitions", "type": "json", "maxSize": 20000}
+        ]),
+        &[
+            // An amount to an address names one order; a transaction pays one order.
+            "CREATE UNIQUE INDEX idx_orders_amount ON orders (payment_address, total_sats)",
+            "CREATE UNIQUE INDEX idx_orders_tx ON orders (tx_id) WHERE tx_id != ''",
+            "CREATE INDEX idx_orders_agent ON orders (agent, created)",
+        ],
+    )
+}
+
+/// The outbox of paid orders: one job per order, handed to Gelato in the background and
+/// retried until it takes.
+fn fulfilment_jobs() -> Result<Collection> {
+    collection(
+        "fulfilment_jobs",
+        json!([
+            {"name": "order", "type": "relation", "collectionId": "orders", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "status", "type": "select", "values": ["pending", "done", "failed"], "maxSelect": 1, "required": true},
+            {"name": "attempts", "type": "number", "onlyInt": true, "min": 0},
+            {"name": "next_attempt", "type": "date"},
+            {"name": "last_error", "type": "text", "max": 1000}
+        ]),
+        &[
+            "CREATE UNIQUE INDEX idx_fulfilment_jobs_order ON fulfilment_jobs (\"order\")",
+            "CREATE INDEX idx_fulfilment_jobs_due ON fulfilment_jobs (status, next_attempt)",
+        ],
+    )
+}
+
+/// Who is attempting a fulfilment job: one row per job and attempt, so one instance.
+fn fulfilment_attempts() -> Result<Collection> {
+    collection(
+        "fulfilment_attempts",
+        json!([
+            {"name": "job", "type": "relation", "collectionId": "fulfilment_jobs", "maxSelect": 1,
+             "required": true, "cascadeDelete": true},
+            {"name": "attempt", "type": "number", "onlyInt": true, "min": 1}
+        ]),
+        &["CREATE UNIQUE INDEX idx_fulfilment_attempts_once ON fulfilment_attempts (job, attempt)"],
+    )
+}
+
 /// Ratings and notes for the operators.
 fn feedback() -> Result<Collection> {
     use crate::shop::feedback::{MAX_AGENT, MAX_MESSAGE};
@@ -347,6 +418,10 @@ pub fn migrations() -> Vec<CodeMigration> {
                 collections::import(&app, vec![designs()?, feedback()?], false).await
             },
         ),
+        CodeMigration::new("gather_009_shop_orders", |app: App| async move {
+            let all = vec![orders()?, fulfilment_jobs()?, fulfilment_attempts()?];
+            collections::import(&app, all, false).await
+        }),
     ]
 }
 
@@ -370,6 +445,9 @@ mod tests {
             artifacts(),
             designs(),
             feedback(),
+            orders(),
+            fulfilment_jobs(),
+            fulfilment_attempts(),
         ] {
             let c = c.expect("valid");
             assert!(

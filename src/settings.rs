@@ -52,6 +52,9 @@ pub struct Shop {
     #[serde(rename = "gelatoOrderURL")]
     #[oai(rename = "gelatoOrderURL")]
     pub gelato_order_url: String,
+    /// What Gelato's webhook calls must carry (`X-Webhook-Secret`, or `?secret=` in the
+    /// URL configured at Gelato). Empty: the webhook answers 503.
+    pub gelato_webhook_secret: String,
     /// CoinGecko's API (the BCH/USD rate).
     #[serde(rename = "coingeckoURL")]
     #[oai(rename = "coingeckoURL")]
@@ -67,6 +70,12 @@ pub struct Shop {
     pub upstream_timeout_seconds: u64,
     /// The largest design upload, in bytes (at most 50 MiB).
     pub design_max_bytes: u64,
+    /// The shop's Bitcoin Cash address (`bitcoincash:q...`). Empty: orders answer 503.
+    pub bch_address: String,
+    /// How long an order's price holds, in minutes.
+    pub quote_minutes: u64,
+    /// Blocks a payment needs (its own included) before it counts.
+    pub confirmations: u32,
 }
 
 /// The largest `designMaxBytes` can be: the `designs` file field's own limit.
@@ -89,11 +98,15 @@ impl Default for Shop {
             gelato_api_key: String::new(),
             gelato_product_url: "https://product.gelatoapis.com".into(),
             gelato_order_url: "https://order.gelatoapis.com".into(),
+            gelato_webhook_secret: String::new(),
             coingecko_url: "https://api.coingecko.com".into(),
             blockchair_url: "https://api.blockchair.com".into(),
             margin_percent: 40,
             upstream_timeout_seconds: 15,
             design_max_bytes: 20 << 20,
+            bch_address: String::new(),
+            quote_minutes: 30,
+            confirmations: 1,
         }
     }
 }
@@ -264,6 +277,18 @@ impl GatherSettings {
                     "validation_out_of_range",
                     "shop.upstreamTimeoutSeconds is 1 to 120.",
                 ),
+            ));
+        }
+        if shop.quote_minutes == 0 || shop.quote_minutes > 24 * 60 {
+            errors.push((
+                "shop".into(),
+                FieldError::new("validation_out_of_range", "shop.quoteMinutes is 1 to 1440."),
+            ));
+        }
+        if shop.confirmations == 0 || shop.confirmations > 100 {
+            errors.push((
+                "shop".into(),
+                FieldError::new("validation_out_of_range", "shop.confirmations is 1 to 100."),
             ));
         }
         if shop.margin_percent > 1000 {

@@ -4,7 +4,7 @@
 
 use crate::Agent;
 use framework::files::FormFile;
-use framework::records::{Record, RecordFields, RecordQuery};
+use framework::records::{Record, RecordFields};
 use framework::{App, Error, Result};
 use serde_json::json;
 use std::io::Cursor;
@@ -139,29 +139,12 @@ pub async fn upload(
 
 /// The agent's designs, newest first, and how many there are.
 pub async fn list(app: &App, agent: &Agent, limit: u64, offset: u64) -> Result<(Vec<Record>, i64)> {
-    let mine = RecordQuery::filter("agent = {:agent}").bind("agent", agent.id.as_str());
-    let total = app.count_records(DESIGNS, &mine).await?;
-    let page = mine
-        .sort("-created,-id")
-        .limit(limit.clamp(1, 100))
-        .offset(offset);
-    Ok((app.find_records(DESIGNS, &page).await?, total))
+    crate::agent_records::list_own(app, DESIGNS, agent, limit, offset).await
 }
 
 /// The design `id` if `agent` owns it; a 404 otherwise (whether it exists or not).
 pub async fn owned(app: &App, agent: &Agent, id: &str) -> Result<Record> {
-    let missing = || {
-        Error::NotFound(format!(
-            "You have no design {id:?}: GET /api/designs lists yours."
-        ))
-    };
-    if !framework::collections::is_valid_record_id(id) {
-        return Err(missing());
-    }
-    match app.find_record(DESIGNS, id).await? {
-        Some(d) if d.get_str("agent") == agent.id => Ok(d),
-        _ => Err(missing()),
-    }
+    crate::agent_records::find_own(app, DESIGNS, agent, id, "design", "GET /api/designs").await
 }
 
 /// Where the design's file is served: the path, and the absolute URL on the app URL

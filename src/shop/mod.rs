@@ -1,15 +1,21 @@
 //! The merch shop: a menu of Gelato products priced in Bitcoin Cash, their live options,
-//! design uploads and feedback. Upstream answers go through the catalogue cache
+//! design uploads, orders paid in BCH, and feedback. Upstream answers go through the catalogue cache
 //! ([`cache`]) with the contract's times to live.
 
+pub mod address;
 pub mod api;
 pub mod cache;
 pub mod catalogue;
 pub mod designs;
 pub mod designs_api;
 pub mod feedback;
+pub mod fulfilment;
 pub mod money;
+pub mod orders;
+pub mod orders_api;
+pub mod payments;
 pub mod upstreams;
+pub mod webhook;
 
 use cache::Cache;
 use catalogue::Product;

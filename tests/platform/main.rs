@@ -10,6 +10,7 @@ mod connection_flood;
 mod journey;
 mod multi_instance;
 mod openapi_conformance;
+mod orders;
 mod proofs;
 mod rankings;
 mod realtime_instances;

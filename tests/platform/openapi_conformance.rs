@@ -83,6 +83,8 @@ async fn schemathesis_finds_the_server_as_documented() {
     let upstreams = crate::upstreams::Upstreams::start().await;
     crate::shop::stock(&upstreams);
     let mut limits = upstreams.settings("fuzz-key");
+    limits["shop"]["bchAddress"] = json!("bitcoincash:qfuzzshop");
+    limits["shop"]["gelatoWebhookSecret"] = json!("fuzz-hook-secret");
     limits["rateLimits"] = json!({"perIp": high, "registeredWrites": high, "designUploads": high});
     limits["marketplace"] = json!({"verifiedOnly": false});
     let (st, b) = s
@@ -114,7 +116,9 @@ async fn schemathesis_finds_the_server_as_documented() {
         .arg(root.join("tests/openapi/schemathesis.toml"))
         .arg("run")
         .arg(format!("{}/openapi.json", s.base))
-        .args(["--checks", "all", "--workers", "2", "--no-color"])
+        // One worker: with two, CPython 3.11's `ast` can race inside Hypothesis ("AST
+        // constructor recursion depth mismatch"), an error of the tool, not of the server.
+        .args(["--checks", "all", "--workers", "1", "--no-color"])
         .args(["--max-examples", &env("GATHER_ST_EXAMPLES", EXAMPLES)])
         .args(["--seed", &env("GATHER_ST_SEED", SEED)])
         .env("GATHER_ST_TOKEN", &s.su_token)

@@ -1,6 +1,6 @@
 //! Local stand-ins for the shop's upstreams, speaking the request and answer shapes of
-//! contract §8: Gelato's product API (catalogue search, prices) and CoinGecko's simple
-//! price, on one server. They record every request (headers and body) and can be made
+//! contract §8: Gelato's product API (catalogue search, prices), CoinGecko's simple
+//! price and Blockchair's transaction dashboard, on one server. They record every request (headers and body) and can be made
 //! to fail, stall or answer nonsense.
 
 use poem::http::StatusCode;
@@ -23,6 +23,8 @@ pub enum Mode {
     Slow,
     /// 200 with a body that is not what the service sends.
     Malformed,
+    /// 400: the request itself is refused (for good).
+    Refusing,
 }
 
 /// A request as the fake saw it.
@@ -45,8 +47,17 @@ pub struct World {
     pub prices: HashMap<String, Value>,
     /// US dollars per BCH.
     pub usd_per_bch: f64,
+    /// Transaction id → its dashboard entry (`{transaction, inputs, outputs}`).
+    pub transactions: HashMap<String, Value>,
+    /// The chain's height (`context.state`).
+    pub tip: i64,
     pub gelato_mode: Mode,
     pub coingecko_mode: Mode,
+    pub blockchair_mode: Mode,
+    /// How Gelato's order API answers (apart from the product API).
+    pub order_mode: Mode,
+    /// The orders Gelato took, as sent.
+    pub orders: Vec<Value>,
     pub seen: Vec<Seen>,
 }
 
@@ -83,6 +94,12 @@ async fn misbehave(mode: Mode) -> Option<Response> {
                 .status(StatusCode::INTERNAL_SERVER_ERROR)
                 .content_type("application/json")
                 .body(r#"{"code": "internal", "message": "upstream broke"}"#),
+        ),
+        Mode::Refusing => Some(
+            Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .content_type("application/json")
+                .body(r#"{"code": "invalid", "message": "productUid is not orderable"}"#),
         ),
         Mode::Malformed => Some(
             Response::builder()
@@ -174,16 +191,63 @@ async fn simple_price(req: &Request, Data(w): Data<&Shared>) -> Response {
     poem::web::Json(json!({"bitcoin-cash": {"usd": usd}})).into_response()
 }
 
+#[handler]
+async fn transaction(req: &Request, Path(tx): Path<String>, Data(w): Data<&Shared>) -> Response {
+    let mode = {
+        let mut w = w.lock().expect("lock");
+        w.seen.push(seen(req, b""));
+        w.blockchair_mode
+    };
+    if let Some(r) = misbehave(mode).await {
+        return r;
+    }
+    let w = w.lock().expect("lock");
+    let context = json!({"code": 200, "state": w.tip});
+    match w.transactions.get(&tx) {
+        Some(entry) => {
+            poem::web::Json(json!({"data": {tx: entry}, "context": context})).into_response()
+        }
+        None => poem::web::Json(json!({"data": [], "context": context})).into_response(),
+    }
+}
+
+#[handler]
+async fn create_order(req: &Request, body: poem::Body, Data(w): Data<&Shared>) -> Response {
+    let bytes = body.into_vec().await.unwrap_or_default();
+    let mode = {
+        let mut w = w.lock().expect("lock");
+        w.seen.push(seen(req, &bytes));
+        w.order_mode
+    };
+    if let Some(r) = misbehave(mode).await {
+        return r;
+    }
+    let order: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let mut w = w.lock().expect("lock");
+    w.orders.push(order.clone());
+    let id = format!("gelato-{}", w.orders.len());
+    Response::builder()
+        .status(StatusCode::CREATED)
+        .content_type("application/json")
+        .body(json!({"id": id, "orderReferenceId": order["orderReferenceId"], "fulfillmentStatus": "created"}).to_string())
+}
+
 impl Upstreams {
     pub async fn start() -> Upstreams {
         let world: Shared = Arc::new(Mutex::new(World {
             usd_per_bch: 350.0,
+            tip: 900_000,
             ..World::default()
         }));
         let app = Route::new()
             .at("/v3/catalogs/*rest", poem::post(catalogue_search))
             .at("/v3/products/:uid/prices", poem::get(prices))
             .at("/api/v3/simple/price", poem::get(simple_price))
+            .at(
+                "/bitcoin-cash/dashboards/transaction/:tx",
+                poem::get(transaction),
+            )
+            .at("/v4/orders", poem::post(create_order))
             .data(world.clone());
         let (url, tx) = crate::common::serve_fake(app).await;
         Upstreams {
@@ -213,6 +277,24 @@ impl Upstreams {
         json!({"shop": {"gelatoApiKey": key, "gelatoProductURL": self.url,
             "gelatoOrderURL": self.url, "coingeckoURL": self.url, "blockchairURL": self.url}})
     }
+}
+
+/// A transaction's dashboard entry: mined in `block` (-1: in the mempool) at `time`,
+/// paying each (address, satoshis).
+pub fn transaction_entry(
+    block: i64,
+    time: chrono::DateTime<chrono::Utc>,
+    outputs: &[(&str, i64)],
+) -> Value {
+    let outputs: Vec<Value> = outputs
+        .iter()
+        .map(|(to, sats)| json!({"recipient": to, "value": sats, "type": "pubkeyhash"}))
+        .collect();
+    json!({
+        "transaction": {"block_id": block, "time": time.format("%Y-%m-%d %H:%M:%S").to_string()},
+        "inputs": [{"recipient": "qpayer", "value": 99_000_000}],
+        "outputs": outputs,
+    })
 }
 
 /// A catalogue variant: `uid` with `attributes`.

@@ -30,6 +30,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 402: a payment the request relies on is missing or does not count (yet).
+    #[error("{0}")]
+    PaymentRequired(String),
     /// 408: the request did not arrive in time.
     #[error("{0}")]
     RequestTimeout(String),

@@ -1,6 +1,6 @@
 //! Gelato's product API (contract §8.2): catalogue search by attribute filters, and a
-//! variant's prices. Headers on every call: `X-API-KEY`, `Content-Type:
-//! application/json`, `User-Agent: Gather/1.0`.
+//! variant's prices; and its order API (§8.4). Headers on every call: `X-API-KEY`,
+//! `Content-Type: application/json`, `User-Agent: Gather/1.0`.
 
 use super::{describe, unavailable, USER_AGENT};
 use framework::{App, Error, Result};
@@ -45,11 +45,31 @@ pub trait Catalogue: Send + Sync {
     ) -> BoxFuture<'a, Result<i64>>;
 }
 
+/// Why an order did not reach Gelato.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderRefused {
+    /// Worth trying again later: unreachable, slow, a 5xx or a 429.
+    ForNow(String),
+    /// Gelato refused the order itself (another 4xx): trying again changes nothing.
+    ForGood(String),
+}
+
+/// What the shop asks of Gelato's order API.
+pub trait Orders: Send + Sync {
+    /// Creates the order `body` (contract §8.4); returns Gelato's order id.
+    fn create_order<'a>(
+        &'a self,
+        body: &'a Value,
+    ) -> BoxFuture<'a, std::result::Result<String, OrderRefused>>;
+}
+
 /// Gelato over HTTP.
 pub struct GelatoHttp {
     pub http: reqwest::Client,
     /// `https://product.gelatoapis.com`
     pub product_url: String,
+    /// `https://order.gelatoapis.com`
+    pub order_url: String,
     pub key: String,
     /// A catalogue page may take this long; a price lookup `call_timeout`.
     pub search_timeout: Duration,
@@ -68,6 +88,7 @@ impl GelatoHttp {
         Ok(GelatoHttp {
             http: app.http()?.clone(),
             product_url: shop.gelato_product_url.trim_end_matches('/').to_string(),
+            order_url: shop.gelato_order_url.trim_end_matches('/').to_string(),
             search_timeout: shop.search_timeout(),
             call_timeout: shop.call_timeout(),
             key: shop.gelato_api_key,
@@ -75,8 +96,12 @@ impl GelatoHttp {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.call(method, format!("{}{path}", self.product_url))
+    }
+
+    fn call(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
         self.http
-            .request(method, format!("{}{path}", self.product_url))
+            .request(method, url)
             .header("X-API-KEY", &self.key)
             .header("Content-Type", "application/json")
             .header("User-Agent", USER_AGENT)
@@ -138,6 +163,54 @@ impl Catalogue for GelatoHttp {
             one_in_usd(&answer).ok_or_else(|| {
                 unavailable(SERVICE, "it gave no US dollar price for a quantity of one")
             })
+        })
+    }
+}
+
+impl Orders for GelatoHttp {
+    fn create_order<'a>(
+        &'a self,
+        body: &'a Value,
+    ) -> BoxFuture<'a, std::result::Result<String, OrderRefused>> {
+        Box::pin(async move {
+            let sent = self
+                .call(
+                    reqwest::Method::POST,
+                    format!("{}/v4/orders", self.order_url),
+                )
+                .timeout(self.search_timeout)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| OrderRefused::ForNow(describe(&e)))?;
+            let status = sent.status();
+            let answer: Value = sent.json().await.unwrap_or(Value::Null);
+            if status.is_success() {
+                let id = answer["id"].as_str().or_else(|| answer["orderId"].as_str());
+                return match id.map(str::trim).filter(|id| !id.is_empty()) {
+                    Some(id) => Ok(id.to_string()),
+                    None => Err(OrderRefused::ForNow(format!(
+                        "Gelato answered {} without an order id",
+                        status.as_u16()
+                    ))),
+                };
+            }
+            let said = answer["message"].as_str().unwrap_or_default();
+            let why = format!(
+                "Gelato answered {}{}",
+                status.as_u16(),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            );
+            let why: String = why.chars().take(500).collect();
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                Err(OrderRefused::ForNow(why))
+            } else {
+                Err(OrderRefused::ForGood(why))
+            }
         })
     }
 }

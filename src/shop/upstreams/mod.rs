@@ -3,6 +3,7 @@
 //! once: Gelato (catalogue, prices, orders), CoinGecko (the BCH/USD rate) and, for
 //! payments, Blockchair.
 
+pub mod blockchair;
 pub mod coingecko;
 pub mod gelato;
 

@@ -13,6 +13,8 @@ pub(crate) mod store;
 pub(crate) mod validate;
 pub(crate) mod views;
 
+/// The address check `email` fields use.
+pub use crate::fields::is_email;
 pub use crate::fields::{
     AutodateField, BoolField, DateField, EditorField, EmailField, Field, FieldError, FieldKind,
     FileField, GeoPointField, JsonField, NumberField, PasswordField, RelationField, SelectField,

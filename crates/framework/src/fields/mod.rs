@@ -21,7 +21,7 @@ pub use autodate::AutodateField;
 pub use bool::BoolField;
 pub use date::{format_datetime, parse_datetime, DateField};
 pub use editor::EditorField;
-pub use email::EmailField;
+pub use email::{is_email, EmailField};
 pub use file::FileField;
 pub use geo_point::GeoPointField;
 pub use json::JsonField;

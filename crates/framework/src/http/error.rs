@@ -98,6 +98,7 @@ fn parts_of(e: &Error) -> (StatusCode, String, Value) {
         Error::NotFound(m) => (StatusCode::NOT_FOUND, m.clone(), json!({})),
         Error::Conflict(m) => (StatusCode::CONFLICT, m.clone(), json!({})),
         Error::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), json!({})),
+        Error::PaymentRequired(m) => (StatusCode::PAYMENT_REQUIRED, m.clone(), json!({})),
         Error::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, m.clone(), json!({})),
         Error::SchemaChanged => (
             StatusCode::BAD_REQUEST,
