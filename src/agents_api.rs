@@ -223,7 +223,7 @@ impl AgentsApi {
     )]
     async fn settings(&self, _su: SuperuserAuth, ctx: Ctx) -> ApiResult<Json<GatherSettings>> {
         let s = state(&ctx.app)?.settings.get(&ctx.app).await;
-        Ok(Json((*s).clone()))
+        Ok(Json(s.masked()))
     }
 
     /// Change some of Gather's settings; returns all of them (superusers).
@@ -240,6 +240,6 @@ impl AgentsApi {
     ) -> ApiResult<Json<GatherSettings>> {
         let patch = Value::Object(framework::http::body_object(body.0.value)?);
         let s = state(&ctx.app)?.settings.update(&ctx.app, &patch).await?;
-        Ok(Json((*s).clone()))
+        Ok(Json(s.masked()))
     }
 }

@@ -41,8 +41,8 @@ pub struct GatherSettings {
 #[serde(rename_all = "camelCase", default)]
 #[oai(rename = "GatherShop", rename_all = "camelCase", default)]
 pub struct Shop {
-    /// Gelato's API key. Empty: the menu says every item is unavailable (no call is
-    /// made), and options and orders answer 503.
+    /// Gelato's API key (reads back as `******` when set). Empty: the menu says every
+    /// item is unavailable (no call is made), and options and orders answer 503.
     pub gelato_api_key: String,
     /// Gelato's product catalogue API.
     #[serde(rename = "gelatoProductURL")]
@@ -53,7 +53,8 @@ pub struct Shop {
     #[oai(rename = "gelatoOrderURL")]
     pub gelato_order_url: String,
     /// What Gelato's webhook calls must carry (`X-Webhook-Secret`, or `?secret=` in the
-    /// URL configured at Gelato). Empty: the webhook answers 503.
+    /// URL configured at Gelato; reads back as `******` when set). Empty: the webhook
+    /// answers 503.
     pub gelato_webhook_secret: String,
     /// CoinGecko's API (the BCH/USD rate).
     #[serde(rename = "coingeckoURL")]
@@ -202,13 +203,38 @@ impl Default for RateLimits {
     }
 }
 
+/// What the settings' secrets (the Gelato key, the webhook secret) read as when set: they
+/// are never sent back, and a PATCH that sends this leaves them as they are.
+pub const MASK: &str = "******";
+
 impl GatherSettings {
-    /// `self` with `patch` (any subset of the document) applied, checked.
+    /// The settings as superusers read them: a set secret shows as [`MASK`].
+    pub fn masked(&self) -> GatherSettings {
+        let mut s = self.clone();
+        for secret in [
+            &mut s.shop.gelato_api_key,
+            &mut s.shop.gelato_webhook_secret,
+        ] {
+            if !secret.is_empty() {
+                *secret = MASK.into();
+            }
+        }
+        s
+    }
+
+    /// `self` with `patch` (any subset of the document) applied, checked. A secret
+    /// given as [`MASK`] keeps its value.
     pub fn merged(&self, patch: &Value) -> Result<GatherSettings> {
         let mut current = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
         framework::settings::merge(&mut current, patch);
-        let next: GatherSettings = serde_json::from_value(current)
+        let mut next: GatherSettings = serde_json::from_value(current)
             .map_err(|e| Error::BadRequest(format!("Invalid Gather settings: {e}.")))?;
+        if next.shop.gelato_api_key == MASK {
+            next.shop.gelato_api_key = self.shop.gelato_api_key.clone();
+        }
+        if next.shop.gelato_webhook_secret == MASK {
+            next.shop.gelato_webhook_secret = self.shop.gelato_webhook_secret.clone();
+        }
         next.check()?;
         Ok(next)
     }
@@ -412,5 +438,23 @@ mod tests {
             .merged(&json!({"twitter": {"oembedURL": "ftp://x"}}))
             .is_err());
         assert!(s.merged(&json!({"jwtSeconds": "long"})).is_err());
+    }
+
+    #[test]
+    fn secrets_are_masked_and_a_masked_secret_stays() {
+        let s = GatherSettings::default()
+            .merged(&json!({"shop": {"gelatoApiKey": "real-key"}}))
+            .expect("valid");
+        let shown = s.masked();
+        assert_eq!(shown.shop.gelato_api_key, MASK);
+        assert_eq!(shown.shop.gelato_webhook_secret, "", "unset stays empty");
+        // Sending back what was read changes no secret.
+        let back = serde_json::to_value(&shown).expect("json");
+        let again = s.merged(&back).expect("valid");
+        assert_eq!(again.shop.gelato_api_key, "real-key");
+        let cleared = s
+            .merged(&json!({"shop": {"gelatoApiKey": ""}}))
+            .expect("valid");
+        assert_eq!(cleared.shop.gelato_api_key, "");
     }
 }

@@ -325,6 +325,11 @@ async fn product_options_come_live_from_gelato() {
             "the key is never shown"
         );
     }
+    // Nor does the settings document show it to superusers.
+    let (_, settings) = s.su(Method::GET, "/api/gather/settings", None).await;
+    assert_eq!(settings["shop"]["gelatoApiKey"], "******");
+    assert!(!settings.to_string().contains("test-key"), "{settings}");
+
     // What was fetched before stays served while Gelato is down.
     let (st, b) = s.get("/api/products/t-shirt/options", None).await;
     assert_eq!(st, StatusCode::OK, "{b}");
