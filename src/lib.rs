@@ -3,9 +3,10 @@
 //! poem-openapi operations in the same OpenAPI document as the framework's.
 //!
 //! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
-//! verification), the agent inbox, the skills marketplace (skills, reviews, proofs and
-//! rankings so far), the shop (menu, options, designs, feedback so far), `/help` and
-//! `/discover`, and tiered rate limits.
+//! verification), the agent inbox, the skills marketplace (skills, reviews, proofs,
+//! rankings, the review runner), the shop (menu, options, designs, orders, BCH
+//! payments, Gelato fulfilment, feedback), `/help` and `/discover`, and tiered rate
+//! limits.
 
 // The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
 // and no `unwrap()` outside tests.
