@@ -85,6 +85,8 @@ pub async fn pay(app: &App, agent: &Agent, order_id: &str, tx_id: &str) -> Resul
             order.get_str("tx_id")
         )));
     }
+    // Spares a Blockchair call for a transaction used already; the unique index on
+    // `tx_id` decides all the same.
     let used = RecordQuery::filter("tx_id = {:tx}").bind("tx", tx_id);
     if app.find_first(ORDERS, &used).await?.is_some() {
         return Err(used_elsewhere());

@@ -70,7 +70,7 @@ fn tx_id(n: u32) -> String {
 
 #[tokio::test]
 async fn orders_are_checked_quoted_in_their_own_amount_and_owned() {
-    let (s, up, token, design) = open_shop().await;
+    let (s, _up, token, design) = open_shop().await;
     let (_, stranger) = agent(&s, "stranger", false).await;
 
     // Without a BCH address, no orders.
@@ -217,7 +217,6 @@ async fn orders_are_checked_quoted_in_their_own_amount_and_owned() {
     // The agent was told how to pay.
     let (_, inbox) = s.get("/api/inbox", Some(&token)).await;
     assert!(inbox.to_string().contains("Order placed"), "{inbox}");
-    let _ = up;
 }
 
 #[tokio::test]

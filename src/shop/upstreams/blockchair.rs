@@ -1,11 +1,10 @@
 //! Blockchair's Bitcoin Cash API (contract §8.5): one transaction, with its block, time
 //! and outputs, and how many blocks the chain has (for confirmations).
 
-use super::{describe, unavailable, USER_AGENT};
+use super::{json_answer, unavailable, Endpoint};
 use framework::{App, Error, Result};
 use futures::future::BoxFuture;
 use serde_json::Value;
-use std::time::Duration;
 
 const SERVICE: &str = "Blockchair";
 
@@ -28,21 +27,14 @@ pub trait Chain: Send + Sync {
     fn transaction<'a>(&'a self, tx_id: &'a str) -> BoxFuture<'a, Result<Option<Transaction>>>;
 }
 
-pub struct BlockchairHttp {
-    pub http: reqwest::Client,
-    /// `https://api.blockchair.com`
-    pub base_url: String,
-    pub timeout: Duration,
-}
+/// Blockchair at `shop.blockchairURL` (`https://api.blockchair.com`).
+pub struct BlockchairHttp(pub Endpoint);
 
 impl BlockchairHttp {
     pub async fn from_settings(app: &App) -> Result<BlockchairHttp> {
-        let shop = crate::state(app)?.settings.get(app).await.shop.clone();
-        Ok(BlockchairHttp {
-            http: app.http()?.clone(),
-            base_url: shop.blockchair_url.trim_end_matches('/').to_string(),
-            timeout: shop.call_timeout(),
-        })
+        Endpoint::from_settings(app, |s| &s.blockchair_url)
+            .await
+            .map(BlockchairHttp)
     }
 }
 
@@ -100,33 +92,15 @@ fn parse(answer: &Value, tx_id: &str) -> Result<Option<Transaction>> {
 impl Chain for BlockchairHttp {
     fn transaction<'a>(&'a self, tx_id: &'a str) -> BoxFuture<'a, Result<Option<Transaction>>> {
         Box::pin(async move {
-            let url = format!(
-                "{}/bitcoin-cash/dashboards/transaction/{tx_id}",
-                self.base_url
-            );
-            let resp = self
-                .http
-                .get(url)
-                .header("User-Agent", USER_AGENT)
-                .timeout(self.timeout)
-                .send()
-                .await
-                .map_err(|e| unavailable(SERVICE, describe(&e)))?;
-            let status = resp.status();
-            if status == reqwest::StatusCode::NOT_FOUND {
+            let path = format!("/bitcoin-cash/dashboards/transaction/{tx_id}");
+            let sent = self.0.get(&path).send().await;
+            if sent
+                .as_ref()
+                .is_ok_and(|r| r.status() == reqwest::StatusCode::NOT_FOUND)
+            {
                 return Ok(None);
             }
-            if !status.is_success() {
-                return Err(unavailable(
-                    SERVICE,
-                    format!("it answered {}", status.as_u16()),
-                ));
-            }
-            let answer: Value = resp
-                .json()
-                .await
-                .map_err(|_| unavailable(SERVICE, "its answer was not JSON"))?;
-            parse(&answer, tx_id)
+            parse(&json_answer(SERVICE, sent).await?, tx_id)
         })
     }
 }

@@ -2,7 +2,7 @@
 //! variant's prices; and its order API (§8.4). Headers on every call: `X-API-KEY`,
 //! `Content-Type: application/json`, `User-Agent: Gather/1.0`.
 
-use super::{describe, unavailable, USER_AGENT};
+use super::{describe, json_answer, unavailable, USER_AGENT};
 use framework::{App, Error, Result};
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -108,21 +108,6 @@ impl GelatoHttp {
     }
 }
 
-/// The answer's JSON, or a 503 that says what failed.
-async fn json_of(resp: reqwest::Result<reqwest::Response>) -> Result<Value> {
-    let resp = resp.map_err(|e| unavailable(SERVICE, describe(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(unavailable(
-            SERVICE,
-            format!("it answered {}", status.as_u16()),
-        ));
-    }
-    resp.json()
-        .await
-        .map_err(|_| unavailable(SERVICE, "its answer was not JSON"))
-}
-
 impl Catalogue for GelatoHttp {
     fn search<'a>(
         &'a self,
@@ -140,7 +125,7 @@ impl Catalogue for GelatoHttp {
                 .json(&body)
                 .send()
                 .await;
-            let answer = json_of(sent).await?;
+            let answer = json_answer(SERVICE, sent).await?;
             serde_json::from_value::<Vec<Variant>>(answer["products"].clone())
                 .map_err(|_| unavailable(SERVICE, "its answer had no product list"))
         })
@@ -159,7 +144,7 @@ impl Catalogue for GelatoHttp {
                 .timeout(self.call_timeout)
                 .send()
                 .await;
-            let answer = json_of(sent).await?;
+            let answer = json_answer(SERVICE, sent).await?;
             one_in_usd(&answer).ok_or_else(|| {
                 unavailable(SERVICE, "it gave no US dollar price for a quantity of one")
             })
