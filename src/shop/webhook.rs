@@ -68,13 +68,14 @@ fn next_status(gelato: &str) -> Option<OrderStatus> {
 }
 
 /// How far along a status is; an order never moves back.
-fn rank(s: &str) -> u8 {
+fn rank(s: OrderStatus) -> u8 {
     match s {
-        "awaiting_payment" => 0,
-        "paid" => 1,
-        "submitted" => 2,
-        "shipped" => 3,
-        _ => 4,
+        OrderStatus::AwaitingPayment => 0,
+        OrderStatus::Paid => 1,
+        OrderStatus::Submitted => 2,
+        OrderStatus::Shipped => 3,
+        // Both are ends.
+        OrderStatus::Delivered | OrderStatus::Failed => 4,
     }
 }
 
@@ -122,8 +123,8 @@ async fn apply(app: &App, event: &GelatoEvent) -> Result<(Record, bool)> {
     let Some(next) = next_status(&event.fulfillment_status) else {
         return Ok((order, false));
     };
-    let now = order.get_str("status");
-    if rank(next.as_str()) <= rank(now) || now == OrderStatus::Failed.as_str() {
+    let now = OrderStatus::parse(order.get_str("status")).unwrap_or(OrderStatus::Failed);
+    if rank(next) <= rank(now) {
         return Ok((order, false));
     }
     let tracking = event
