@@ -15,7 +15,7 @@ use serde_json::json;
 /// Pending challenges kept per agent; older ones are dropped when a new one is made.
 const MAX_PENDING: usize = 5;
 /// Verification codes: `gtr-` and four of these (no I, O, 0, 1).
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+pub(crate) const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 const AGENTS: &str = "agents";
 const CHALLENGES: &str = "agent_challenges";

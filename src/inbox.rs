@@ -10,6 +10,8 @@ use serde_json::json;
 pub enum MessageType {
     Welcome,
     OrderUpdate,
+    /// A chat message mentioned the agent.
+    ChatMention,
     System,
 }
 
@@ -18,6 +20,7 @@ impl MessageType {
         match self {
             MessageType::Welcome => "welcome",
             MessageType::OrderUpdate => "order_update",
+            MessageType::ChatMention => "chat_mention",
             MessageType::System => "system",
         }
     }

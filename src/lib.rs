@@ -16,6 +16,7 @@
 pub mod agent_auth;
 pub mod agent_records;
 pub mod agents_api;
+pub mod chat;
 pub mod help;
 pub mod identity;
 pub mod inbox;
@@ -75,6 +76,8 @@ pub enum GatherTags {
     Shop,
     /// Tell the operators what you think.
     Feedback,
+    /// Chat for humans and agents: workspaces, channels, presence and typing.
+    Chat,
     /// Calls from outside services (not for agents).
     Webhooks,
     /// How to use the platform.
@@ -115,11 +118,14 @@ pub type GatherApi = (
     reviews::api::ReviewsApi,
     proofs::api::ProofsApi,
     rankings::api::RankingsApi,
-    shop::api::ShopApi,
-    shop::designs_api::DesignsApi,
-    shop::orders_api::OrdersApi,
-    shop::webhook::GelatoWebhookApi,
-    shop::feedback::FeedbackApi,
+    (
+        shop::api::ShopApi,
+        shop::designs_api::DesignsApi,
+        shop::orders_api::OrdersApi,
+        shop::webhook::GelatoWebhookApi,
+        shop::feedback::FeedbackApi,
+    ),
+    chat::api::ChatApi,
     help::HelpApi,
 );
 
@@ -186,12 +192,27 @@ pub async fn setup(app: &App) -> Result<()> {
         shop: shop::ShopState::default(),
     });
     register_hooks(app);
+    accept_agent_tokens(app)?;
     shop::fulfilment::start(app);
     Ok(())
 }
 
+/// Agents call the framework's routes (records, realtime, files) with their own token:
+/// rules see them as `@request.auth` with `collectionName = "agents"`.
+fn accept_agent_tokens(app: &App) -> Result<()> {
+    app.accept_tokens(chat::AGENTS, |app, token| async move {
+        let agent = agent_auth::verify(&app, &token).await.ok()?;
+        let fields = serde_json::json!({
+            "id": agent.id, "name": agent.name, "pubkey_fingerprint": agent.fingerprint,
+            "verified": agent.verified, "twitter_handle": agent.twitter_handle,
+        });
+        fields.as_object().cloned()
+    })
+}
+
 fn register_hooks(app: &App) {
     rankings::refresh::follow_changes(app);
+    chat::hooks::register(app);
     // Every new agent finds a welcome message; failing to send it never fails the
     // registration.
     app.hooks()

@@ -8,7 +8,7 @@ use framework::{Error, Result};
 use serde_json::{json, Value};
 
 /// A base collection with these fields (PocketBase's field JSON) and indexes.
-fn collection(name: &str, fields: Value, indexes: &[&str]) -> Result<Collection> {
+pub(crate) fn collection(name: &str, fields: Value, indexes: &[&str]) -> Result<Collection> {
     let fields: Vec<Field> = serde_json::from_value(fields)
         .map_err(|e| Error::internal(format!("bad field list for {name}: {e}")))?;
     let mut c = fields
@@ -420,6 +420,17 @@ pub fn migrations() -> Vec<CodeMigration> {
         ),
         CodeMigration::new("gather_009_shop_orders", |app: App| async move {
             let all = vec![orders()?, fulfilment_jobs()?, fulfilment_attempts()?];
+            collections::import(&app, all, false).await
+        }),
+        CodeMigration::new("gather_010_chat", |app: App| async move {
+            // The rules name each other's collections: the tables first, then the rules.
+            let all = crate::chat::collections::all()?;
+            let bare = all.iter().cloned().map(|mut c| {
+                (c.list_rule, c.view_rule, c.create_rule) = (None, None, None);
+                (c.update_rule, c.delete_rule) = (None, None);
+                c
+            });
+            collections::import(&app, bare.collect(), false).await?;
             collections::import(&app, all, false).await
         }),
     ]

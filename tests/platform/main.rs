@@ -6,6 +6,7 @@
 mod common;
 
 mod agents;
+mod chat;
 mod connection_flood;
 mod journey;
 mod multi_instance;

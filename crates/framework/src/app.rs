@@ -148,6 +148,8 @@ struct Inner {
     discovery: std::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
     >,
+    /// Apps' own bearer tokens accepted as callers ([`App::accept_tokens`]).
+    token_resolvers: RwLock<Arc<Vec<crate::auth::app_tokens::AcceptedTokens>>>,
 }
 
 /// An `App` that does not keep it alive, for background tasks.
@@ -208,6 +210,7 @@ impl App {
             settings: RwLock::new(Arc::default()),
             http: std::sync::OnceLock::new(),
             discovery: Default::default(),
+            token_resolvers: RwLock::default(),
             realtime,
             announcer: std::sync::OnceLock::new(),
             instance_id: crate::collections::ids::random_token(16),
@@ -281,6 +284,30 @@ impl App {
             .clone()
             .downcast::<T>()
             .ok()
+    }
+
+    pub(crate) fn token_resolvers(&self) -> Arc<Vec<crate::auth::app_tokens::AcceptedTokens>> {
+        self.inner
+            .token_resolvers
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds `accepted`, replacing an earlier resolver for the same collection.
+    pub(crate) fn set_token_resolvers(&self, accepted: crate::auth::app_tokens::AcceptedTokens) {
+        if let Ok(mut r) = self.inner.token_resolvers.write() {
+            let mut all: Vec<_> = r
+                .iter()
+                .filter(|a| a.collection != accepted.collection)
+                .map(|a| crate::auth::app_tokens::AcceptedTokens {
+                    collection: a.collection.clone(),
+                    resolve: a.resolve.clone(),
+                })
+                .collect();
+            all.push(accepted);
+            *r = Arc::new(all);
+        }
     }
 
     pub(crate) fn log_queue(&self) -> Option<&crate::logs::LogQueue> {

@@ -5,6 +5,7 @@
 use crate::app::App;
 use crate::collections::model::Collection;
 use crate::error::Result;
+use crate::filter::AuthRecord;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::sync::{Arc, RwLock};
@@ -28,6 +29,8 @@ pub struct RecordEvent {
     pub record: Map<String, Value>,
     /// The stored record before an update or delete.
     pub original: Option<Map<String, Value>>,
+    /// Who asked for the write (`None`: a guest); a superuser for the app's own writes.
+    pub caller: Option<AuthRecord>,
 }
 
 pub type RecordHook =

@@ -1,6 +1,7 @@
 //! Auth: tokens and passwords, the e-mail flows, one-time passwords, MFA, OAuth2 and the
 //! accounts it links, superusers, and the cache of authenticated records.
 
+pub mod app_tokens;
 pub(crate) mod cache;
 pub(crate) mod email;
 pub(crate) mod flow_store;
@@ -14,5 +15,8 @@ pub(crate) mod superusers;
 pub(crate) mod tokens;
 
 pub use crate::filter::{AuthRecord, RequestInfo};
-pub use superusers::{delete as delete_superuser, installer, upsert as upsert_superuser};
+pub use app_tokens::TokenResolver;
+pub use superusers::{
+    delete as delete_superuser, installer, upsert as upsert_superuser, SUPERUSERS,
+};
 pub use tokens::{new_record_token, TokenType};

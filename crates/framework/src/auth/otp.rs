@@ -41,6 +41,7 @@ pub(crate) fn collection() -> Collection {
                     min: Some(0.0),
                     max: None,
                     only_int: true,
+                    sequence_of: None,
                 }),
             ),
         ],

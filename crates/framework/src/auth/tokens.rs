@@ -189,9 +189,21 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// What signs file tokens of records that call through an app's own tokens (they have
+/// no token key of their own; the server secret is still mixed in).
+const APP_FILE_KEY: &str = "app-file-token";
+
+/// Records of a base collection whose app tokens the framework accepts.
+fn is_app_caller(app: &App, c: &Collection) -> bool {
+    !c.is_auth() && app.accepts_tokens_of(&c.name)
+}
+
 /// A short-lived token for downloading protected files, for a logged-in record.
 pub async fn file_token(app: &App, who: &AuthRecord) -> Result<String> {
     let c = &who.collection;
+    if is_app_caller(app, c) {
+        return issue_token(app, c, who.id(), APP_FILE_KEY, TokenType::File, 180, false);
+    }
     let row = load_auth_row(app, c, who.id()).await?.ok_or_else(|| {
         Error::Unauthorized("The request requires valid record authorization token.".into())
     })?;
@@ -212,7 +224,13 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
         return None;
     }
     let c = app.registry().find(&unverified.collection_id)?;
-    if !c.is_auth() || c.id != unverified.collection_id {
+    if c.id != unverified.collection_id {
+        return None;
+    }
+    if kind == TokenType::File && is_app_caller(app, &c) {
+        return verify_app_file_token(app, token, c).await;
+    }
+    if !c.is_auth() {
         return None;
     }
     // Single-use tokens (password reset, ...) must see the newest token key, so only
@@ -241,6 +259,27 @@ pub async fn verify_token(app: &App, token: &str, kind: TokenType) -> Option<(Au
         &v,
     )
     .ok()?;
+    Some((
+        AuthRecord {
+            collection: c,
+            record,
+        },
+        data.claims,
+    ))
+}
+
+/// A file token of an app caller ([`file_token`]); its record must still exist.
+async fn verify_app_file_token(
+    app: &App,
+    token: &str,
+    c: Arc<Collection>,
+) -> Option<(AuthRecord, Claims)> {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.leeway = 0;
+    v.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
+    let key = signing_key(app.token_secret(), APP_FILE_KEY, &c);
+    let data = decode::<Claims>(token, &DecodingKey::from_secret(&key), &v).ok()?;
+    let record = app.find_record(&c.name, &data.claims.id).await.ok()??;
     Some((
         AuthRecord {
             collection: c,

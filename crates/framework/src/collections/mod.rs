@@ -20,7 +20,7 @@ pub use crate::fields::{
     FileField, GeoPointField, JsonField, NumberField, PasswordField, RelationField, SelectField,
     TextField, UrlField,
 };
-pub use ids::{is_valid_record_id, new_record_id};
+pub use ids::{is_valid_record_id, new_record_id, random_from};
 pub use model::{
     AuthOptions, Collection, CollectionType, EmailTemplate, MfaOptions, OAuth2Options,
     OAuth2Provider, OtpOptions, PasswordAuth, Rule, TokenConfig,

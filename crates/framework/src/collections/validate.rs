@@ -269,6 +269,24 @@ fn check_fields(c: &mut Collection, reg: &Registry, msg: &str) -> Result<()> {
             }
         }
     }
+    for (i, f) in c.fields.iter().enumerate() {
+        let FieldKind::Number(n) = &f.kind else {
+            continue;
+        };
+        let Some(by) = n.sequence_of.as_deref() else {
+            continue;
+        };
+        let groups = c.fields.iter().find(|g| g.name == by);
+        if groups.is_none_or(|g| g.name == f.name || g.is_multi()) {
+            errors.push((
+                format!("fields.{i}.sequenceOf"),
+                FieldError::new(
+                    "validation_invalid_sequence",
+                    "A sequence counts by another single-valued field of the collection.",
+                ),
+            ));
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {

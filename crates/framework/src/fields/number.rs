@@ -10,6 +10,12 @@ pub struct NumberField {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub only_int: bool,
+    /// A sequence (Gather's option, not PocketBase's): the server numbers each new record
+    /// 1, 2, 3… among the records with the same value of the named field, inside the
+    /// create's transaction, so numbers follow commit order and never repeat; clients
+    /// cannot set or change it. Pair it with a unique index on (that field, this one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_of: Option<String>,
 }
 
 /// A float as PocketBase prints it: integers without a fraction.
@@ -99,6 +105,15 @@ impl FieldType for NumberField {
         Ok(number_json(n))
     }
     fn check_options(&self) -> Result<(), OptionError> {
+        if self.sequence_of.as_deref() == Some("") {
+            return Err(OptionError::new(
+                "sequenceOf",
+                FieldError::new(
+                    "validation_required",
+                    "Name the field the sequence counts by.",
+                ),
+            ));
+        }
         match (self.min, self.max) {
             (Some(a), Some(b)) if a > b => Err(OptionError::new(
                 "max",
@@ -122,6 +137,7 @@ mod tests {
             min: Some(-1.0),
             max: Some(10.0),
             only_int: false,
+            sequence_of: None,
         };
         assert_eq!(f.prepare(&json!(2.5), false).unwrap(), json!(2.5));
         assert_eq!(f.prepare(&json!("3"), false).unwrap(), json!(3));

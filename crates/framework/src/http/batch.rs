@@ -179,6 +179,7 @@ fn parse_request(item: Value) -> Result<BatchRequest, Error> {
         headers,
         body,
         files: Vec::new(),
+        guard: None,
     })
 }
 

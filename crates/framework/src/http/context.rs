@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::auth::tokens::{verify_token, Claims, TokenType};
-use crate::filter::RequestInfo;
+use crate::filter::{AuthRecord, RequestInfo};
 use poem::{FromRequest, Request, RequestBody};
 use std::collections::BTreeMap;
 
@@ -26,20 +26,31 @@ pub fn bearer(req: &Request) -> Option<String> {
     (!token.is_empty()).then(|| token.to_string())
 }
 
+/// Who a bearer token stands for: a record token of the framework's, a fresh install's
+/// installer token (a superuser), or an app's own token ([`App::accept_tokens`]).
+async fn resolve_token(app: &App, t: String) -> (Option<AuthRecord>, Option<(String, Claims)>) {
+    if let Some((a, claims)) = verify_token(app, &t, TokenType::Auth).await {
+        return (Some(a), Some((t, claims)));
+    }
+    if let Some(installer) = crate::auth::superusers::installer_request(app, &t).await {
+        return (installer.auth, None);
+    }
+    (crate::auth::app_tokens::resolve(app, &t).await, None)
+}
+
+/// The caller of `req` as the framework's routes see it (`None`: a guest), for an app's
+/// own guards.
+pub async fn caller(app: &App, req: &Request) -> Option<AuthRecord> {
+    resolve_token(app, bearer(req)?).await.0
+}
+
 impl<'a> FromRequest<'a> for Ctx {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let app = req.data::<App>().cloned().ok_or_else(|| {
             poem::Error::from_string("app missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR)
         })?;
         let (auth, token) = match bearer(req) {
-            Some(t) => match verify_token(&app, &t, TokenType::Auth).await {
-                Some((a, claims)) => (Some(a), Some((t, claims))),
-                // A fresh install's one-time installer token acts as a superuser.
-                None => match crate::auth::superusers::installer_request(&app, &t).await {
-                    Some(installer) => (installer.auth, None),
-                    None => (None, None),
-                },
-            },
+            Some(t) => resolve_token(&app, t).await,
             None => (None, None),
         };
         let headers: BTreeMap<String, String> = req

@@ -33,7 +33,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApi, OpenApiService, Tags as TagsDerive};
 use std::sync::Arc;
 
-pub use context::Ctx;
+pub use context::{caller, Ctx};
 pub use described::{described, Described, MergePatch};
 pub use document::ApiDocument;
 pub use error::{ApiError, ApiResult};

@@ -126,6 +126,11 @@ impl Subscription {
     }
 }
 
+/// A subscription's topic, without its options.
+fn topic_of(raw: &str) -> &str {
+    raw.split_once("?options=").map_or(raw, |(t, _)| t)
+}
+
 #[derive(Default)]
 struct ClientState {
     auth: Option<AuthRecord>,
@@ -235,8 +240,22 @@ impl Broker {
             .unwrap_or_default()
     }
 
+    /// Each client subscribed to the custom `topic`, once per such subscription (with
+    /// the subscription as sent: events are named after it).
+    pub(crate) fn subscribed_to(&self, topic: &str) -> Vec<(Arc<Client>, Arc<str>)> {
+        let mut out = Vec::new();
+        for client in self.snapshot() {
+            for raw in client.subscriptions() {
+                if topic_of(&raw) == topic {
+                    out.push((client.clone(), raw.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// Queues `msg` for `client`; a client whose queue is full is disconnected.
-    fn deliver(&self, client: &Client, msg: Message) {
+    pub(crate) fn deliver(&self, client: &Client, msg: Message) {
         match client.tx.try_send(msg) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -262,8 +281,7 @@ impl Broker {
         let text: Arc<str> = data.to_string().into();
         let mut sent = false;
         for raw in client.subscriptions() {
-            let t = raw.split_once("?options=").map_or(&*raw, |(t, _)| t);
-            if t == topic {
+            if topic_of(&raw) == topic {
                 self.deliver(
                     client,
                     Message {
@@ -333,6 +351,12 @@ pub fn record_changed(app: &App, c: &Arc<Collection>, action: Action, record: &R
     let _ = broker.changes.send(change);
 }
 
+/// Whether records of `c` can be a stream's auth (auth collections, and those whose
+/// app tokens the framework accepts).
+fn is_caller(app: &App, c: &Collection) -> bool {
+    c.is_auth() || app.accepts_tokens_of(&c.name)
+}
+
 /// Another instance's change, for this instance's clients.
 pub(crate) fn remote_change(app: &App, c: &Arc<Collection>, a: Announcement) {
     let broker = app.realtime();
@@ -341,7 +365,7 @@ pub(crate) fn remote_change(app: &App, c: &Arc<Collection>, a: Announcement) {
         ActionName::Update => Action::Update,
         ActionName::Delete => Action::Delete,
     };
-    if c.is_auth() && action == Action::Delete {
+    if is_caller(app, c) && action == Action::Delete {
         broker.forget_auth(&c.id, &a.id);
     }
     if broker.client_count() == 0 || !broker.has_subscribers(c) {
@@ -387,7 +411,7 @@ pub fn record_deleted(
     ready: Option<Vec<(Arc<Client>, Message)>>,
 ) {
     let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
-    if c.is_auth() {
+    if is_caller(app, c) {
         app.realtime().forget_auth(&c.id, id);
     }
     if let Some(a) = app.announcer() {

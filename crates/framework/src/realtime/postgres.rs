@@ -5,6 +5,7 @@
 
 use crate::app::{App, WeakApp};
 use crate::realtime::broker::{self as realtime, Action};
+use crate::realtime::signals::{self, Signal};
 use crate::records::read::Record;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -48,19 +49,31 @@ struct Batch {
     origin: String,
     #[serde(default)]
     changes: Vec<Announcement>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    signals: Vec<Signal>,
     /// A row of `_realtime_events` holding the real batch.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     stored: Option<String>,
 }
 
-/// The sending side: changes queue here and a task sends them.
+/// What goes out to the other instances.
+enum Outgoing {
+    Change(Announcement),
+    Signal(Signal),
+}
+
+/// The sending side: changes and signals queue here and a task sends them.
 pub struct Announcer {
-    tx: mpsc::UnboundedSender<Announcement>,
+    tx: mpsc::UnboundedSender<Outgoing>,
 }
 
 impl Announcer {
     pub(crate) fn announce(&self, a: Announcement) {
-        let _ = self.tx.send(a);
+        let _ = self.tx.send(Outgoing::Change(a));
+    }
+
+    pub(crate) fn signal(&self, s: Signal) {
+        let _ = self.tx.send(Outgoing::Signal(s));
     }
 }
 
@@ -85,31 +98,39 @@ pub(crate) async fn start(app: &App) -> Announcer {
     Announcer { tx }
 }
 
-async fn announce_loop(
-    app: WeakApp,
-    origin: String,
-    mut rx: mpsc::UnboundedReceiver<Announcement>,
-) {
+async fn announce_loop(app: WeakApp, origin: String, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
     while let Some(first) = rx.recv().await {
-        let mut changes = vec![first];
-        while changes.len() < 500 {
-            match rx.try_recv() {
-                Ok(a) => changes.push(a),
-                Err(_) => break,
+        let (mut changes, mut signals) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(out) = next {
+            match out {
+                Outgoing::Change(a) => changes.push(a),
+                Outgoing::Signal(s) => signals.push(s),
             }
+            next = if changes.len() + signals.len() < 500 {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         let Some(app) = app.upgrade() else { return };
-        if let Err(e) = send(&app, &origin, changes).await {
+        if let Err(e) = send(&app, &origin, changes, signals).await {
             tracing::error!(error = %e, "cannot announce changes to other instances");
         }
     }
 }
 
-async fn send(app: &App, origin: &str, changes: Vec<Announcement>) -> crate::error::Result<()> {
+async fn send(
+    app: &App,
+    origin: &str,
+    changes: Vec<Announcement>,
+    signals: Vec<Signal>,
+) -> crate::error::Result<()> {
     let d = app.dialect();
     let mut batch = Batch {
         origin: origin.to_string(),
         changes,
+        signals,
         stored: None,
     };
     let mut payload = serde_json::to_string(&batch).unwrap_or_default();
@@ -129,6 +150,7 @@ async fn send(app: &App, origin: &str, changes: Vec<Announcement>) -> crate::err
         ];
         app.db().read_execute(d.raw(sql, values)).await?;
         batch.changes.clear();
+        batch.signals.clear();
         batch.stored = Some(id);
         payload = serde_json::to_string(&batch).unwrap_or_default();
     }
@@ -181,6 +203,9 @@ async fn received(app: &App, payload: &str) -> crate::error::Result<()> {
             continue;
         };
         realtime::remote_change(app, &c, a);
+    }
+    for s in batch.signals {
+        signals::deliver(app, &s).await?;
     }
     Ok(())
 }

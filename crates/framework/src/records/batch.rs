@@ -40,6 +40,9 @@ pub struct BatchRequest {
     pub body: Map<String, Value>,
     /// Files for the record's file fields, keyed as in a record form (`field`, `field+`).
     pub files: Vec<FormFile>,
+    /// For an update or delete by the app: a filter (with bound values) the stored
+    /// record must match inside the transaction, else the whole write fails with 409.
+    pub guard: Option<(String, crate::filter::Params)>,
 }
 
 /// The answer to one request of a committed batch.
@@ -207,6 +210,21 @@ async fn plan(
     written: &Written,
 ) -> Result<WritePlan> {
     let c = app.collection(&r.collection)?;
+    let mut planned = plan_unguarded(app, &c, info, r, written).await?;
+    if let Some((filter, params)) = &r.guard {
+        planned.step.guard(app, filter, params)?;
+    }
+    Ok(planned)
+}
+
+async fn plan_unguarded(
+    app: &App,
+    c: &std::sync::Arc<crate::collections::model::Collection>,
+    info: &RequestInfo,
+    r: &BatchRequest,
+    written: &Written,
+) -> Result<WritePlan> {
+    let c = c.clone();
     let known = |id: &str| written.get(&(c.id.clone(), id.to_string()));
     let body = r.body.clone();
     match &r.action {

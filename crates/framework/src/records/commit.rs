@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::files::{self, FileStorage};
 use crate::records::cascade::delete_in_tx;
 use crate::records::columns::to_sql;
-use crate::records::read::{in_list, Record};
+use crate::records::read::{id_eq, in_list, Record, MAIN};
+use crate::records::sequence;
 use crate::records::values::{check_relations, unique_error};
 use crate::records::write::{passes, WritePlan};
 use sea_orm::sea_query::{Alias, Expr, Query};
@@ -33,6 +34,8 @@ pub(crate) enum Step {
         stored: Record,
         /// The update rule, when it is checked inside the transaction (batches).
         rule: Option<Expr>,
+        /// The app's condition on the stored record ([`Step::guard`]).
+        guard: Option<Expr>,
     },
     Delete {
         c: Arc<Collection>,
@@ -67,19 +70,65 @@ pub(crate) async fn check_schema(txn: &dyn WriteTx, d: Dialect, c: &Collection) 
     }
 }
 
+/// The 409 of a guarded update whose record no longer matches its guard.
+pub const CHANGED_MEANWHILE: &str = "The record changed meanwhile and no longer allows this write.";
+
+/// [`passes`], with the row locked until the transaction ends (PostgreSQL; SQLite has
+/// one writer): a writer that waited for the lock checks the row as the other left it.
+async fn passes_locked(
+    txn: &dyn WriteTx,
+    d: Dialect,
+    c: &Collection,
+    id: &str,
+    guard: &Option<Expr>,
+) -> Result<bool> {
+    let Some(guard) = guard else {
+        return Ok(true);
+    };
+    let mut check = Query::select();
+    check
+        .from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
+        .expr(Expr::cust("1"))
+        .and_where(id_eq(id))
+        .and_where(guard.clone());
+    if d == Dialect::Postgres {
+        check.lock(sea_orm::sea_query::LockType::Update);
+    }
+    Ok(txn.query_one(d.build(&check)).await?.is_some())
+}
+
 impl Step {
+    /// Adds the app's `filter` (bound `params`) as a condition the stored record must
+    /// meet when an update runs; other steps cannot be guarded.
+    pub(crate) fn guard(
+        &mut self,
+        app: &App,
+        filter: &str,
+        params: &crate::filter::Params,
+    ) -> Result<()> {
+        let Step::Update { c, guard, .. } = self else {
+            return Err(Error::internal("only updates can be guarded"));
+        };
+        let reg = app.registry();
+        let system = crate::auth::superusers::system_request(app)?;
+        let scope = crate::filter::Scope::new(&reg, &**c, MAIN, &system, app.dialect());
+        let compiled = crate::filter::compile_filter_with(filter, params, &scope)?;
+        *guard = Some(compiled.into_expr());
+        Ok(())
+    }
+
     pub(crate) fn collection(&self) -> &Arc<Collection> {
         let (Step::Insert { c, .. } | Step::Update { c, .. } | Step::Delete { c, .. }) = self;
         c
     }
 
-    /// Runs the step; returns the records it deleted (with cascades), by collection id.
+    /// Runs the step; returns what it did.
     pub(crate) async fn run(
         &self,
         txn: &dyn WriteTx,
         d: Dialect,
         reg: &Registry,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<StepDone> {
         match self {
             Step::Insert {
                 c,
@@ -88,6 +137,8 @@ impl Step {
                 rule,
             } => {
                 check_relations(txn, d, reg, c, stored, "create").await?;
+                let mut stored = stored.clone();
+                let assigned = sequence::assign(txn, d, c, &mut stored).await?;
                 let mut q = Query::insert();
                 q.into_table(Alias::new(c.name.as_str()));
                 let mut cols = Vec::new();
@@ -108,16 +159,23 @@ impl Step {
                 if !passes(txn, d, c, id, rule).await? {
                     return Err(Error::BadRequest("Failed to create record.".into()));
                 }
-                Ok(Vec::new())
+                Ok(StepDone {
+                    assigned,
+                    ..StepDone::default()
+                })
             }
             Step::Update {
                 c,
                 id,
                 stored,
                 rule,
+                guard,
             } => {
                 if !passes(txn, d, c, id, rule).await? {
                     return Err(Error::not_found());
+                }
+                if !passes_locked(txn, d, c, id, guard).await? {
+                    return Err(Error::Conflict(CHANGED_MEANWHILE.into()));
                 }
                 check_relations(txn, d, reg, c, stored, "update").await?;
                 let mut q = Query::update();
@@ -130,7 +188,7 @@ impl Step {
                     }
                 }
                 if !any {
-                    return Ok(Vec::new());
+                    return Ok(StepDone::default());
                 }
                 q.and_where(in_list(Expr::col(Alias::new("id")), [id.clone()]));
                 let res = txn
@@ -140,7 +198,7 @@ impl Step {
                 if res == 0 {
                     return Err(Error::not_found());
                 }
-                Ok(Vec::new())
+                Ok(StepDone::default())
             }
             Step::Delete { c, id, rule } => {
                 if !passes(txn, d, c, id, rule).await? {
@@ -148,10 +206,22 @@ impl Step {
                 }
                 let mut deleted = Vec::new();
                 delete_in_tx(txn, d, reg, c, id.clone(), 0, &mut deleted).await?;
-                Ok(deleted)
+                Ok(StepDone {
+                    deleted,
+                    ..StepDone::default()
+                })
             }
         }
     }
+}
+
+/// What one step did inside the transaction.
+#[derive(Default)]
+pub(crate) struct StepDone {
+    /// The records it deleted (with cascades), by collection id.
+    pub(crate) deleted: Vec<(String, String)>,
+    /// Values the transaction chose (sequence numbers), for the answer.
+    pub(crate) assigned: Record,
 }
 
 /// Runs `plans` in one write transaction, in order, and their after-commit work. Either
@@ -189,6 +259,7 @@ pub(crate) async fn commit(
             let (steps, reg, seen) = (steps.clone(), reg.clone(), seen.clone());
             Box::pin(async move {
                 let mut deleted = Vec::new();
+                let mut assigned = Vec::with_capacity(steps.len());
                 let mut checked: Vec<&str> = Vec::new();
                 for (i, step) in steps.iter().enumerate() {
                     seen.store(i, std::sync::atomic::Ordering::Relaxed);
@@ -200,21 +271,24 @@ pub(crate) async fn commit(
                         check_schema(txn, d, c).await?;
                         checked.push(&c.id);
                     }
-                    deleted.extend(step.run(txn, d, &reg).await?);
+                    let done = step.run(txn, d, &reg).await?;
+                    deleted.extend(done.deleted);
+                    assigned.push(done.assigned);
                 }
-                Ok(deleted)
+                Ok((deleted, assigned))
             })
         }))
         .await;
-    let deleted = match written {
-        Ok(deleted) => deleted,
+    let (deleted, assigned) = match written {
+        Ok(done) => done,
         Err(e) => {
             unstage(storage.as_ref(), &staged).await;
             return Err((failed_at.load(std::sync::atomic::Ordering::Relaxed), e));
         }
     };
     let mut out = Vec::with_capacity(plans.len());
-    for p in plans {
+    for (mut p, chosen) in plans.into_iter().zip(assigned) {
+        p.take_assigned(chosen);
         let (c, id, _) = p.outcome();
         for name in &p.files.removed {
             forget_file(storage.as_ref(), &files::file_key(&c.id, id, name)).await;

@@ -13,11 +13,13 @@ pub(crate) mod files;
 pub(crate) mod pick;
 pub(crate) mod read;
 pub(crate) mod search;
+pub(crate) mod sequence;
 pub(crate) mod system;
 pub(crate) mod values;
 pub(crate) mod write;
 
 pub use crate::fields::{format_datetime, parse_datetime};
+pub use commit::CHANGED_MEANWHILE;
 pub use expand::expand;
 pub use read::{list, present, view, ListParams, ListResult, Record};
 pub use system::{RecordFields, RecordQuery, Transaction};

@@ -152,7 +152,26 @@ impl Transaction {
             headers: Default::default(),
             body,
             files: Vec::new(),
+            guard: None,
         });
+        self
+    }
+
+    /// [`Transaction::update`], only if the stored record still matches `guard` when the
+    /// transaction writes it (the row is locked from that check on): otherwise nothing
+    /// is written and the transaction fails with a 409. For counters with a ceiling
+    /// (`uses < max_uses`) and other check-then-write steps that concurrent writers race.
+    pub fn update_if(
+        &mut self,
+        collection: &str,
+        id: &str,
+        patch: Value,
+        guard: &RecordQuery,
+    ) -> &mut Self {
+        self.update(collection, id, patch);
+        if let (Some(last), Some(filter)) = (self.writes.last_mut(), &guard.filter) {
+            last.guard = Some((filter.clone(), guard.params.clone()));
+        }
         self
     }
 }

@@ -51,6 +51,8 @@ pub(crate) fn build_values(
                 }
                 continue;
             }
+            // Numbered inside the create's transaction; never set by a request.
+            FieldKind::Number(n) if n.sequence_of.is_some() => continue,
             _ if f.name == "id" => {
                 if existing.is_some() {
                     if body.get("id").is_some_and(|v| {

@@ -8,7 +8,7 @@ use crate::collections::model::{auth_fields, Collection};
 use crate::db::{Dialect, WriteTx};
 use crate::error::{Error, Result};
 use crate::files::FormFile;
-use crate::filter::RequestInfo;
+use crate::filter::{AuthRecord, RequestInfo};
 use crate::hooks::{HookPoint, RecordEvent};
 use crate::realtime::broker::{self as realtime, Action};
 use crate::records::auth_steps::{self};
@@ -28,6 +28,8 @@ pub(crate) struct WritePlan {
     pub(crate) step: Step,
     pub(crate) after: After,
     pub(crate) files: FileChanges,
+    /// Who asked for the write, for the after-commit hooks.
+    pub(crate) caller: Option<AuthRecord>,
 }
 
 pub(crate) enum After {
@@ -61,6 +63,13 @@ impl WritePlan {
         }
     }
 
+    /// Puts the values the transaction chose into the record the write answers with.
+    pub(crate) fn take_assigned(&mut self, assigned: Record) {
+        if let After::Created { record } = &mut self.after {
+            record.extend(assigned);
+        }
+    }
+
     /// Runs the after-commit work; returns the record as written (`None` for a delete).
     pub(crate) async fn finish(self, app: &App) -> Option<Record> {
         let c = self.step.collection().clone();
@@ -69,6 +78,7 @@ impl WritePlan {
             collection: c.clone(),
             record: record.clone(),
             original: original.cloned(),
+            caller: self.caller.clone(),
         };
         match self.after {
             After::Created { record } => {
@@ -162,6 +172,7 @@ pub(crate) async fn plan_create(
         collection: c.clone(),
         record: values,
         original: None,
+        caller: req.auth.clone(),
     };
     let mut values = app.hooks().run(HookPoint::BeforeCreate, ev).await?.record;
     let files = settle(c, &values, None, files, "create")?;
@@ -193,6 +204,7 @@ pub(crate) async fn plan_create(
         },
         after: After::Created { record },
         files,
+        caller: req.auth.clone(),
     })
 }
 
@@ -242,6 +254,7 @@ pub(crate) async fn plan_update(
         collection: c.clone(),
         record: values,
         original: Some(existing.clone()),
+        caller: req.auth.clone(),
     };
     let values = app.hooks().run(HookPoint::BeforeUpdate, ev).await?.record;
     let files = settle(c, &values, Some(&existing), files, "update")?;
@@ -260,6 +273,7 @@ pub(crate) async fn plan_update(
             id: id.to_string(),
             stored,
             rule,
+            guard: None,
         },
         after: After::Updated {
             record,
@@ -267,6 +281,7 @@ pub(crate) async fn plan_update(
             revokes_tokens,
         },
         files,
+        caller: req.auth.clone(),
     })
 }
 
@@ -286,6 +301,7 @@ pub(crate) async fn plan_delete(
         collection: c.clone(),
         record: existing.clone(),
         original: Some(existing.clone()),
+        caller: req.auth.clone(),
     };
     app.hooks().run(HookPoint::BeforeDelete, ev).await?;
     // Who may hear of the delete is decided while the record is still there (a record
@@ -303,6 +319,7 @@ pub(crate) async fn plan_delete(
         },
         after: After::Deleted { existing, announce },
         files: FileChanges::default(),
+        caller: req.auth.clone(),
     })
 }
 

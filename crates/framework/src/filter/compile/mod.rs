@@ -6,6 +6,7 @@
 
 mod render;
 mod resolve;
+mod split;
 
 use super::lexer::{Op, Params};
 use super::macros::{self, MacroValue};
@@ -377,6 +378,43 @@ struct Compiler<'s, 'a> {
 }
 
 fn compile_expr_root(
+    expr: &Expr,
+    scope: &Scope,
+    counter: &mut usize,
+    depth: usize,
+) -> Result<Frag, FilterError> {
+    if split::joins_nothing(expr, scope.collection) {
+        return compile_joined(expr, scope, counter, depth);
+    }
+    let (sep, groups): (&str, Vec<Vec<&Expr>>) = match expr {
+        Expr::Cmp(_) => return compile_joined(expr, scope, counter, depth),
+        // Every branch of an `||` is a root of its own.
+        Expr::Or(parts) => (" OR ", parts.iter().map(|p| vec![p]).collect()),
+        Expr::And(parts) => match split::independent_groups(parts, scope.collection) {
+            groups if groups.len() > 1 => (" AND ", groups),
+            _ => return compile_joined(expr, scope, counter, depth),
+        },
+    };
+    let mut out = Frag::raw("(");
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        let f = match group.as_slice() {
+            [one] => compile_expr_root(one, scope, counter, depth)?,
+            many => {
+                let joined = Expr::And(many.iter().map(|e| (*e).clone()).collect());
+                compile_joined(&joined, scope, counter, depth)?
+            }
+        };
+        out.append(&f);
+    }
+    out.push(")");
+    Ok(out)
+}
+
+/// Compiles `expr` with all its joins in one `EXISTS` (they see the same rows).
+fn compile_joined(
     expr: &Expr,
     scope: &Scope,
     counter: &mut usize,
