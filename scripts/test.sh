@@ -19,6 +19,11 @@ if [ ! -d crates/framework/tests/sdk/node_modules/pocketbase ]; then
     npm ci --prefix crates/framework/tests/sdk --no-audit --no-fund --loglevel=error
 fi
 
+# The same SDK for the platform's chat test (tests/platform/chat.rs).
+if [ ! -d tests/sdk/node_modules/pocketbase ]; then
+    npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+fi
+
 # playwright-core for the dashboard's browser tests (admin_ui; chromium from apt).
 if [ ! -d crates/framework/admin-ui/node_modules/playwright-core ]; then
     npm ci --prefix crates/framework/admin-ui --no-audit --no-fund --loglevel=error

@@ -318,6 +318,23 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_with_the_js_sdk_and_an_agent_chat() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
+    assert!(
+        dir.join("node_modules/pocketbase").exists(),
+        "the SDK is not installed: run `npm ci --prefix tests/sdk` (scripts/test.sh does)"
+    );
+    let s = gather_server().await;
+    let (bot_id, bot_jwt) = agent(&s, "helper", false).await;
+    let env = vec![
+        ("GATHER_URL", s.base.clone()),
+        ("AGENT_ID", bot_id),
+        ("AGENT_TOKEN", bot_jwt),
+    ];
+    run_node_tests(dir, "chat.test.mjs", env, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_member_reads_nothing_of_a_workspace() {
     let s = gather_server().await;
     let (_ann, ann) = s.user("ann@example.com").await;

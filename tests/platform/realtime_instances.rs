@@ -122,3 +122,84 @@ async fn changes_reach_subscribers_on_another_process() {
     on_b.quiet().await;
     guest_on_b.quiet().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_messages_and_signals_reach_members_on_another_process() {
+    if !is_postgres() {
+        eprintln!("skipped: realtime across instances needs PostgreSQL");
+        return;
+    }
+    let s = crate::agents::gather_server().await;
+    let (_ann, ann) = s.user("ann@example.com").await;
+    let (bob_id, bob) = s.user("bob@example.com").await;
+    let (_eve, eve) = s.user("eve@example.com").await;
+    let (st, made) = s
+        .call(
+            Method::POST,
+            "/api/chat/workspaces",
+            Some(&ann),
+            Some(json!({"name": "Far", "slug": "far"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{made}");
+    let ws = made["workspace"]["id"].as_str().expect("id").to_string();
+    let general = made["channel"]["id"].as_str().expect("id").to_string();
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/chat/workspaces/{ws}/members"),
+            Some(&ann),
+            Some(json!({"user": bob_id})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (b, _stop_b) = s
+        .twin_with(
+            |app| async move { gather::setup(&app).await.expect("gather setup") },
+            gather::api(),
+        )
+        .await;
+
+    // Bob (a member) and Eve (not one) listen on the other process.
+    let topics = json!(["chat_messages/*", format!("chat_typing/{general}")]);
+    let mut bob_on_b = SseClient::connect(&b).await;
+    let mut eve_on_b = SseClient::connect(&b).await;
+    for (c, token) in [(&bob_on_b, &bob), (&eve_on_b, &eve)] {
+        let r = s
+            .http
+            .post(format!("{b}/api/realtime"))
+            .header("Authorization", token.as_str())
+            .json(&json!({"clientId": c.id, "subscriptions": topics}))
+            .send()
+            .await
+            .expect("subscribe");
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    let (st, msg) = s
+        .call(
+            Method::POST,
+            "/api/collections/chat_messages/records",
+            Some(&ann),
+            Some(json!({"channel": general, "text": "across"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{msg}");
+    let f = bob_on_b.next().await.expect("the message, once");
+    assert_eq!(f.data["record"]["id"], msg["id"]);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/chat/channels/{general}/typing"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let f = bob_on_b
+        .next()
+        .await
+        .expect("typing from the other process");
+    assert_eq!(f.event, format!("chat_typing/{general}"));
+    bob_on_b.quiet().await;
+    eve_on_b.quiet().await;
+}
