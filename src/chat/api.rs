@@ -82,7 +82,11 @@ struct NewWorkspace {
     #[oai(validator(min_length = 1, max_length = 80))]
     name: String,
     /// Lowercase letters, digits and `-`, unique.
-    #[oai(validator(min_length = 2, max_length = 40))]
+    #[oai(validator(
+        min_length = 2,
+        max_length = 40,
+        pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+    ))]
     slug: String,
     #[oai(validator(max_length = 500))]
     description: Option<String>,
@@ -103,7 +107,8 @@ struct NewMember {
 
 #[derive(Object)]
 struct NewChannel {
-    #[oai(validator(min_length = 1, max_length = 80))]
+    /// Lowercase letters, digits, `_` and `-`, unique in the workspace.
+    #[oai(validator(min_length = 1, max_length = 80, pattern = "^[a-z0-9][a-z0-9_-]*$"))]
     name: String,
     /// `public` (the default) or `private`.
     kind: Option<ChannelKind>,

@@ -339,7 +339,7 @@ async fn a_non_member_reads_nothing_of_a_workspace() {
     let s = gather_server().await;
     let (_ann, ann) = s.user("ann@example.com").await;
     let (bob_id, bob) = s.user("bob@example.com").await;
-    let (_eve, eve) = s.user("eve@example.com").await;
+    let (eve_id, eve) = s.user("eve@example.com").await;
     let (_mal, mal_jwt) = agent(&s, "mallory", false).await;
     let mal = bearer(&mal_jwt);
     let (ws, general, _) = workspace(&s, &ann, "secret-base").await;
@@ -562,11 +562,29 @@ async fn a_non_member_reads_nothing_of_a_workspace() {
         "{b}"
     );
 
-    // Leaving: the member's records go with it and it reads nothing any more.
+    // Leaving: the member's records go with it and it reads nothing any more, live
+    // events included (remembered rule checks are forgotten when members change).
     let (st, _) = s.call(Method::DELETE, &me, Some(&bob), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (_, b) = s.get(MESSAGES, Some(&bob)).await;
     assert_eq!(b["totalItems"], 0, "{b}");
+    let (st, _) = post_message(&s, &ann, json!({"channel": general, "text": "after bob"})).await;
+    assert_eq!(st, StatusCode::OK);
+    bob_rt.quiet().await;
+    // And a newcomer hears the next message on the stream that heard nothing before.
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/chat/workspaces/{ws}/members"),
+            Some(&ann),
+            Some(json!({"user": eve_id})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, welcome) = post_message(&s, &ann, json!({"channel": general, "text": "hi eve"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let f = watchers[0].next().await.expect("eve hears it now");
+    assert_eq!(f.data["record"]["id"], welcome["id"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

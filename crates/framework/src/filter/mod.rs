@@ -3,7 +3,7 @@
 pub(crate) mod compile;
 mod lexer;
 mod macros;
-mod parser;
+pub(crate) mod parser;
 mod table;
 
 pub use compile::{

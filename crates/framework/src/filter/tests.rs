@@ -496,3 +496,26 @@ fn bound_placeholders_are_values_not_syntax() {
     // Clients have no bound values: a placeholder in their filter is an error.
     assert!(super::parser::parse("a = {:t}").is_err());
 }
+
+#[test]
+fn parts_that_share_no_join_get_exists_of_their_own() {
+    let exists = |src: &str| {
+        let sql = compile(src, Dialect::Sqlite, false).expect(src).sql;
+        sql.matches("EXISTS (SELECT 1 FROM (SELECT 1)").count()
+    };
+    // Different joins: one EXISTS each, so the database never walks their product.
+    assert_eq!(
+        exists("@collection.users:a.email ?= 'x' && (@collection.comments:b.post ?= id || @collection.users:c.email ?= title)"),
+        3
+    );
+    // The same join: one EXISTS, so both conditions are about the same joined row.
+    assert_eq!(
+        exists("@collection.users:a.email ?= 'x' && @collection.users:a.verified ?= true"),
+        1
+    );
+    assert_eq!(exists("author.email ~ 'x' && author.verified = true"), 1);
+    // Plain columns need none.
+    assert_eq!(exists("title = 'x' || views > 1"), 0);
+    // A multi-valued field keeps its conditions together, as before.
+    assert_eq!(exists("tags ?= 'a' && tags ?= 'b' && title = 'x'"), 1);
+}

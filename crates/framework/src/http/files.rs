@@ -32,8 +32,9 @@ impl IntoResponse for FileDownload {
 impl ApiResponse for FileDownload {
     fn meta() -> MetaResponses {
         let binary = || {
+            // Served with the type read from the file's bytes: any type.
             vec![MetaMediaType {
-                content_type: "application/octet-stream",
+                content_type: "*/*",
                 schema: poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
                     MetaSchema::new_with_format("string", "binary"),
                 )),

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::collections::model::Collection;
 use crate::error::{Error, Result};
 use crate::filter::{AuthRecord, RequestInfo};
+use crate::realtime::access_cache::{self, AccessCache};
 use crate::realtime::postgres::{ActionName, Announcement};
 use crate::records::read::{self as records, Record};
 use serde_json::{json, Map, Value};
@@ -64,6 +65,9 @@ pub struct Subscription {
     record: Option<String>,
     query: BTreeMap<String, String>,
     headers: BTreeMap<String, String>,
+    /// What decides how the subscriber sees a record besides its auth: the topic kind,
+    /// the options (worked out once, not for every event).
+    view: Arc<str>,
 }
 
 impl Subscription {
@@ -111,12 +115,14 @@ impl Subscription {
             Some((c, id)) => (c, Some(id.to_string())),
             None => (topic, None),
         };
+        let view = format!("{}|{query:?}|{headers:?}", record.is_some()).into();
         Ok(Subscription {
             raw: raw.into(),
             target: target.to_string(),
             record,
             query,
             headers,
+            view,
         })
     }
 
@@ -134,7 +140,20 @@ fn topic_of(raw: &str) -> &str {
 #[derive(Default)]
 struct ClientState {
     auth: Option<AuthRecord>,
+    /// `collectionId/recordId` of `auth` (empty: a guest), for grouping subscribers.
+    who: Arc<str>,
     subscriptions: Vec<Subscription>,
+}
+
+impl ClientState {
+    fn bind(&mut self, auth: Option<AuthRecord>) {
+        self.who = auth
+            .as_ref()
+            .map(|a| format!("{}/{}", a.collection.id, a.id()))
+            .unwrap_or_default()
+            .into();
+        self.auth = auth;
+    }
 }
 
 /// One connected SSE client.
@@ -155,7 +174,7 @@ impl Client {
     pub fn set(&self, auth: Option<AuthRecord>, subscriptions: Vec<Subscription>) {
         if let Ok(mut s) = self.state.lock() {
             if auth.is_some() {
-                s.auth = auth;
+                s.bind(auth);
             }
             s.subscriptions = subscriptions;
         }
@@ -185,6 +204,8 @@ pub struct Broker {
     clients: RwLock<HashMap<String, Arc<Client>>>,
     changes: mpsc::UnboundedSender<Change>,
     queue: usize,
+    /// Rule checks of earlier deliveries, and the writes that make them stale.
+    access: AccessCache,
 }
 
 impl Broker {
@@ -195,6 +216,7 @@ impl Broker {
             clients: RwLock::default(),
             changes: tx,
             queue: queue.max(2),
+            access: AccessCache::default(),
         };
         (broker, ChangeQueue(rx))
     }
@@ -305,7 +327,7 @@ impl Broker {
                     .as_ref()
                     .is_some_and(|a| a.collection.id == collection_id && a.id() == record_id);
                 if hit {
-                    s.auth = None;
+                    s.bind(None);
                 }
             }
         }
@@ -328,6 +350,7 @@ pub(crate) struct ChangeQueue(mpsc::UnboundedReceiver<Change>);
 /// Tells subscribers, here and on other instances, about a committed create or update
 /// (queued; returns at once).
 pub fn record_changed(app: &App, c: &Arc<Collection>, action: Action, record: &Record) {
+    app.realtime().access.written(&c.name, false);
     let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
     if let Some(a) = app.announcer() {
         a.announce(Announcement {
@@ -365,6 +388,7 @@ pub(crate) fn remote_change(app: &App, c: &Arc<Collection>, a: Announcement) {
         ActionName::Update => Action::Update,
         ActionName::Delete => Action::Delete,
     };
+    broker.access.written(&c.name, action == Action::Delete);
     if is_caller(app, c) && action == Action::Delete {
         broker.forget_auth(&c.id, &a.id);
     }
@@ -411,6 +435,7 @@ pub fn record_deleted(
     ready: Option<Vec<(Arc<Client>, Message)>>,
 ) {
     let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+    app.realtime().access.written(&c.name, true);
     if is_caller(app, c) {
         app.realtime().forget_auth(&c.id, id);
     }
@@ -471,54 +496,60 @@ async fn deliveries(
         return vec![];
     };
     struct Group {
-        req: RequestInfo,
+        /// The first member: the group's auth is read from it when needed.
+        first: Arc<Client>,
+        su: bool,
+        auth_collection: Option<String>,
         by_id: bool,
         query: BTreeMap<String, String>,
+        headers: BTreeMap<String, String>,
         members: Vec<(Arc<Client>, Arc<str>)>,
     }
-    let mut groups: HashMap<String, Group> = HashMap::new();
+    let mut groups: HashMap<(Arc<str>, Arc<str>), Group> = HashMap::new();
     for client in app.realtime().snapshot() {
         let Ok(state) = client.state.lock() else {
             continue;
         };
         for sub in state.subscriptions.iter().filter(|s| s.concerns(c, id)) {
-            let who = state
-                .auth
-                .as_ref()
-                .map(|a| format!("{}/{}", a.collection.id, a.id()))
-                .unwrap_or_default();
-            let key = format!(
-                "{who}|{}|{:?}|{:?}",
-                sub.record.is_some(),
-                sub.query,
-                sub.headers
-            );
+            let key = (state.who.clone(), sub.view.clone());
             let g = groups.entry(key).or_insert_with(|| Group {
-                req: RequestInfo {
-                    auth: state.auth.clone(),
-                    method: "GET".into(),
-                    context: "realtime".into(),
-                    query: sub.query.clone(),
-                    headers: sub.headers.clone(),
-                    body: Map::new(),
-                },
+                first: client.clone(),
+                su: state
+                    .auth
+                    .as_ref()
+                    .is_some_and(|a| a.collection.name == crate::auth::superusers::SUPERUSERS),
+                auth_collection: state.auth.as_ref().map(|a| a.collection.name.clone()),
                 by_id: sub.record.is_some(),
                 query: sub.query.clone(),
+                headers: sub.headers.clone(),
                 members: vec![],
             });
             g.members.push((client.clone(), sub.raw.clone()));
         }
     }
     let mut out = Vec::new();
-    for g in groups.into_values() {
+    let mut memo = Memo::default();
+    for ((who, view), g) in groups {
         let rule = if g.by_id { &c.view_rule } else { &c.list_rule };
-        let view = records::SubscriberView {
-            rule,
-            filter: g.query.get("filter").map(String::as_str),
-            expand: g.query.get("expand").map(String::as_str),
-            row,
+        let filter = g.query.get("filter").map(String::as_str);
+        let expand = g.query.get("expand").map(String::as_str);
+        let fields = g.query.get("fields").map(String::as_str);
+        // Groups that see the same record with the same `fields` share one rendering.
+        let render = format!("{}|{fields:?}", g.su);
+        let asker = Asker {
+            key: format!("{who}|{view}"),
+            by_id: g.by_id,
+            first: &g.first,
+            su: g.su,
+            auth_collection: g.auth_collection.as_deref(),
+            query: &g.query,
+            headers: &g.headers,
         };
-        let seen = match records::visible_for_realtime(app, c, id, &g.req, &view).await {
+        let seen = match check(
+            app, c, id, &asker, rule, filter, expand, row, &mut memo, &render,
+        )
+        .await
+        {
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => {
@@ -526,13 +557,20 @@ async fn deliveries(
                 continue;
             }
         };
-        let shown = crate::records::pick::pick(
-            Value::Object(seen),
-            g.query.get("fields").map(String::as_str),
-        );
-        let data: Arc<str> = json!({"action": action.as_str(), "record": shown})
-            .to_string()
-            .into();
+        let render = seen.shareable.then_some(render);
+        let data = match render.as_ref().and_then(|k| memo.rendered.get(k)) {
+            Some(d) => d.clone(),
+            None => {
+                let shown = crate::records::pick::pick(Value::Object(seen.record), fields);
+                let d: Arc<str> = json!({"action": action.as_str(), "record": shown})
+                    .to_string()
+                    .into();
+                if let Some(k) = render {
+                    memo.rendered.insert(k, d.clone());
+                }
+                d
+            }
+        };
         for (client, event) in g.members {
             out.push((
                 client,
@@ -544,6 +582,123 @@ async fn deliveries(
         }
     }
     out
+}
+
+/// What one delivery works out once for all its groups.
+#[derive(Default)]
+struct Memo {
+    /// The stored record, read once (`None` inside: it is gone).
+    stored: Option<Option<Record>>,
+    /// What each rule and filter reads (`None` inside: not to be remembered).
+    /// By (list or view rule, filter).
+    reads: HashMap<(bool, String), Option<access_cache::Reads>>,
+    rendered: HashMap<String, Arc<str>>,
+}
+
+/// The group a check is for: who its members are and how they subscribed.
+struct Asker<'a> {
+    key: String,
+    /// Subscribed to one record (the view rule) rather than all (the list rule).
+    by_id: bool,
+    first: &'a Arc<Client>,
+    su: bool,
+    auth_collection: Option<&'a str>,
+    query: &'a BTreeMap<String, String>,
+    headers: &'a BTreeMap<String, String>,
+}
+
+impl Asker<'_> {
+    /// The request the group's rule sees (made only when a rule must run or a record
+    /// be shaped for it).
+    fn request(&self) -> RequestInfo {
+        RequestInfo {
+            auth: self.first.auth(),
+            method: "GET".into(),
+            context: "realtime".into(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: Map::new(),
+        }
+    }
+}
+
+/// A record as one group may see it.
+struct Seen {
+    record: Record,
+    /// Shown the same to every group with the same `fields` (no expand, no e-mail rule).
+    shareable: bool,
+}
+
+/// Whether the group `key` may see record `id`, and the record as it sees it; the
+/// rule's answer is remembered ([`AccessCache`]) when it depends only on the record's
+/// fields and collections whose writes this instance hears of.
+#[allow(clippy::too_many_arguments)]
+async fn check(
+    app: &App,
+    c: &Arc<Collection>,
+    id: &str,
+    asker: &Asker<'_>,
+    rule: &Option<String>,
+    filter: Option<&str>,
+    expand: Option<&str>,
+    row: Option<&Record>,
+    memo: &mut Memo,
+    render: &str,
+) -> Result<Option<Seen>> {
+    let expand = expand.filter(|e| !e.trim().is_empty());
+    let shareable = expand.is_none() && !c.is_auth();
+    let view = records::SubscriberView {
+        rule,
+        filter,
+        expand,
+        row,
+    };
+    // Superusers pass every rule; remembered checks are for the rest, on stored records.
+    let reads = match (rule, row, asker.su) {
+        (Some(r), None, false) => {
+            let memo_key = (asker.by_id, filter.unwrap_or_default().to_string());
+            memo.reads
+                .entry(memo_key)
+                .or_insert_with(|| access_cache::reads(c, r, filter))
+                .clone()
+        }
+        _ => None,
+    };
+    let Some(reads) = reads else {
+        let seen = records::visible_for_realtime(app, c, id, &asker.request(), &view).await?;
+        return Ok(seen.map(|record| Seen { record, shareable }));
+    };
+    if memo.stored.is_none() {
+        memo.stored = Some(records::find_stored(app, c, id).await?);
+    }
+    let Some(stored) = memo.stored.clone().flatten() else {
+        return Ok(None);
+    };
+    let cache = &app.realtime().access;
+    let auth_collection = asker.auth_collection;
+    let cache_key = AccessCache::key(c, &asker.key, &reads, &stored);
+    let allowed = match cache.get(&cache_key, &reads, auth_collection) {
+        Some(allowed) => allowed,
+        None => {
+            let stamp = cache.before_check(&reads, auth_collection);
+            let req = asker.request();
+            let seen = records::visible_for_realtime(app, c, id, &req, &view).await?;
+            cache.put(cache_key, seen.is_some(), stamp);
+            return Ok(seen.map(|record| Seen { record, shareable }));
+        }
+    };
+    if !allowed {
+        return Ok(None);
+    }
+    if shareable && memo.rendered.contains_key(render) {
+        // Rendered for an earlier group already: only the answer was needed.
+        return Ok(Some(Seen {
+            record: Record::new(),
+            shareable,
+        }));
+    }
+    let record = records::show(app, c, stored, expand, &asker.request()).await?;
+    Ok(Some(Seen { record, shareable }))
 }
 
 #[cfg(test)]

@@ -396,6 +396,14 @@ pub(crate) async fn find_visible(
     Ok(row.map(|r| record_from_row(&r, c)))
 }
 
+/// The stored record `id`, whatever the rules say (realtime reads it once per change).
+pub(crate) async fn find_stored(app: &App, c: &Collection, id: &str) -> Result<Option<Record>> {
+    let mut q = select_all(c);
+    q.and_where(id_eq(id));
+    let row = app.db().query_one(app.dialect().build(&q)).await?;
+    Ok(row.map(|r| record_from_row(&r, c)))
+}
+
 /// Whether a record with this id is stored, whatever the rules say (batch upserts).
 pub(crate) async fn exists(app: &App, c: &Collection, id: &str) -> Result<bool> {
     let mut q = Query::select();
