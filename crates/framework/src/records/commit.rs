@@ -10,10 +10,10 @@ use crate::error::{Error, Result};
 use crate::files::{self, FileStorage};
 use crate::records::cascade::delete_in_tx;
 use crate::records::columns::to_sql;
-use crate::records::read::{id_eq, in_list, Record, MAIN};
+use crate::records::read::{in_list, Record, MAIN};
 use crate::records::sequence;
 use crate::records::values::{check_relations, unique_error};
-use crate::records::write::{passes, WritePlan};
+use crate::records::write::{passes, passes_with, WritePlan};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use std::sync::Arc;
 use std::time::Instant;
@@ -72,30 +72,6 @@ pub(crate) async fn check_schema(txn: &dyn WriteTx, d: Dialect, c: &Collection) 
 
 /// The 409 of a guarded update whose record no longer matches its guard.
 pub const CHANGED_MEANWHILE: &str = "The record changed meanwhile and no longer allows this write.";
-
-/// [`passes`], with the row locked until the transaction ends (PostgreSQL; SQLite has
-/// one writer): a writer that waited for the lock checks the row as the other left it.
-async fn passes_locked(
-    txn: &dyn WriteTx,
-    d: Dialect,
-    c: &Collection,
-    id: &str,
-    guard: &Option<Expr>,
-) -> Result<bool> {
-    let Some(guard) = guard else {
-        return Ok(true);
-    };
-    let mut check = Query::select();
-    check
-        .from_as(Alias::new(c.name.as_str()), Alias::new(MAIN))
-        .expr(Expr::cust("1"))
-        .and_where(id_eq(id))
-        .and_where(guard.clone());
-    if d == Dialect::Postgres {
-        check.lock(sea_orm::sea_query::LockType::Update);
-    }
-    Ok(txn.query_one(d.build(&check)).await?.is_some())
-}
 
 impl Step {
     /// Adds the app's `filter` (bound `params`) as a condition the stored record must
@@ -174,7 +150,7 @@ impl Step {
                 if !passes(txn, d, c, id, rule).await? {
                     return Err(Error::not_found());
                 }
-                if !passes_locked(txn, d, c, id, guard).await? {
+                if !passes_with(txn, d, c, id, guard, true).await? {
                     return Err(Error::Conflict(CHANGED_MEANWHILE.into()));
                 }
                 check_relations(txn, d, reg, c, stored, "update").await?;

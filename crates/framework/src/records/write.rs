@@ -128,6 +128,20 @@ pub(crate) async fn passes(
     id: &str,
     rule: &Option<Expr>,
 ) -> Result<bool> {
+    passes_with(txn, d, c, id, rule, false).await
+}
+
+/// [`passes`]; with `lock`, the row stays locked until the transaction ends
+/// (PostgreSQL; SQLite has one writer), so a writer that waited for the lock checks the
+/// row as the other left it.
+pub(crate) async fn passes_with(
+    txn: &dyn WriteTx,
+    d: Dialect,
+    c: &Collection,
+    id: &str,
+    rule: &Option<Expr>,
+    lock: bool,
+) -> Result<bool> {
     let Some(rule) = rule else {
         return Ok(true);
     };
@@ -137,6 +151,9 @@ pub(crate) async fn passes(
         .expr(Expr::cust("1"))
         .and_where(id_eq(id))
         .and_where(rule.clone());
+    if lock && d == Dialect::Postgres {
+        check.lock(sea_orm::sea_query::LockType::Update);
+    }
     Ok(txn.query_one(d.build(&check)).await?.is_some())
 }
 
