@@ -1,12 +1,14 @@
 //! `/api/chat/*`: the chat writes that need several records at once, the signals, and
-//! the unread counts. Everything else (reading and posting messages, reactions, edits,
+//! the unread counts, each counted against Gather's per-IP limit (invite codes cannot
+//! be tried at speed). Everything else (reading and posting messages, reactions, edits,
 //! invites, leaving) goes through the collections' records API under their rules.
 
 use super::workspaces::{self, Newcomer};
 use super::{channels, invites, signals};
 use super::{ChannelKind, ParticipantAuth, Role};
+use crate::agent_auth::PerIp;
 use crate::GatherTags;
-use framework::http::{ApiResult, Ctx};
+use framework::http::{ApiResult, Ctx, Text};
 use framework::records::Record;
 use framework::Error;
 use poem_openapi::param::{Path, Query};
@@ -80,27 +82,27 @@ struct WorkspaceCreated {
 #[derive(Object)]
 struct NewWorkspace {
     #[oai(validator(min_length = 1, max_length = 80))]
-    name: String,
+    name: Text,
     /// Lowercase letters, digits and `-`, unique.
     #[oai(validator(
         min_length = 2,
         max_length = 40,
         pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$"
     ))]
-    slug: String,
+    slug: Text,
     #[oai(validator(max_length = 500))]
-    description: Option<String>,
+    description: Option<Text>,
 }
 
 /// Exactly one of `user`, `agent`, `agent_fingerprint`.
 #[derive(Object)]
 struct NewMember {
     /// A `users` record id.
-    user: Option<String>,
+    user: Option<Text>,
     /// A registered agent's id.
-    agent: Option<String>,
+    agent: Option<Text>,
     /// A registered agent's key fingerprint (hex SHA-256 of its public key).
-    agent_fingerprint: Option<String>,
+    agent_fingerprint: Option<Text>,
     /// `admin` or `member` (the default).
     role: Option<Role>,
 }
@@ -109,23 +111,23 @@ struct NewMember {
 struct NewChannel {
     /// Lowercase letters, digits, `_` and `-`, unique in the workspace.
     #[oai(validator(min_length = 1, max_length = 80, pattern = "^[a-z0-9][a-z0-9_-]*$"))]
-    name: String,
+    name: Text,
     /// `public` (the default) or `private`.
     kind: Option<ChannelKind>,
     #[oai(validator(max_length = 250))]
-    topic: Option<String>,
+    topic: Option<Text>,
 }
 
 #[derive(Object)]
 struct DirectWith {
     /// The other member's id (a `chat_members` record of the same workspace).
-    member: String,
+    member: Text,
 }
 
 #[derive(Object)]
 struct LetIn {
     /// The member's id (a `chat_members` record of the channel's workspace).
-    member: String,
+    member: Text,
 }
 
 #[derive(Object)]
@@ -179,14 +181,14 @@ struct InvitePreview {
 #[derive(Object)]
 struct JoinByCode {
     #[oai(validator(min_length = 1, max_length = 16))]
-    code: String,
+    code: Text,
 }
 
 fn newcomer(body: NewMember) -> framework::Result<Newcomer> {
     match (body.user, body.agent, body.agent_fingerprint) {
-        (Some(u), None, None) => Ok(Newcomer::User(u)),
-        (None, Some(a), None) => Ok(Newcomer::Agent(a)),
-        (None, None, Some(f)) => Ok(Newcomer::AgentFingerprint(f)),
+        (Some(u), None, None) => Ok(Newcomer::User(u.into())),
+        (None, Some(a), None) => Ok(Newcomer::Agent(a.into())),
+        (None, None, Some(f)) => Ok(Newcomer::AgentFingerprint(f.into())),
         _ => Err(Error::BadRequest(
             "Name exactly one of user, agent and agent_fingerprint.".into(),
         )),
@@ -206,6 +208,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         body: Json<NewWorkspace>,
     ) -> ApiResult<Json<WorkspaceCreated>> {
         let b = body.0;
@@ -229,6 +232,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
         body: Json<NewMember>,
     ) -> ApiResult<Json<Member>> {
@@ -248,6 +252,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
         body: Json<NewChannel>,
     ) -> ApiResult<Json<Channel>> {
@@ -268,6 +273,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
         body: Json<DirectWith>,
     ) -> ApiResult<Json<Channel>> {
@@ -286,6 +292,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
         body: Json<Presence>,
     ) -> ApiResult<Json<Signalled>> {
@@ -306,6 +313,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
     ) -> ApiResult<Json<ChannelMembership>> {
         let row = channels::join(&ctx.app, &caller.0, &id.0).await?;
@@ -322,6 +330,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
         body: Json<LetIn>,
     ) -> ApiResult<Json<ChannelMembership>> {
@@ -340,6 +349,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
     ) -> ApiResult<Json<Signalled>> {
         let n = signals::typing(&ctx.app, &caller.0, &id.0).await?;
@@ -358,6 +368,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         id: Path<String>,
         body: Json<ReadUpTo>,
     ) -> ApiResult<Json<ReadMark>> {
@@ -375,6 +386,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         /// Only this workspace's channels.
         workspace: Query<Option<String>>,
     ) -> ApiResult<Json<UnreadList>> {
@@ -398,7 +410,12 @@ impl ChatApi {
         method = "get",
         operation_id = "view-invite"
     )]
-    async fn view_invite(&self, ctx: Ctx, code: Path<String>) -> ApiResult<Json<InvitePreview>> {
+    async fn view_invite(
+        &self,
+        ctx: Ctx,
+        _limit: PerIp,
+        code: Path<String>,
+    ) -> ApiResult<Json<InvitePreview>> {
         let found = invites::usable(&ctx.app, &code.0).await?;
         use framework::records::RecordFields;
         Ok(Json(InvitePreview {
@@ -419,6 +436,7 @@ impl ChatApi {
         &self,
         ctx: Ctx,
         caller: ParticipantAuth,
+        _limit: PerIp,
         body: Json<JoinByCode>,
     ) -> ApiResult<Json<Member>> {
         let member = invites::accept(&ctx.app, &caller.0, &body.0.code).await?;

@@ -137,7 +137,7 @@ pub async fn add_member(
 }
 
 /// Makes `who` a member of `workspace` with `role`, inside `general` and `channels`
-/// (a 409 when it already is one). `extra` writes go into the same transaction.
+/// (a 409 when it already is one).
 pub async fn join(
     app: &App,
     workspace: &str,
@@ -148,7 +148,7 @@ pub async fn join(
     join_with(app, workspace, who, role, channels, |_| {}).await
 }
 
-/// [`join`], with more writes of the caller's in the same transaction.
+/// [`join`], with `extra` writes of the caller's in the same transaction.
 pub async fn join_with(
     app: &App,
     workspace: &str,

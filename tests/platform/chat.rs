@@ -131,7 +131,12 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
         &s,
         &ann_rt,
         Some(&ann),
-        &[topic.clone(), format!("chat_typing/{general}")],
+        &[
+            topic.clone(),
+            format!("chat_typing/{general}"),
+            format!("chat_presence/{ws}"),
+            "chat_reactions/*".to_string(),
+        ],
     )
     .await;
     let mut bot_rt = SseClient::connect(&s.base).await;
@@ -241,6 +246,11 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["member"], bot_member.as_str());
+    let f = ann_rt.next().await.expect("the reaction, live");
+    assert_eq!(
+        (f.event.as_str(), f.data["record"]["emoji"].as_str()),
+        ("chat_reactions/*", Some("👍"))
+    );
     let (st, _) = s
         .call(
             Method::POST,
@@ -267,6 +277,56 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
         (f.data["member"].as_str(), f.data["kind"].as_str()),
         (Some(bot_member.as_str()), Some("agent"))
     );
+    // Presence too, and the member's last_seen is kept.
+    let (st, b) = s
+        .call(
+            Method::POST,
+            &format!("/api/chat/workspaces/{ws}/presence"),
+            Some(&bot),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let f = ann_rt.next().await.expect("presence");
+    assert_eq!(f.event, format!("chat_presence/{ws}"));
+    assert_eq!(
+        (f.data["online"].as_bool(), f.data["kind"].as_str()),
+        (Some(true), Some("agent"))
+    );
+    let (_, me) = s
+        .get(
+            &format!("/api/collections/chat_members/records/{bot_member}"),
+            Some(&ann),
+        )
+        .await;
+    assert!(
+        !me["last_seen"].as_str().unwrap_or_default().is_empty(),
+        "{me}"
+    );
+
+    // An agent's attachment, opened by the human and by the agent with their file tokens.
+    let form = Form::new()
+        .text("channel", general.clone())
+        .part("attachments", part("chart.png", png(3, 3)));
+    let (st, pic) = send_form(&s, Method::POST, MESSAGES, Some(&bot), form).await;
+    assert_eq!(st, StatusCode::OK, "{pic}");
+    for rt in [&mut ann_rt, &mut bot_rt] {
+        rt.next().await.expect("the attachment's message");
+    }
+    let file = pic["attachments"][0].as_str().expect("a file");
+    for token in [&ann, &bot] {
+        let (_, t) = s
+            .call(Method::POST, "/api/files/token", Some(token), None)
+            .await;
+        let url = format!(
+            "{}/api/files/chat_messages/{}/{file}?token={}",
+            s.base,
+            id(&pic),
+            t["token"].as_str().unwrap_or_default()
+        );
+        let r = s.http.get(url).send().await.expect("download");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
 
     // Resuming: what came after 1, in order.
     let after = format!(
@@ -274,7 +334,7 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
         url_encode(&[("f", "seq > 1")]).trim_start_matches("f=")
     );
     let (_, page) = s.get(&after, Some(&bot)).await;
-    assert_eq!(column(&page, "seq"), [json!(2)], "{page}");
+    assert_eq!(column(&page, "seq"), [json!(2), json!(3)], "{page}");
 
     // Unread counts, until read.
     let (_, unread) = s.get("/api/chat/unread", Some(&ann)).await;
@@ -283,7 +343,7 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
         .and_then(|c| c.iter().find(|c| c["channel"] == general.as_str()).cloned());
     assert_eq!(
         general_unread.as_ref().map(|c| c["unread"].clone()),
-        Some(json!(2)),
+        Some(json!(3)),
         "{unread}"
     );
     let (st, b) = s
@@ -294,7 +354,7 @@ async fn a_human_and_an_agent_chat_in_one_channel() {
             Some(json!({"seq": 99})),
         )
         .await;
-    assert_eq!((st, b["last_read"].as_i64()), (StatusCode::OK, Some(2)));
+    assert_eq!((st, b["last_read"].as_i64()), (StatusCode::OK, Some(3)));
     let (_, unread) = s
         .get(&format!("/api/chat/unread?workspace={ws}"), Some(&ann))
         .await;

@@ -26,6 +26,7 @@ pub(crate) mod server;
 pub(crate) mod settings;
 pub(crate) mod shapes;
 pub(crate) mod superuser_auth;
+pub(crate) mod text;
 
 use crate::app::App;
 use poem::middleware::Cors;
@@ -39,6 +40,7 @@ pub use document::ApiDocument;
 pub use error::{ApiError, ApiResult};
 pub use rate_limit::client_ip;
 pub use superuser_auth::SuperuserAuth;
+pub use text::Text;
 
 #[derive(TagsDerive)]
 pub(crate) enum Tags {
