@@ -79,6 +79,25 @@ pub fn register(app: &App) {
     });
 }
 
+/// An agent's chat write counts against its write tier, as its writes through Gather's
+/// own routes do (429 over it); humans have the framework's limits.
+async fn count_agent_write(ev: &RecordEvent) -> Result<()> {
+    let Some(auth) = ev.caller.as_ref() else {
+        return Ok(());
+    };
+    if Who::of(auth).is_none_or(|w| w.kind != Kind::Agent) {
+        return Ok(());
+    }
+    let agent = crate::Agent {
+        id: auth.record.get_str("id").to_string(),
+        name: auth.record.get_str("name").to_string(),
+        fingerprint: auth.record.get_str("pubkey_fingerprint").to_string(),
+        verified: auth.record.get_bool("verified"),
+        twitter_handle: auth.record.get_str("twitter_handle").to_string(),
+    };
+    crate::agent_auth::count_write(&ev.app, &agent).await
+}
+
 fn invalid(field: &str, message: &str) -> Error {
     Error::field(
         format!("Invalid {field}: {message}"),
@@ -198,6 +217,7 @@ fn check_text(record: &Record) -> Result<()> {
 }
 
 async fn new_message(mut ev: RecordEvent) -> Result<RecordEvent> {
+    count_agent_write(&ev).await?;
     let channel = place(&mut ev).await?;
     let workspace = channel.get_str("workspace").to_string();
     let author = match (is_system(&ev), ev.record.get_str("author")) {
@@ -229,6 +249,7 @@ async fn new_message(mut ev: RecordEvent) -> Result<RecordEvent> {
 }
 
 async fn edited_message(mut ev: RecordEvent) -> Result<RecordEvent> {
+    count_agent_write(&ev).await?;
     let fixed = [
         "workspace",
         "channel",
@@ -252,6 +273,7 @@ async fn edited_message(mut ev: RecordEvent) -> Result<RecordEvent> {
 }
 
 async fn new_reaction(mut ev: RecordEvent) -> Result<RecordEvent> {
+    count_agent_write(&ev).await?;
     let message = record_of(&ev.app, MESSAGES, ev.record.get_str("message"), "message").await?;
     ev.record
         .insert("channel".into(), json!(message.get_str("channel")));
@@ -266,6 +288,7 @@ async fn new_reaction(mut ev: RecordEvent) -> Result<RecordEvent> {
 }
 
 async fn new_invite(mut ev: RecordEvent) -> Result<RecordEvent> {
+    count_agent_write(&ev).await?;
     let workspace = ev.record.get_str("workspace").to_string();
     if !is_system(&ev) {
         let me = members::of_caller(&ev.app, &workspace, ev.caller.as_ref()).await?;

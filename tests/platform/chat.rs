@@ -893,3 +893,57 @@ async fn concurrent_posts_get_one_number_each_in_commit_order() {
         .await;
     assert_eq!(again["id"], dm["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_chat_writes_count_against_its_write_limit() {
+    let s = gather_server().await;
+    crate::agents::gather_settings(
+        &s,
+        json!({"rateLimits": {"registeredWrites": {"perMinute": 1, "burst": 2}}}),
+    )
+    .await;
+    let (_ann, ann) = s.user("ann@example.com").await;
+    let (bot_id, bot_jwt) = agent(&s, "chatty", false).await;
+    let bot = bearer(&bot_jwt);
+    let (ws, general, _) = workspace(&s, &ann, "limits").await;
+    let (st, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/chat/workspaces/{ws}/members"),
+            Some(&ann),
+            Some(json!({"agent": bot_id})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let (st, b) = post_message(
+            &s,
+            &bot,
+            json!({"channel": general, "text": format!("n{i}")}),
+        )
+        .await;
+        statuses.push(st);
+        if st == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(b["status"], 429, "{b}");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // A human is not counted by the agents' tiers.
+    for i in 0..3 {
+        let (st, _) = post_message(
+            &s,
+            &ann,
+            json!({"channel": general, "text": format!("h{i}")}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+    }
+}
