@@ -892,6 +892,29 @@ async fn concurrent_posts_get_one_number_each_in_commit_order() {
         )
         .await;
     assert_eq!(again["id"], dm["id"]);
+
+    // Only the owner deletes the workspace, and everything in it goes with it.
+    let path = format!("/api/collections/chat_workspaces/records/{ws}");
+    let (st, _) = s.call(Method::DELETE, &path, Some(&bob), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.call(Method::DELETE, &path, Some(&ann), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let only = url_encode(&[("filter", &format!("workspace='{ws}'"))]);
+    for c in [
+        "chat_members",
+        "chat_channels",
+        "chat_channel_members",
+        "chat_messages",
+    ] {
+        let (_, b) = s
+            .su(
+                Method::GET,
+                &format!("/api/collections/{c}/records?{only}"),
+                None,
+            )
+            .await;
+        assert_eq!(b["totalItems"], 0, "{c}: {b}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
