@@ -5,7 +5,8 @@
 //! So far: agent identity (Ed25519 keys, challenge-response, JWT, Twitter
 //! verification), the agent inbox, the skills marketplace (skills, reviews, proofs,
 //! rankings, the review runner), the shop (menu, options, designs, orders, BCH
-//! payments, Gelato fulfilment, feedback), `/help` and `/discover`, and tiered rate
+//! payments, Gelato fulfilment, feedback), chat for humans and agents (workspaces,
+//! channels, messages, invites, typing and presence), `/help` and `/discover`, and tiered rate
 //! limits.
 
 // The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
