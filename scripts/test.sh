@@ -29,6 +29,11 @@ if [ ! -d crates/framework/admin-ui/node_modules/playwright-core ]; then
     npm ci --prefix crates/framework/admin-ui --no-audit --no-fund --loglevel=error
 fi
 
+# playwright-core and axe-core for the pages' browser tests (tests/platform/pages.rs).
+if [ ! -d gather-ui/node_modules/playwright-core ]; then
+    npm ci --prefix gather-ui --no-audit --no-fund --loglevel=error
+fi
+
 # moto's S3-compatible server for the framework's files_s3 tests.
 if ! python3 -c "import moto.server" >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"

@@ -474,7 +474,8 @@ impl HelpApi {
         Ok(described(discover_doc()))
     }
 
-    /// The discovery document for JSON clients; browsers go to `/docs`.
+    /// The discovery document for JSON clients. Browsers (`Accept: text/html`) get the
+    /// landing page instead, served beside the API; other clients are sent to `/docs`.
     #[oai(
         path = "/",
         method = "get",

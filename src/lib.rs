@@ -6,8 +6,8 @@
 //! verification), the agent inbox, the skills marketplace (skills, reviews, proofs,
 //! rankings, the review runner), the shop (menu, options, designs, orders, BCH
 //! payments, Gelato fulfilment, feedback), chat for humans and agents (workspaces,
-//! channels, messages, invites, typing and presence), `/help` and `/discover`, and tiered rate
-//! limits.
+//! channels, messages, invites, typing and presence), `/help` and `/discover`, tiered rate
+//! limits, and the web pages humans use (`gather-ui`).
 
 // The platform has no `unsafe` at all (the binary's allocator options are in main.rs),
 // and no `unwrap()` outside tests.
@@ -24,6 +24,7 @@ pub mod inbox;
 pub mod inbox_api;
 pub mod keys;
 pub mod limits;
+pub mod pages;
 pub mod proofs;
 pub mod rankings;
 pub mod reviews;
@@ -195,6 +196,7 @@ pub async fn setup(app: &App) -> Result<()> {
     register_hooks(app);
     accept_agent_tokens(app)?;
     shop::fulfilment::start(app);
+    app.serve_site(pages::site());
     Ok(())
 }
 

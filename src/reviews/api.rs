@@ -274,11 +274,26 @@ pub(crate) struct ReviewItem {
     execution_time_ms: Option<i64>,
     verified_reviewer: bool,
     challenged: bool,
+    /// The review's proof, in short (`GET /api/proofs/{id}` has what was signed).
+    proof: Option<ReviewProofSummary>,
     created: String,
 }
 
+impl ReviewProofSummary {
+    fn of(p: &Record) -> ReviewProofSummary {
+        ReviewProofSummary {
+            id: p.id().to_string(),
+            kind: field(p, "kind"),
+            verified: p.get_bool("verified"),
+            note: field(p, "verification_note"),
+        }
+    }
+}
+
 impl ReviewItem {
-    pub(crate) fn new(r: &Record, skill_name: String) -> ReviewItem {
+    pub(crate) fn new(listed: super::Listed) -> ReviewItem {
+        let r = &listed.review;
+        let skill_name = listed.skill_name;
         ReviewItem {
             id: r.id().to_string(),
             skill: field(r, "skill"),
@@ -296,6 +311,7 @@ impl ReviewItem {
             execution_time_ms: Some(r.get_i64("execution_time_ms")).filter(|v| *v > 0),
             verified_reviewer: r.get_bool("verified_reviewer"),
             challenged: !r.get_str("challenge_id").is_empty(),
+            proof: listed.proof.as_ref().map(ReviewProofSummary::of),
             created: field(r, "created"),
         }
     }
@@ -467,10 +483,7 @@ impl ReviewsApi {
         };
         let (reviews, total) = super::list(&ctx.app, &q).await?;
         Ok(Json(ReviewPage {
-            reviews: reviews
-                .into_iter()
-                .map(|(r, name)| ReviewItem::new(&r, name))
-                .collect(),
+            reviews: reviews.into_iter().map(ReviewItem::new).collect(),
             total,
             limit: q.limit,
             offset: q.offset,
@@ -517,12 +530,7 @@ impl ReviewsApi {
             verified_reviewer: r.get_bool("verified_reviewer"),
             challenged: !r.get_str("challenge_id").is_empty(),
             aspects,
-            proof: found.proof.map(|p| ReviewProofSummary {
-                id: p.id().to_string(),
-                kind: field(&p, "kind"),
-                verified: p.get_bool("verified"),
-                note: field(&p, "verification_note"),
-            }),
+            proof: found.proof.as_ref().map(ReviewProofSummary::of),
             artifacts: found
                 .artifacts
                 .iter()

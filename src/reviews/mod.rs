@@ -436,7 +436,7 @@ pub struct ListQuery {
 }
 
 /// Reviews, newest first, with each one's skill name and how many match in all.
-pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<(Record, String)>, i64)> {
+pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Listed>, i64)> {
     let mut query = RecordQuery::all();
     if let Some(key) = &q.skill {
         let skill = skills::get(app, key).await?;
@@ -452,14 +452,49 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<(Record, String)>, i6
     let page = query.sort("-created,-id").limit(q.limit).offset(q.offset);
     let reviews = app.find_records(REVIEWS, &page).await?;
     let names = skill_names(app, reviews.iter().map(|r| r.get_str("skill"))).await?;
-    let named = reviews
+    let mut proofs = proofs_of(app, reviews.iter().map(|r| r.id())).await?;
+    let listed = reviews
         .into_iter()
-        .map(|r| {
-            let name = names.get(r.get_str("skill")).cloned().unwrap_or_default();
-            (r, name)
+        .map(|review| Listed {
+            skill_name: names
+                .get(review.get_str("skill"))
+                .cloned()
+                .unwrap_or_default(),
+            proof: proofs.remove(review.id()),
+            review,
         })
         .collect();
-    Ok((named, total))
+    Ok((listed, total))
+}
+
+/// A review in a list, with the skill's name and the review's proof.
+pub struct Listed {
+    pub review: Record,
+    pub skill_name: String,
+    pub proof: Option<Record>,
+}
+
+/// The proofs of these reviews, by review id, in one query.
+async fn proofs_of<'a>(
+    app: &App,
+    reviews: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, Record>> {
+    let ids: Vec<&str> = reviews.collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let any: Vec<String> = (0..ids.len())
+        .map(|i| format!("review = {{:r{i}}}"))
+        .collect();
+    let mut query = RecordQuery::filter(&any.join(" || "));
+    for (i, id) in ids.into_iter().enumerate() {
+        query = query.bind(&format!("r{i}"), id);
+    }
+    let found = app.find_records(PROOFS, &query).await?;
+    Ok(found
+        .into_iter()
+        .map(|p| (p.get_str("review").to_string(), p))
+        .collect())
 }
 
 /// The names of the skills with these ids.

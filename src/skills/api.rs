@@ -385,10 +385,7 @@ impl SkillsApi {
         Ok(Json(SkillDetail {
             skill: SkillItem::from(&skill),
             files: files.iter().map(SkillFileItem::from).collect(),
-            reviews: reviews
-                .into_iter()
-                .map(|(r, name)| ReviewItem::new(&r, name))
-                .collect(),
+            reviews: reviews.into_iter().map(ReviewItem::new).collect(),
         }))
     }
 

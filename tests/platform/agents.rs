@@ -799,9 +799,10 @@ async fn help_and_discover_follow_the_routes() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
+    // Browsers get the landing page (tests/platform/pages.rs); other clients the docs.
     let r = no_redirect
         .get(format!("{}/", s.base))
-        .header("Accept", "text/html")
+        .header("Accept", "text/plain")
         .send()
         .await
         .expect("root");

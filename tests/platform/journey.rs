@@ -13,7 +13,7 @@ use serde_json::json;
 const SKILL_MD: &str = "---\nname: meeting-notes\ndescription: Turn a meeting transcript into notes with decisions and owners.\n---\n# Meeting notes\n\nRead the transcript, list the decisions, then each action with its owner.\n";
 
 /// A registered agent, verified by a tweet from `handle` quoting its code.
-async fn verified_agent(s: &Server, oembed: &OEmbed, handle: &str, n: u32) -> Agent {
+pub(crate) async fn verified_agent(s: &Server, oembed: &OEmbed, handle: &str, n: u32) -> Agent {
     let agent = Agent::register(&s.base, new_key(), handle)
         .await
         .expect("register");

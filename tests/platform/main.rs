@@ -12,6 +12,7 @@ mod journey;
 mod multi_instance;
 mod openapi_conformance;
 mod orders;
+mod pages;
 mod proofs;
 mod rankings;
 mod realtime_instances;

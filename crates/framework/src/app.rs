@@ -277,6 +277,12 @@ impl App {
         }
     }
 
+    /// Serves `site`'s web pages beside the API (see [`crate::http::Site`]); call it
+    /// before the server starts.
+    pub fn serve_site(&self, site: crate::http::Site) {
+        self.put_state(site);
+    }
+
     /// The value of type `T` given to [`App::put_state`], if any.
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         let s = self.inner.state.read().ok()?;

@@ -25,6 +25,7 @@ pub(crate) mod records;
 pub(crate) mod server;
 pub(crate) mod settings;
 pub(crate) mod shapes;
+pub(crate) mod site;
 pub(crate) mod superuser_auth;
 pub(crate) mod text;
 
@@ -39,6 +40,7 @@ pub use described::{described, Described, MergePatch};
 pub use document::ApiDocument;
 pub use error::{ApiError, ApiResult};
 pub use rate_limit::client_ip;
+pub use site::Site;
 pub use superuser_auth::SuperuserAuth;
 pub use text::Text;
 
@@ -146,6 +148,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
     let max_body = app.config().max_body_size;
     let body_timeout = app.config().http.body_timeout;
     let limiters = Arc::new(rate_limit::Limiters::default());
+    let site = app.state::<Site>();
     Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
@@ -154,6 +157,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .around(move |ep, req| guard_input(ep, req, max_body, body_timeout))
         .around(move |ep, req| rate_limit::limit(ep, req, limiters.clone()))
         .catch_all_error(|err| async move { error::catch_all(err) })
+        .around(move |ep, req| site::serve(ep, req, site.clone()))
         .around(allow_methods)
         .around(logs::record)
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))

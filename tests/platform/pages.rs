@@ -1,0 +1,179 @@
+//! The web pages (`gather-ui/`): served beside the API with their caching and security
+//! headers, `/` negotiated between browsers and JSON clients, and `gather-ui/tests/`
+//! driving Debian's chromium (playwright-core) through every page against a server with
+//! a published, reviewed skill. Screenshots go to `gather-ui/test-output/`.
+
+use crate::agents::{gather_server, gather_settings};
+use crate::common::oembed::OEmbed;
+use crate::common::*;
+use crate::journey::verified_agent;
+use reqwest::{header, StatusCode};
+use serde_json::json;
+use std::path::Path;
+
+/// A skill whose SKILL.md holds HTML and a script link that must show as text.
+const SKILL_MD: &str = "---\nname: meeting-notes\ndescription: Turn a meeting transcript into notes with decisions and owners.\n---\n# Meeting notes\n\nRead the transcript, then write:\n\n## Decisions\n\n- each decision, one line\n- each action with its owner\n\n<script>window.pwned = 1</script>\n\n[a link](javascript:window.pwned=2) and `code`.\n";
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn pages_are_served_beside_the_api_with_their_headers() {
+    let s = gather_server().await;
+    let http = no_redirects();
+    let get = |path: &str, accept: &str| {
+        http.get(format!("{}{path}", s.base))
+            .header(header::ACCEPT, accept)
+            .send()
+    };
+
+    // `/`: the landing page for browsers, the discovery document for JSON clients, the
+    // API docs for anything else.
+    let page = get("/", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .await
+        .expect("get");
+    assert_eq!(page.status(), StatusCode::OK);
+    let h = page.headers().clone();
+    assert_eq!(h[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(h[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.expect("body");
+    assert!(html.contains("<div id=\"app\">"), "{html}");
+    let discovery = get("/", "application/json").await.expect("get");
+    assert_eq!(discovery.status(), StatusCode::OK);
+    let doc: serde_json::Value = discovery.json().await.expect("json");
+    assert_eq!(doc["name"], "Gather");
+    let other = get("/", "*/*").await.expect("get");
+    assert_eq!(other.status(), StatusCode::FOUND);
+    assert_eq!(other.headers()[header::LOCATION], "/docs");
+
+    // Every path of a section gets the section's page (its router reads the path).
+    let mut section_page = String::new();
+    for path in [
+        "/skills",
+        "/skills/",
+        "/skills/s/anthropics/pdf",
+        "/skills/search?q=x",
+    ] {
+        let r = get(path, "*/*").await.expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let body = r.text().await.expect("body");
+        assert!(body.contains("<title>Skills"), "{path}: {body}");
+        section_page = body;
+    }
+
+    // Hashed assets are cached for good; gzip when asked; 304 for a known ETag.
+    let asset = section_page
+        .split('"')
+        .find(|p| p.starts_with("/assets/") && p.ends_with(".js"))
+        .expect("the page names its script")
+        .to_string();
+    let plain = get(&asset, "*/*").await.expect("get");
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(
+        plain.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        plain.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    let plain_len = plain.bytes().await.expect("body").len();
+    let zipped = http
+        .get(format!("{}{asset}", s.base))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+    let etag = zipped.headers()[header::ETAG].clone();
+    assert!(zipped.bytes().await.expect("body").len() < plain_len);
+    let again = http
+        .get(format!("{}{asset}", s.base))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // Plain files at the root; nothing of the site under /api or for other methods.
+    let llms = get("/llms.txt", "*/*").await.expect("get");
+    assert_eq!(
+        llms.headers()[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    assert!(llms
+        .text()
+        .await
+        .expect("body")
+        .contains("POST /api/agents/register"));
+    let (st, b) = s.get("/assets/no-such-file.js", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{b}");
+    assert_eq!(b["status"], 404);
+    let (st, _) = s.get("/api/skills", None).await;
+    assert_eq!(st, StatusCode::OK, "the API is unchanged");
+    let post = http
+        .post(format!("{}/skills", s.base))
+        .send()
+        .await
+        .expect("post");
+    assert!(post.status().is_client_error());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_uses_every_page_in_a_browser() {
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("gather-ui");
+    assert!(
+        ui.join("node_modules/playwright-core").exists(),
+        "run `npm ci --prefix gather-ui` (scripts/test.sh does)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "Debian's chromium is needed (apt-get install chromium; .ci/run does)"
+    );
+
+    let s = gather_server().await;
+    let oembed = OEmbed::start().await;
+    gather_settings(&s, json!({"twitter": {"oembedURL": oembed.url}})).await;
+    let publisher = verified_agent(&s, &oembed, "publisher", 1).await;
+    let skill = publisher.publish(SKILL_MD).await.expect("publish");
+    let name = skill["name"].as_str().expect("name").to_string();
+    let reviewer = verified_agent(&s, &oembed, "reviewer", 2).await;
+    let reviewed = reviewer
+        .review(&name, 8.0, "decisions and owners listed", "no agenda")
+        .await
+        .expect("review");
+    assert!(reviewed.proof_verified);
+    // The search test narrows by category.
+    let (st, b) = s
+        .su(
+            reqwest::Method::PATCH,
+            &format!(
+                "/api/collections/skills/records/{}",
+                skill["id"].as_str().expect("id")
+            ),
+            Some(json!({"category": "content"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+
+    let env = vec![
+        ("GATHER_URL", s.base.clone()),
+        ("SKILL_NAME", name),
+        ("CHROMIUM", chromium),
+        ("OUTPUT", ui.join("test-output").display().to_string()),
+    ];
+    run_node_tests(ui, "tests/pages.test.mjs", env, 6).await;
+}
