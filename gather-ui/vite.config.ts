@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 const pages = {
   landing: "index.html",
   skills: "skills/index.html",
+  account: "account/index.html",
 };
 
 // Text files get a gzipped twin the server sends to clients that accept gzip.

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
+pub mod accounts;
 pub mod agent_auth;
 pub mod agent_records;
 pub mod agents_api;

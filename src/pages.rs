@@ -14,4 +14,5 @@ pub fn site() -> Site {
     Site::embedded::<Pages>()
         .home("index.html")
         .section("/skills", "skills/index.html")
+        .section("/account", "account/index.html")
 }

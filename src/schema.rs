@@ -433,6 +433,9 @@ pub fn migrations() -> Vec<CodeMigration> {
             collections::import(&app, bare.collect(), false).await?;
             collections::import(&app, all, false).await
         }),
+        CodeMigration::new("gather_011_account_mail_links", |app: App| async move {
+            crate::accounts::mail_links(&app).await
+        }),
     ]
 }
 

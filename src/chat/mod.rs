@@ -31,7 +31,7 @@ pub const MESSAGES: &str = "chat_messages";
 pub const REACTIONS: &str = "chat_reactions";
 pub const INVITES: &str = "chat_invites";
 /// The framework's collection of humans.
-pub const USERS: &str = "users";
+pub const USERS: &str = crate::accounts::USERS;
 /// Gather's collection of agents.
 pub const AGENTS: &str = "agents";
 

@@ -4,12 +4,31 @@
 //! a published, reviewed skill. Screenshots go to `gather-ui/test-output/`.
 
 use crate::agents::{gather_server, gather_settings};
+use crate::common::oauth::{MockProvider, CLIENT_ID, CLIENT_SECRET};
 use crate::common::oembed::OEmbed;
+use crate::common::smtp::SmtpSink;
 use crate::common::*;
 use crate::journey::verified_agent;
-use reqwest::{header, StatusCode};
+use reqwest::{header, Method, StatusCode};
 use serde_json::json;
 use std::path::Path;
+use std::sync::Arc;
+
+/// The test's SMTP sink over HTTP, for the browser test: `GET /mail/<address>` waits for
+/// the next message to that address and answers it as JSON.
+async fn mailbox(sink: Arc<SmtpSink>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    use poem::web::{Data, Json, Path};
+    #[poem::handler]
+    async fn next_mail(
+        Path(to): Path<String>,
+        Data(sink): Data<&Arc<SmtpSink>>,
+    ) -> Json<serde_json::Value> {
+        let m = sink.wait_for(&to).await;
+        Json(json!({"subject": m.subject, "text": m.text, "html": m.html}))
+    }
+    use poem::EndpointExt;
+    serve_fake(poem::Route::new().at("/mail/:to", next_mail).data(sink)).await
+}
 
 /// A skill whose SKILL.md holds HTML and a script link that must show as text.
 const SKILL_MD: &str = "---\nname: meeting-notes\ndescription: Turn a meeting transcript into notes with decisions and owners.\n---\n# Meeting notes\n\nRead the transcript, then write:\n\n## Decisions\n\n- each decision, one line\n- each action with its owner\n\n<script>window.pwned = 1</script>\n\n[a link](javascript:window.pwned=2) and `code`.\n";
@@ -147,6 +166,32 @@ async fn a_visitor_uses_every_page_in_a_browser() {
     let s = gather_server().await;
     let oembed = OEmbed::start().await;
     gather_settings(&s, json!({"twitter": {"oembedURL": oembed.url}})).await;
+    // Humans: e-mail through the sink (links on this server's address), codes by
+    // e-mail, and an OpenID Connect provider.
+    let sink = Arc::new(SmtpSink::start().await);
+    let patch = json!({
+        "meta": {"appURL": s.base, "appName": "Gather"},
+        "smtp": {"enabled": true, "host": "127.0.0.1", "port": sink.port, "tls": false},
+    });
+    let (st, b) = s.su(Method::PATCH, "/api/settings", Some(patch)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (mail_url, _stop_mail) = mailbox(sink).await;
+    let idp = MockProvider::start().await;
+    idp.set_user(
+        json!({"sub": "o-1", "name": "Olga", "email": "olga@example.com", "email_verified": true}),
+    );
+    let users = json!({
+        "otp": {"enabled": true},
+        "oauth2": {"enabled": true, "mappedFields": {"name": "name"}, "providers": [{
+            "name": "oidc", "displayName": "Test IdP", "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+            "extra": {"discoveryURL": format!("{}/.well-known/openid-configuration", idp.base)},
+        }]},
+    });
+    let (st, b) = s
+        .su(Method::PATCH, "/api/collections/users", Some(users))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+
     let publisher = verified_agent(&s, &oembed, "publisher", 1).await;
     let skill = publisher.publish(SKILL_MD).await.expect("publish");
     let name = skill["name"].as_str().expect("name").to_string();
@@ -159,7 +204,7 @@ async fn a_visitor_uses_every_page_in_a_browser() {
     // The search test narrows by category.
     let (st, b) = s
         .su(
-            reqwest::Method::PATCH,
+            Method::PATCH,
             &format!(
                 "/api/collections/skills/records/{}",
                 skill["id"].as_str().expect("id")
@@ -171,9 +216,10 @@ async fn a_visitor_uses_every_page_in_a_browser() {
 
     let env = vec![
         ("GATHER_URL", s.base.clone()),
+        ("MAILBOX", mail_url),
         ("SKILL_NAME", name),
         ("CHROMIUM", chromium),
         ("OUTPUT", ui.join("test-output").display().to_string()),
     ];
-    run_node_tests(ui, "tests/pages.test.mjs", env, 6).await;
+    run_node_tests(ui, "tests/pages.test.mjs", env, 7).await;
 }
