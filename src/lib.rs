@@ -16,7 +16,6 @@
 
 pub mod accounts;
 pub mod agent_auth;
-pub mod agent_records;
 pub mod agents_api;
 pub mod chat;
 pub mod help;

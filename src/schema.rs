@@ -266,14 +266,17 @@ fn artifacts() -> Result<Collection> {
     )
 }
 
-/// Agents' print files: one image each, typed and measured from its bytes.
+/// Buyers' print files: one image each, typed and measured from its bytes.
 fn designs() -> Result<Collection> {
     use crate::settings::DESIGN_BYTES_CAP;
     collection(
         "designs",
         json!([
+            // The buyer: an agent or a human (one of the two, set by the shop's routes).
             {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
-             "required": true, "cascadeDelete": true},
+             "cascadeDelete": true},
+            {"name": "user", "type": "relation", "collectionId": "users", "maxSelect": 1,
+             "cascadeDelete": true},
             {"name": "file", "type": "file", "maxSelect": 1, "maxSize": DESIGN_BYTES_CAP,
              "mimeTypes": ["image/png", "image/jpeg", "image/webp"], "required": true},
             {"name": "original_name", "type": "text", "max": crate::shop::designs::MAX_NAME},
@@ -282,7 +285,10 @@ fn designs() -> Result<Collection> {
             {"name": "width", "type": "number", "onlyInt": true, "min": 0},
             {"name": "height", "type": "number", "onlyInt": true, "min": 0}
         ]),
-        &["CREATE INDEX idx_designs_agent ON designs (agent, created)"],
+        &[
+            "CREATE INDEX idx_designs_agent ON designs (agent, created)",
+            "CREATE INDEX idx_designs_user ON designs (user, created)",
+        ],
     )
 }
 
@@ -293,8 +299,11 @@ fn orders() -> Result<Collection> {
     collection(
         "orders",
         json!([
+            // The buyer: an agent or a human (one of the two, set by the shop's routes).
             {"name": "agent", "type": "relation", "collectionId": "agents", "maxSelect": 1,
-             "required": true, "cascadeDelete": false},
+             "cascadeDelete": false},
+            {"name": "user", "type": "relation", "collectionId": "users", "maxSelect": 1,
+             "cascadeDelete": false},
             {"name": "order_type", "type": "select", "values": ["product"], "maxSelect": 1, "required": true},
             {"name": "status", "type": "select", "values": statuses, "maxSelect": 1, "required": true},
             {"name": "product_id", "type": "text", "max": 100},
@@ -320,6 +329,7 @@ fn orders() -> Result<Collection> {
             "CREATE UNIQUE INDEX idx_orders_amount ON orders (payment_address, total_sats)",
             "CREATE UNIQUE INDEX idx_orders_tx ON orders (tx_id) WHERE tx_id != ''",
             "CREATE INDEX idx_orders_agent ON orders (agent, created)",
+            "CREATE INDEX idx_orders_user ON orders (user, created)",
         ],
     )
 }
@@ -435,6 +445,10 @@ pub fn migrations() -> Vec<CodeMigration> {
         }),
         CodeMigration::new("gather_011_account_mail_links", |app: App| async move {
             crate::accounts::mail_links(&app).await
+        }),
+        CodeMigration::new("gather_012_human_buyers", |app: App| async move {
+            // Designs and orders get a `user` owner beside `agent`.
+            collections::import(&app, vec![designs()?, orders()?], false).await
         }),
     ]
 }

@@ -1,8 +1,8 @@
 //! Design uploads: an agent's print files, typed and measured from their bytes (PNG,
 //! JPEG or WebP; SVG is refused), within the size the settings allow, one `designs`
-//! record each, owned by the agent. Orders name a design by id.
+//! record each, owned by its buyer (an agent or a human). Orders name a design by id.
 
-use crate::Agent;
+use super::buyer::Buyer;
 use framework::files::FormFile;
 use framework::records::{Record, RecordFields};
 use framework::{App, Error, Result};
@@ -83,11 +83,11 @@ pub fn check(data: &[u8]) -> Result<Checked> {
     })
 }
 
-/// Stores `data` (sent as `file_name`) as a design of `agent`: a 413 past the size the
+/// Stores `data` (sent as `file_name`) as a design of `buyer`: a 413 past the size the
 /// settings allow, a 400 for anything but a PNG, JPEG or WebP image.
 pub async fn upload(
     app: &App,
-    agent: &Agent,
+    buyer: &Buyer,
     file_name: &str,
     data: bytes::Bytes,
 ) -> Result<Record> {
@@ -114,7 +114,7 @@ pub async fn upload(
         data.clone(),
     );
     let body = json!({
-        "agent": agent.id,
+        buyer.owner_field(): buyer.id(),
         "original_name": name,
         "mime_type": checked.kind.mime(),
         "size_bytes": data.len(),
@@ -137,14 +137,14 @@ pub async fn upload(
         .ok_or_else(|| Error::internal("the design's write returned no record"))
 }
 
-/// The agent's designs, newest first, and how many there are.
-pub async fn list(app: &App, agent: &Agent, limit: u64, offset: u64) -> Result<(Vec<Record>, i64)> {
-    crate::agent_records::list_own(app, DESIGNS, agent, limit, offset).await
+/// The buyer's designs, newest first, and how many there are.
+pub async fn list(app: &App, buyer: &Buyer, limit: u64, offset: u64) -> Result<(Vec<Record>, i64)> {
+    super::owned::list_own(app, DESIGNS, buyer, limit, offset).await
 }
 
-/// The design `id` if `agent` owns it; a 404 otherwise (whether it exists or not).
-pub async fn owned(app: &App, agent: &Agent, id: &str) -> Result<Record> {
-    crate::agent_records::find_own(app, DESIGNS, agent, id, "design", "GET /api/designs").await
+/// The design `id` if `buyer` owns it; a 404 otherwise (whether it exists or not).
+pub async fn owned(app: &App, buyer: &Buyer, id: &str) -> Result<Record> {
+    super::owned::find_own(app, DESIGNS, buyer, id, "design", "GET /api/designs").await
 }
 
 /// Where the design's file is served: the path, and the absolute URL on the app URL

@@ -1,6 +1,7 @@
 //! `/api/designs`: upload a print file, and list your own.
 
-use crate::agent_auth::{count_design_upload, AgentAuth, PerIp};
+use super::buyer::BuyerAuth;
+use crate::agent_auth::PerIp;
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
 use framework::records::{Record, RecordFields};
@@ -73,8 +74,8 @@ enum DesignCreated {
 
 #[OpenApi(tag = "GatherTags::Shop")]
 impl DesignsApi {
-    /// Upload a design to print (per-agent upload limits apply); an order names it by
-    /// `design_id`.
+    /// Upload a design to print (per-buyer upload limits apply); an order names it by
+    /// `design_id`. Agents and signed-in humans alike.
     #[oai(
         path = "/api/designs/upload",
         method = "post",
@@ -83,18 +84,18 @@ impl DesignsApi {
     async fn upload(
         &self,
         ctx: Ctx,
-        agent: AgentAuth,
+        buyer: BuyerAuth,
         _limit: PerIp,
         body: DesignUpload,
     ) -> ApiResult<DesignCreated> {
-        count_design_upload(&ctx.app, &agent.0).await?;
+        buyer.0.count_design_upload(&ctx.app).await?;
         let file = body.file;
         let name = file.file_name().unwrap_or_default().to_string();
         let data = file
             .into_vec()
             .await
             .map_err(|e| Error::BadRequest(format!("The file could not be read: {e}.")))?;
-        let design = super::designs::upload(&ctx.app, &agent.0, &name, data.into()).await?;
+        let design = super::designs::upload(&ctx.app, &buyer.0, &name, data.into()).await?;
         Ok(DesignCreated::Created(Json(Design::new(&ctx.app, &design))))
     }
 
@@ -103,7 +104,7 @@ impl DesignsApi {
     async fn list(
         &self,
         ctx: Ctx,
-        agent: AgentAuth,
+        buyer: BuyerAuth,
         _limit: PerIp,
         /// 1-100, default 20.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -111,7 +112,7 @@ impl DesignsApi {
         offset: Query<Option<u64>>,
     ) -> ApiResult<Json<DesignPage>> {
         let (limit, offset) = (limit.0.unwrap_or(20), offset.0.unwrap_or(0));
-        let (designs, total) = super::designs::list(&ctx.app, &agent.0, limit, offset).await?;
+        let (designs, total) = super::designs::list(&ctx.app, &buyer.0, limit, offset).await?;
         Ok(Json(DesignPage {
             designs: designs.iter().map(|d| Design::new(&ctx.app, d)).collect(),
             total,

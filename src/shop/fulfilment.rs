@@ -126,14 +126,7 @@ async fn attempt(app: &App, job: &Record) -> Result<()> {
             let done = json!({"status": "done", "attempts": n, "last_error": ""});
             write(app, &order, submitted, job, done).await?;
             let body = format!("Order {} is with Gelato (their order {gelato_id}): it is printed next, and you will hear when it ships.", order.id());
-            orders::tell(
-                app,
-                order.get_str("agent"),
-                &order,
-                "Order sent to print",
-                &body,
-            )
-            .await;
+            orders::tell(app, &order, "Order sent to print", &body).await;
         }
         Err(OrderRefused::ForNow(why)) if n < MAX_ATTEMPTS => {
             let wait = chrono::Duration::from_std(backoff(n)).unwrap_or_default();
@@ -154,7 +147,7 @@ async fn attempt(app: &App, job: &Record) -> Result<()> {
             let given_up = json!({"status": "failed", "attempts": n, "last_error": why});
             write(app, &order, failed, job, given_up).await?;
             let body = format!("Order {} could not be placed with Gelato ({why}). It is paid: the operators will put it right.", order.id());
-            orders::tell(app, order.get_str("agent"), &order, "Order failed", &body).await;
+            orders::tell(app, &order, "Order failed", &body).await;
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod api;
+pub mod buyer;
 pub mod cache;
 pub mod catalogue;
 pub mod designs;
@@ -13,6 +14,7 @@ pub mod fulfilment;
 pub mod money;
 pub mod orders;
 pub mod orders_api;
+pub mod owned;
 pub mod payments;
 pub mod upstreams;
 pub mod webhook;

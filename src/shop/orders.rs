@@ -1,14 +1,15 @@
 //! Orders: a product with options checked against Gelato's live list, one of the
 //! agent's own designs, a checked shipping address, and a price quoted and locked for
 //! `shop.quoteMinutes` as an amount of satoshis no other order has (so a payment names
-//! its order). Every status change is recorded with its time and told to the agent.
+//! its order). Every status change is recorded with its time and told to the buyer: an
+//! agent in its inbox, a human by e-mail.
 
 use super::address::Address;
+use super::buyer::Buyer;
 use super::catalogue::{self, Product};
 use super::designs;
 use crate::inbox::{send_inbox_message, MessageType};
 use crate::skills::named_set;
-use crate::Agent;
 use framework::collections::FieldError;
 use framework::records::{format_datetime, Record, RecordFields};
 use framework::{App, Error, Result};
@@ -116,8 +117,8 @@ pub fn with_transition(order: &Record, entry: Value) -> Value {
     Value::Array(all)
 }
 
-/// Places an order for `agent`: checked, priced, and waiting for its payment.
-pub async fn place(app: &App, agent: &Agent, new: NewOrder) -> Result<Record> {
+/// Places an order for `buyer`: checked, priced, and waiting for its payment.
+pub async fn place(app: &App, buyer: &Buyer, new: NewOrder) -> Result<Record> {
     let product = product_of(&new.product_id)?;
     let shop = crate::state(app)?.settings.get(app).await.shop.clone();
     if shop.bch_address.trim().is_empty() {
@@ -126,7 +127,7 @@ pub async fn place(app: &App, agent: &Agent, new: NewOrder) -> Result<Record> {
         ));
     }
     let address = new.address.checked()?;
-    let design = designs::owned(app, agent, &new.design_id).await?;
+    let design = designs::owned(app, buyer, &new.design_id).await?;
     check_options(app, product, &new.options).await?;
     let uid = super::variant(app, product, &new.options).await?;
     if uid.is_empty() {
@@ -147,7 +148,7 @@ pub async fn place(app: &App, agent: &Agent, new: NewOrder) -> Result<Record> {
     let expires = now + chrono::Duration::minutes(minutes);
     let payment_address = shop.bch_address.trim().to_string();
     let mut order = json!({
-        "agent": agent.id,
+        buyer.owner_field(): buyer.id(),
         "order_type": "product",
         "status": OrderStatus::AwaitingPayment.as_str(),
         "product_id": product.id,
@@ -192,33 +193,77 @@ pub async fn place(app: &App, agent: &Agent, new: NewOrder) -> Result<Record> {
         placed.get_str("quote_expires"),
         placed.id()
     );
-    tell(app, &agent.id, &placed, "Order placed", &body).await;
+    tell(app, &placed, "Order placed", &body).await;
     Ok(placed)
 }
 
-/// Tells the agent about its order (a failure to tell is logged, never the order's).
-pub(crate) async fn tell(app: &App, agent: &str, order: &Record, subject: &str, body: &str) {
+/// Tells the buyer about its order: an agent in its inbox, a human by e-mail when the
+/// server sends e-mail (a failure to tell is logged, never the order's).
+pub(crate) async fn tell(app: &App, order: &Record, subject: &str, body: &str) {
+    let agent = order.get_str("agent");
+    if agent.is_empty() {
+        // SMTP can be slow: the answer does not wait for it.
+        let (app, order) = (app.clone(), order.clone());
+        let (subject, body) = (subject.to_string(), body.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = e_mail(&app, &order, &subject, &body).await {
+                tracing::warn!(order = order.id(), error = %e, "cannot e-mail the buyer about its order");
+            }
+        });
+        return;
+    }
     let reference = Some(("order", order.id()));
-    if let Err(e) = send_inbox_message(
+    let told = send_inbox_message(
         app,
         agent,
         MessageType::OrderUpdate,
         subject,
         body,
         reference,
-    )
-    .await
-    {
+    );
+    if let Err(e) = told.await {
         tracing::warn!(order = order.id(), error = %e, "cannot tell the agent about its order");
     }
 }
 
-/// The order `id` if `agent` placed it; a 404 otherwise (whether it exists or not).
-pub async fn own(app: &App, agent: &Agent, id: &str) -> Result<Record> {
-    crate::agent_records::find_own(app, ORDERS, agent, id, "order", "GET /api/orders").await
+/// Order news for a human, with a link to the order's page.
+async fn e_mail(app: &App, order: &Record, subject: &str, body: &str) -> Result<()> {
+    let settings = app.settings();
+    if !settings.smtp.enabled {
+        return Ok(());
+    }
+    let Some(human) = app
+        .find_record(crate::accounts::USERS, order.get_str("user"))
+        .await?
+    else {
+        return Ok(());
+    };
+    let page = format!(
+        "{}/shop/orders/{}",
+        settings.meta.app_url.trim_end_matches('/'),
+        order.id()
+    );
+    let text = format!("{body}\n\nThe order: {page}\n");
+    let mail = framework::mail::Mail {
+        to: human.get_str("email").to_string(),
+        subject: format!("{}: {subject}", settings.meta.app_name),
+        html: format!(
+            "<p>{}</p><p><a href=\"{page}\">See the order</a></p>",
+            framework::mail::escape_html(body)
+        ),
+        text,
+    };
+    framework::mail::send(&settings, &mail)
+        .await
+        .map_err(|e| Error::ServiceUnavailable(format!("cannot send the e-mail: {e}")))
 }
 
-/// The agent's orders, newest first, and how many there are.
-pub async fn list(app: &App, agent: &Agent, limit: u64, offset: u64) -> Result<(Vec<Record>, i64)> {
-    crate::agent_records::list_own(app, ORDERS, agent, limit, offset).await
+/// The order `id` if `buyer` placed it; a 404 otherwise (whether it exists or not).
+pub async fn own(app: &App, buyer: &Buyer, id: &str) -> Result<Record> {
+    super::owned::find_own(app, ORDERS, buyer, id, "order", "GET /api/orders").await
+}
+
+/// The buyer's orders, newest first, and how many there are.
+pub async fn list(app: &App, buyer: &Buyer, limit: u64, offset: u64) -> Result<(Vec<Record>, i64)> {
+    super::owned::list_own(app, ORDERS, buyer, limit, offset).await
 }

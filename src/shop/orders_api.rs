@@ -1,8 +1,9 @@
 //! `/api/order` and `/api/orders`: place an order, pay it, and follow it.
 
 use super::address::Address;
+use super::buyer::BuyerAuth;
 use super::orders::{NewOrder, OrderStatus};
-use crate::agent_auth::{count_write, AgentAuth, PerIp};
+use crate::agent_auth::PerIp;
 use crate::skills::api::text;
 use crate::GatherTags;
 use framework::http::{ApiResult, Ctx};
@@ -109,7 +110,10 @@ struct OrderDetail {
     status: String,
     /// `product`
     order_type: String,
+    /// The agent that placed it, or empty when a human did.
     agent_id: String,
+    /// The `users` record of the human that placed it, or empty when an agent did.
+    user_id: String,
     product_id: String,
     product_options: BTreeMap<String, String>,
     design_id: String,
@@ -142,6 +146,7 @@ impl From<&Record> for OrderDetail {
             status: r.get_str("status").to_string(),
             order_type: r.get_str("order_type").to_string(),
             agent_id: r.get_str("agent").to_string(),
+            user_id: r.get_str("user").to_string(),
             product_id: r.get_str("product_id").to_string(),
             product_options: serde_json::from_value(json("product_options")).unwrap_or_default(),
             design_id: r.get_str("design").to_string(),
@@ -183,11 +188,11 @@ impl OrdersApi {
     async fn place(
         &self,
         ctx: Ctx,
-        agent: AgentAuth,
+        buyer: BuyerAuth,
         _limit: PerIp,
         body: Json<OrderRequest>,
     ) -> ApiResult<OrderCreated> {
-        count_write(&ctx.app, &agent.0).await?;
+        buyer.0.count_write(&ctx.app).await?;
         let b = body.0;
         let a = b.shipping_address;
         let new = NewOrder {
@@ -207,7 +212,7 @@ impl OrdersApi {
                 phone: a.phone.unwrap_or_default(),
             },
         };
-        let order = super::orders::place(&ctx.app, &agent.0, new).await?;
+        let order = super::orders::place(&ctx.app, &buyer.0, new).await?;
         Ok(OrderCreated::Created(Json(OrderPlaced {
             order_id: order.id().to_string(),
             status: OrderStatus::AwaitingPayment,
@@ -230,13 +235,13 @@ impl OrdersApi {
     async fn pay(
         &self,
         ctx: Ctx,
-        agent: AgentAuth,
+        buyer: BuyerAuth,
         _limit: PerIp,
         order_id: Path<String>,
         body: Json<PaymentRequest>,
     ) -> ApiResult<Json<PaymentAccepted>> {
-        count_write(&ctx.app, &agent.0).await?;
-        let order = super::payments::pay(&ctx.app, &agent.0, &order_id.0, &body.0.tx_id).await?;
+        buyer.0.count_write(&ctx.app).await?;
+        let order = super::payments::pay(&ctx.app, &buyer.0, &order_id.0, &body.0.tx_id).await?;
         Ok(Json(PaymentAccepted {
             order_id: order.id().to_string(),
             status: OrderStatus::Paid,
@@ -254,11 +259,11 @@ impl OrdersApi {
     async fn check(
         &self,
         ctx: Ctx,
-        agent: AgentAuth,
+        buyer: BuyerAuth,
         _limit: PerIp,
         order_id: Path<String>,
     ) -> ApiResult<Json<OrderDetail>> {
-        let order = super::orders::own(&ctx.app, &agent.0, &order_id.0).await?;
+        let order = super::orders::own(&ctx.app, &buyer.0, &order_id.0).await?;
         Ok(Json(OrderDetail::from(&order)))
     }
 
@@ -267,7 +272,7 @@ impl OrdersApi {
     async fn list(
         &self,
         ctx: Ctx,
-        agent: AgentAuth,
+        buyer: BuyerAuth,
         _limit: PerIp,
         /// 1-100, default 20.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -275,7 +280,7 @@ impl OrdersApi {
         offset: Query<Option<u64>>,
     ) -> ApiResult<Json<OrderPage>> {
         let (limit, offset) = (limit.0.unwrap_or(20), offset.0.unwrap_or(0));
-        let (orders, total) = super::orders::list(&ctx.app, &agent.0, limit, offset).await?;
+        let (orders, total) = super::orders::list(&ctx.app, &buyer.0, limit, offset).await?;
         Ok(Json(OrderPage {
             orders: orders.iter().map(OrderDetail::from).collect(),
             total,

@@ -4,9 +4,9 @@
 //! happen in one transaction, where unique indexes decide races: one transaction pays
 //! one order, and an order is paid once.
 
+use super::buyer::Buyer;
 use super::orders::{self, OrderStatus, FULFILMENT_JOBS, ORDERS};
 use super::upstreams::blockchair::{self, BlockchairHttp, Chain, Transaction};
-use crate::Agent;
 use framework::records::{parse_datetime, Record, RecordFields, RecordQuery};
 use framework::{App, Error, Result};
 use serde_json::json;
@@ -73,11 +73,11 @@ async fn check(app: &App, order: &Record, tx: &Transaction, needed: u32) -> Resu
     Ok(())
 }
 
-/// Records `tx_id` as the payment of `agent`'s order `order_id` and queues it for Gelato.
-pub async fn pay(app: &App, agent: &Agent, order_id: &str, tx_id: &str) -> Result<Record> {
+/// Records `tx_id` as the payment of `buyer`'s order `order_id` and queues it for Gelato.
+pub async fn pay(app: &App, buyer: &Buyer, order_id: &str, tx_id: &str) -> Result<Record> {
     let tx_id = tx_id.trim();
     blockchair::check_tx_id(tx_id)?;
-    let order = orders::own(app, agent, order_id).await?;
+    let order = orders::own(app, buyer, order_id).await?;
     if order.get_str("status") != OrderStatus::AwaitingPayment.as_str() {
         return Err(Error::Conflict(format!(
             "This order is {} already (paid with {}).",
@@ -144,7 +144,7 @@ pub async fn pay(app: &App, agent: &Agent, order_id: &str, tx_id: &str) -> Resul
         "Payment {tx_id} for order {} is confirmed. The order goes to print next; you will hear when it ships.",
         updated.id()
     );
-    orders::tell(app, &agent.id, &updated, "Payment received", &body).await;
+    orders::tell(app, &updated, "Payment received", &body).await;
     Ok(updated)
 }
 

@@ -175,7 +175,7 @@ async fn apply(app: &App, event: &GelatoEvent) -> Result<(Record, bool)> {
             ),
         ),
     };
-    orders::tell(app, order.get_str("agent"), &updated, subject, &body).await;
+    orders::tell(app, &updated, subject, &body).await;
     Ok((updated, true))
 }
 

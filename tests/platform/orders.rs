@@ -642,3 +642,81 @@ async fn gelato_outages_delay_orders_and_refusals_fail_them() {
     let (_, inbox) = s.get("/api/inbox?limit=5", Some(&token)).await;
     assert!(inbox.to_string().contains("Order failed"), "{inbox}");
 }
+
+#[tokio::test]
+async fn a_human_orders_with_a_users_token_as_an_agent_does_and_hears_by_e_mail() {
+    let (s, up, agent_token, agent_design) = open_shop().await;
+    let sink = crate::common::smtp::SmtpSink::start().await;
+    s.use_smtp(&sink).await;
+    let (ann_id, ann) = s.user("ann@example.com").await;
+    let (_, bob) = s.user("bob@example.com").await;
+
+    // Her design is hers: listed for her only; the agent's is no design of hers.
+    let form =
+        reqwest::multipart::Form::new().part("file", files::part("mine.png", files::png(30, 30)));
+    let (st, d) = files::send_form(&s, Method::POST, "/api/designs/upload", Some(&ann), form).await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let design = d["design_id"].as_str().expect("id").to_string();
+    let (_, mine) = s.get("/api/designs", Some(&ann)).await;
+    assert_eq!(mine["total"], 1, "{mine}");
+    let (_, theirs) = s.get("/api/designs", Some(&agent_token)).await;
+    assert_eq!(theirs["total"], 1, "{theirs}");
+    assert_ne!(theirs["designs"][0]["design_id"], design.as_str());
+    let (st, b) = post(
+        &s,
+        "/api/order/product",
+        Some(&ann),
+        order_body(&agent_design),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{b}");
+
+    // Her order: placed as hers, told by e-mail with a link to its page.
+    let order = place(&s, &ann, order_body(&design)).await;
+    let id = order["order_id"].as_str().expect("id").to_string();
+    let (st, o) = s.get(&format!("/api/order/{id}"), Some(&ann)).await;
+    assert_eq!(st, StatusCode::OK, "{o}");
+    assert_eq!(
+        (o["user_id"].as_str(), o["agent_id"].as_str()),
+        (Some(ann_id.as_str()), Some(""))
+    );
+    let mail = sink.wait_for("ann@example.com").await;
+    assert!(mail.subject.contains("Order placed"), "{}", mail.subject);
+    assert!(
+        mail.text
+            .contains(&format!("http://app.test/shop/orders/{id}")),
+        "{}",
+        mail.text
+    );
+    for other in [&bob, &agent_token] {
+        let (st, _) = s.get(&format!("/api/order/{id}"), Some(other)).await;
+        assert_eq!(
+            st,
+            StatusCode::NOT_FOUND,
+            "someone else's order is not found"
+        );
+    }
+    let (_, listed) = s.get("/api/orders", Some(&agent_token)).await;
+    assert_eq!(listed["total"], 0, "{listed}");
+    // A superuser is no buyer; neither is a token of nothing.
+    let (st, _) = s.get("/api/orders", Some(&s.su_token)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // She pays as an agent does.
+    let due = order["total_sats"].as_i64().expect("sats");
+    up.with(|w| {
+        w.transactions.insert(
+            tx_id(7),
+            transaction_entry(899_999, chrono::Utc::now(), &[("qshop0address", due)]),
+        )
+    });
+    let (st, b) = pay(&s, &ann, &id, &tx_id(7)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "paid");
+    let paid = sink.wait_for("ann@example.com").await;
+    assert!(
+        paid.subject.contains("Payment received"),
+        "{}",
+        paid.subject
+    );
+}

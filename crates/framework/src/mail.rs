@@ -155,7 +155,7 @@ fn built_in(kind: MailKind, app_name: &str, link: &str, secret: &str) -> Content
 fn fill(text: &str, app_name: &str, app_url: &str, data: &MailData, escape: bool) -> String {
     let esc = |s: &str| {
         if escape {
-            html_escape(s)
+            escape_html(s)
         } else {
             s.to_string()
         }
@@ -178,7 +178,8 @@ fn fill(text: &str, app_name: &str, app_url: &str, data: &MailData, escape: bool
     out
 }
 
-fn html_escape(s: &str) -> String {
+/// `s` as HTML text.
+pub fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

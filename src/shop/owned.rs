@@ -1,16 +1,16 @@
-//! Records an agent owns (through an `agent` relation): found and listed for that agent
-//! only, so no route can show one agent another's.
+//! Records a buyer owns (through an `agent` or a `user` relation): found and listed for
+//! that buyer only, so no route can show one buyer another's.
 
-use crate::Agent;
-use framework::records::{Record, RecordFields, RecordQuery};
+use super::buyer::Buyer;
+use framework::records::{Record, RecordQuery};
 use framework::{App, Error, Result};
 
-/// The record `id` of `collection` if `agent` owns it; a 404 otherwise, whether it
-/// exists or not (`what` names it: "order"; `listed_at` says where the agent's own are).
+/// The record `id` of `collection` if `buyer` owns it; a 404 otherwise, whether it
+/// exists or not (`what` names it: "order"; `listed_at` says where the buyer's own are).
 pub async fn find_own(
     app: &App,
     collection: &str,
-    agent: &Agent,
+    buyer: &Buyer,
     id: &str,
     what: &str,
     listed_at: &str,
@@ -24,20 +24,21 @@ pub async fn find_own(
         return Err(missing());
     }
     match app.find_record(collection, id).await? {
-        Some(r) if r.get_str("agent") == agent.id => Ok(r),
+        Some(r) if buyer.owns(&r) => Ok(r),
         _ => Err(missing()),
     }
 }
 
-/// A page of `agent`'s records of `collection`, newest first, and how many there are.
+/// A page of `buyer`'s records of `collection`, newest first, and how many there are.
 pub async fn list_own(
     app: &App,
     collection: &str,
-    agent: &Agent,
+    buyer: &Buyer,
     limit: u64,
     offset: u64,
 ) -> Result<(Vec<Record>, i64)> {
-    let mine = RecordQuery::filter("agent = {:agent}").bind("agent", agent.id.as_str());
+    let mine = RecordQuery::filter(&format!("{} = {{:owner}}", buyer.owner_field()))
+        .bind("owner", buyer.id());
     let total = app.count_records(collection, &mine).await?;
     let page = mine
         .sort("-created,-id")
