@@ -10,6 +10,7 @@ const pages = {
   landing: "index.html",
   skills: "skills/index.html",
   account: "account/index.html",
+  shop: "shop/index.html",
 };
 
 // Text files get a gzipped twin the server sends to clients that accept gzip.

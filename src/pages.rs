@@ -15,4 +15,5 @@ pub fn site() -> Site {
         .home("index.html")
         .section("/skills", "skills/index.html")
         .section("/account", "account/index.html")
+        .section("/shop", "shop/index.html")
 }

@@ -9,7 +9,7 @@ import { chromium } from "playwright-core";
 
 const BASE = process.env.GATHER_URL;
 const SKILL = process.env.SKILL_NAME;
-const MAILBOX = process.env.MAILBOX;
+const DESK = process.env.DESK;
 const OUT = process.env.OUTPUT ?? "test-output";
 mkdirSync(OUT, { recursive: true });
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -112,7 +112,7 @@ test("a visitor finds a skill, reads it safely and verifies a review's proof in 
 
 /** The next e-mail to `to`, from the test's SMTP sink. */
 async function mailTo(to) {
-  const r = await fetch(`${MAILBOX}/mail/${encodeURIComponent(to)}`);
+  const r = await fetch(`${DESK}/mail/${encodeURIComponent(to)}`);
   assert.equal(r.status, 200, `no e-mail to ${to}`);
   return r.json();
 }
@@ -207,6 +207,79 @@ test("a human signs up, verifies the e-mail by its link, and signs in every way 
   await page.context().close();
 });
 
+test("a human orders a t-shirt with a design of their own, pays in BCH and sees it go to print", async () => {
+  const page = await open();
+  // An account made over the API; signing in happens on the page.
+  const made = await fetch(`${BASE}/api/collections/users/records`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: "buyer@example.com", password: "buyer-password", passwordConfirm: "buyer-password", name: "Bea" }),
+  });
+  assert.equal(made.status, 200, await made.text());
+
+  await page.goto(`${BASE}/shop`);
+  await page.getByRole("heading", { name: "T-Shirt" }).waitFor();
+  await shot(page, "shop-menu");
+  await page.getByRole("link", { name: "Order a T-Shirt" }).click();
+  // Orders belong to someone: sign in first, then back to the order form.
+  await page.getByRole("heading", { name: "Sign in to order" }).waitFor();
+  await page.getByRole("link", { name: "sign in or create an account" }).click();
+  await page.getByLabel("E-mail").fill("buyer@example.com");
+  await page.getByLabel("Password", { exact: true }).fill("buyer-password");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL(`${BASE}/shop/order/t-shirt`);
+
+  // The design: uploaded here, previewed, picked.
+  const png = Buffer.from(await (await fetch(`${DESK}/design.png`)).arrayBuffer());
+  await page.getByLabel("Upload a PNG, JPEG or WebP image").setInputFiles({ name: "art.png", mimeType: "image/png", buffer: png });
+  await page.getByRole("radio", { name: /art\.png/ }).waitFor();
+  assert.ok(await page.getByRole("radio", { name: /art\.png/ }).isChecked());
+  await page.getByRole("img", { name: "Preview of the design you chose" }).waitFor();
+  await page.getByLabel("Size").selectOption("M");
+  await page.getByLabel("Color").selectOption("white");
+  const ship = { "First name": "Bea", "Last name": "Buyer", "Address": "12 St James's Square", "City": "London", "Postal code": "SW1Y 4JH" };
+  for (const [label, value] of Object.entries(ship)) await page.getByLabel(label, { exact: true }).fill(value);
+  await page.getByLabel("Country (two letters, like US or DE)").fill("United Kingdom");
+  await page.getByRole("button", { name: "Place the order" }).click();
+  await page.getByText("Two letters, like US or DE.").waitFor();
+  await shot(page, "shop-order-form");
+  await page.getByLabel("Country (two letters, like US or DE)").fill("gb");
+  await page.getByRole("button", { name: "Place the order" }).click();
+
+  // The quote: the exact amount, the address as text and as a QR code.
+  await page.getByRole("heading", { name: /^Order / }).waitFor();
+  assert.match(page.url(), /\/shop\/orders\/[a-z0-9]{15}$/);
+  await page.getByText("Waiting for payment", { exact: true }).first().waitFor();
+  await page.getByRole("img", { name: "QR code of the payment address and amount" }).locator("svg").waitFor();
+  await page.getByText("bitcoincash:qshop0address", { exact: true }).waitFor();
+  await shot(page, "shop-order-pay");
+  const sats = Number((await page.getByText(/satoshis\)/).innerText()).replace(/[^0-9]/g, ""));
+  assert.ok(sats > 0);
+
+  // A wrong id is refused in the page's words, an unpaid one in the server's.
+  await page.getByLabel("Transaction id, once you paid").fill("not-a-transaction");
+  await page.getByRole("button", { name: "I paid" }).click();
+  await page.getByText("A transaction id is 64 hexadecimal characters.").waitFor();
+  await page.getByLabel("Transaction id, once you paid").fill("0".repeat(64));
+  await page.getByRole("button", { name: "I paid" }).click();
+  await page.getByRole("alert").filter({ hasText: /transaction/i }).waitFor();
+  const { tx_id } = await (await fetch(`${DESK}/pay/${sats}`, { method: "POST" })).json();
+  await page.getByLabel("Transaction id, once you paid").fill(tx_id);
+  await page.getByRole("button", { name: "I paid" }).click();
+  await page.locator("dd code", { hasText: tx_id }).waitFor();
+  // The outbox hands it to the printer; the page looks again by itself.
+  await page.getByLabel("Status").filter({ hasText: "With the printer" }).waitFor({ timeout: 30000 });
+  await shot(page, "shop-order-paid");
+  await page.getByLabel("What you think (optional)").fill("Quick and clear.");
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.getByText("Thank you").waitFor();
+
+  await page.goto(`${BASE}/shop/orders`);
+  await page.getByRole("table", { name: "Your orders" }).getByText("With the printer").waitFor();
+  await shot(page, "shop-orders");
+  await page.context().close();
+});
+
 const PAGES = [
   ["landing", "/"],
   ["skills-home", "/skills"],
@@ -215,6 +288,7 @@ const PAGES = [
   ["skills-leaderboard", "/skills/leaderboard"],
   ["account", "/account"],
   ["account-sign-up", "/account/sign-up"],
+  ["shop", "/shop"],
 ];
 
 test("every page fits a 360 px phone", async () => {

@@ -9,26 +9,63 @@ use crate::common::oembed::OEmbed;
 use crate::common::smtp::SmtpSink;
 use crate::common::*;
 use crate::journey::verified_agent;
+use crate::shop::stock;
+use crate::skills::marketplace;
+use crate::upstreams::{transaction_entry, Upstreams};
 use reqwest::{header, Method, StatusCode};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The test's SMTP sink over HTTP, for the browser test: `GET /mail/<address>` waits for
-/// the next message to that address and answers it as JSON.
-async fn mailbox(sink: Arc<SmtpSink>) -> (String, tokio::sync::oneshot::Sender<()>) {
+/// What the browser test needs from the test's own servers, over HTTP: `GET
+/// /mail/<address>` waits for the next e-mail to that address (from the SMTP sink);
+/// `POST /pay/<satoshis>` puts a transaction paying that much to the shop on the fake
+/// chain and answers its id; `GET /design.png` is a design to upload.
+async fn desk(sink: SmtpSink, chain: Upstreams) -> (String, tokio::sync::oneshot::Sender<()>) {
     use poem::web::{Data, Json, Path};
+    use poem::EndpointExt;
+    struct Desk {
+        sink: SmtpSink,
+        chain: Upstreams,
+        paid: std::sync::atomic::AtomicU32,
+    }
     #[poem::handler]
     async fn next_mail(
         Path(to): Path<String>,
-        Data(sink): Data<&Arc<SmtpSink>>,
+        Data(d): Data<&Arc<Desk>>,
     ) -> Json<serde_json::Value> {
-        let m = sink.wait_for(&to).await;
+        let m = d.sink.wait_for(&to).await;
         Json(json!({"subject": m.subject, "text": m.text, "html": m.html}))
     }
-    use poem::EndpointExt;
-    serve_fake(poem::Route::new().at("/mail/:to", next_mail).data(sink)).await
+    #[poem::handler]
+    fn pay(Path(sats): Path<i64>, Data(d): Data<&Arc<Desk>>) -> Json<serde_json::Value> {
+        let n = d.paid.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tx = format!("beef{n:060x}");
+        let entry = transaction_entry(899_999, chrono::Utc::now(), &[(SHOP_ADDRESS, sats)]);
+        d.chain.with(|w| w.transactions.insert(tx.clone(), entry));
+        Json(json!({"tx_id": tx}))
+    }
+    #[poem::handler]
+    fn design() -> poem::Response {
+        poem::Response::builder()
+            .content_type("image/png")
+            .body(files::png(64, 64))
+    }
+    let desk = Arc::new(Desk {
+        sink,
+        chain,
+        paid: Default::default(),
+    });
+    let routes = poem::Route::new()
+        .at("/mail/:to", next_mail)
+        .at("/pay/:sats", poem::post(pay))
+        .at("/design.png", design)
+        .data(desk);
+    serve_fake(routes).await
 }
+
+/// Where the shop is paid (the fake chain's transactions pay it).
+const SHOP_ADDRESS: &str = "qshop0address";
 
 /// A skill whose SKILL.md holds HTML and a script link that must show as text.
 const SKILL_MD: &str = "---\nname: meeting-notes\ndescription: Turn a meeting transcript into notes with decisions and owners.\n---\n# Meeting notes\n\nRead the transcript, then write:\n\n## Decisions\n\n- each decision, one line\n- each action with its owner\n\n<script>window.pwned = 1</script>\n\n[a link](javascript:window.pwned=2) and `code`.\n";
@@ -163,19 +200,25 @@ async fn a_visitor_uses_every_page_in_a_browser() {
         "Debian's chromium is needed (apt-get install chromium; .ci/run does)"
     );
 
-    let s = gather_server().await;
+    let s = marketplace().await;
     let oembed = OEmbed::start().await;
     gather_settings(&s, json!({"twitter": {"oembedURL": oembed.url}})).await;
+    // The shop, on the fake Gelato, CoinGecko and Blockchair.
+    let up = Upstreams::start().await;
+    stock(&up);
+    let mut shop = up.settings("test-key");
+    shop["shop"]["bchAddress"] = json!(format!("bitcoincash:{SHOP_ADDRESS}"));
+    gather_settings(&s, shop).await;
     // Humans: e-mail through the sink (links on this server's address), codes by
     // e-mail, and an OpenID Connect provider.
-    let sink = Arc::new(SmtpSink::start().await);
+    let sink = SmtpSink::start().await;
     let patch = json!({
         "meta": {"appURL": s.base, "appName": "Gather"},
         "smtp": {"enabled": true, "host": "127.0.0.1", "port": sink.port, "tls": false},
     });
     let (st, b) = s.su(Method::PATCH, "/api/settings", Some(patch)).await;
     assert_eq!(st, StatusCode::OK, "{b}");
-    let (mail_url, _stop_mail) = mailbox(sink).await;
+
     let idp = MockProvider::start().await;
     idp.set_user(
         json!({"sub": "o-1", "name": "Olga", "email": "olga@example.com", "email_verified": true}),
@@ -214,12 +257,13 @@ async fn a_visitor_uses_every_page_in_a_browser() {
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
 
+    let (desk_url, _stop_desk) = desk(sink, up).await;
     let env = vec![
         ("GATHER_URL", s.base.clone()),
-        ("MAILBOX", mail_url),
+        ("DESK", desk_url),
         ("SKILL_NAME", name),
         ("CHROMIUM", chromium),
         ("OUTPUT", ui.join("test-output").display().to_string()),
     ];
-    run_node_tests(ui, "tests/pages.test.mjs", env, 7).await;
+    run_node_tests(ui, "tests/pages.test.mjs", env, 8).await;
 }

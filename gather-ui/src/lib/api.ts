@@ -48,3 +48,35 @@ export function query(params: Record<string, string | number | undefined | null>
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+/** What the server said: its message and each field's, from the pages' own client and
+ * from PocketBase's SDK alike. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return withFields(e.message, e.data);
+  const sdk = e as { status?: number; message?: string; response?: { message?: string; data?: unknown } };
+  if (sdk && typeof sdk === "object" && "response" in sdk) {
+    if (sdk.status === 0) return `The server could not be reached (${sdk.message}).`;
+    return withFields(sdk.response?.message || sdk.message || "", sdk.response?.data);
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The message of each field of the error's `data` (`{field: {code, message}}`, nested
+ * for nested bodies), by its dotted path: `shipping_address.country`. */
+export function fieldErrors(e: unknown): Record<string, string> {
+  const data = e instanceof ApiError ? e.data : (e as { response?: { data?: unknown } })?.response?.data;
+  const out: Record<string, string> = {};
+  const walk = (v: unknown, path: string) => {
+    if (!v || typeof v !== "object") return;
+    const leaf = v as { message?: unknown };
+    if (typeof leaf.message === "string") out[path] = leaf.message;
+    else for (const [k, child] of Object.entries(v)) walk(child, path ? `${path}.${k}` : k);
+  };
+  walk(data, "");
+  return out;
+}
+
+function withFields(message: string, data: unknown): string {
+  const fields = Object.entries(fieldErrors(new ApiError(0, "", data))).map(([k, v]) => `${k}: ${v}`);
+  return [message, ...fields].filter(Boolean).join(" ");
+}

@@ -1,0 +1,1 @@
+function e(e){let t=e.get(`next`)??``;return t.startsWith(`/`)&&!t.startsWith(`//`)&&!t.startsWith(`/\\`)?t:`/account`}function t(){return`/account?next=${encodeURIComponent(window.location.pathname+window.location.search)}`}export{t as n,e as t};
