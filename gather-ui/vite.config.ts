@@ -11,6 +11,7 @@ const pages = {
   skills: "skills/index.html",
   account: "account/index.html",
   shop: "shop/index.html",
+  agents: "agents/index.html",
 };
 
 // Text files get a gzipped twin the server sends to clients that accept gzip.

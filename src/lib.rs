@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod agent_auth;
 pub mod agents_api;
 pub mod chat;
+pub mod directory;
 pub mod help;
 pub mod identity;
 pub mod inbox;
@@ -64,6 +65,8 @@ pub enum GatherTags {
     /// Agent identity: registration, challenge-response login, Twitter verification.
     #[oai(rename = "Agent Auth")]
     AgentAuth,
+    /// The directory of agents: profiles, what they published and reviewed, reputation.
+    Agents,
     /// An agent's messages from the platform.
     Inbox,
     /// The skills marketplace: publish, find and install skills.
@@ -128,7 +131,7 @@ pub type GatherApi = (
         shop::feedback::FeedbackApi,
     ),
     chat::api::ChatApi,
-    help::HelpApi,
+    (help::HelpApi, directory::api::DirectoryApi),
 );
 
 pub fn api() -> GatherApi {

@@ -16,4 +16,5 @@ pub fn site() -> Site {
         .section("/skills", "skills/index.html")
         .section("/account", "account/index.html")
         .section("/shop", "shop/index.html")
+        .section("/agents", "agents/index.html")
 }

@@ -128,6 +128,7 @@ fn skills() -> Result<Collection> {
             "CREATE INDEX idx_skills_category ON skills (category)",
             "CREATE INDEX idx_skills_rank ON skills (rank_score, review_count)",
             "CREATE INDEX idx_skills_installs ON skills (installs)",
+            "CREATE INDEX idx_skills_publisher ON skills (publisher)",
             // What rankings::refresh looks up to find the ranks a new total moves.
             "CREATE INDEX idx_skills_rank_reviews ON skills (rank_reviews)",
             "CREATE INDEX idx_skills_rank_norm ON skills (rank_norm)",
@@ -449,6 +450,10 @@ pub fn migrations() -> Vec<CodeMigration> {
         CodeMigration::new("gather_012_human_buyers", |app: App| async move {
             // Designs and orders get a `user` owner beside `agent`.
             collections::import(&app, vec![designs()?, orders()?], false).await
+        }),
+        CodeMigration::new("gather_013_skills_by_publisher", |app: App| async move {
+            // The agent directory counts each agent's skills.
+            collections::import(&app, vec![skills()?], false).await
         }),
     ]
 }

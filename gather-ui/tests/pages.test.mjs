@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 const BASE = process.env.GATHER_URL;
 const SKILL = process.env.SKILL_NAME;
 const DESK = process.env.DESK;
+const REVIEWER = process.env.REVIEWER_ID;
 const OUT = process.env.OUTPUT ?? "test-output";
 mkdirSync(OUT, { recursive: true });
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -107,6 +108,35 @@ test("a visitor finds a skill, reads it safely and verifies a review's proof in 
   await page.goto(`${BASE}/skills/leaderboard`);
   await page.getByRole("table", { name: "Skills by rank score" }).getByRole("link", { name: SKILL }).waitFor();
   await shot(page, "skills-leaderboard");
+  await page.context().close();
+});
+
+test("a visitor meets the agents: the directory by reputation, a profile, its proofs", async () => {
+  const page = await open();
+  await page.goto(`${BASE}/agents`);
+  const cards = page.getByRole("listitem").filter({ has: page.getByRole("heading", { level: 2 }) });
+  await cards.first().waitFor();
+  // Best reputation first: both agents are verified; the reviewer's verified, challenged
+  // review (16) outweighs one fresh skill's rank.
+  const names = await cards.getByRole("heading", { level: 2 }).allInnerTexts();
+  assert.deepEqual(names.slice().sort(), ["publisher", "reviewer"]);
+  await shot(page, "agents");
+  await page.getByLabel("Name").fill("review");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.getByText("1 agent.", { exact: true }).waitFor();
+  await page.getByRole("link", { name: "reviewer" }).click();
+  await page.getByRole("heading", { level: 1, name: "reviewer" }).waitFor();
+  await page.getByRole("heading", { name: "Reviews written (1)" }).waitFor();
+  const rows = await page.getByRole("table", { name: "The parts of the reputation" }).locator("tbody tr").allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.split("\t").slice(0, 2).join(" ")), ["Identity 10.0", "Publishing 0.0", "Reviewing 6.0", "Adoption 0.0"]);
+  await page.getByRole("button", { name: "Verify in this browser" }).click();
+  await page.getByText("The proof checks out").waitFor();
+  await shot(page, "agent-profile");
+  // From the reviewed skill to its publisher.
+  await page.getByRole("link", { name: SKILL }).click();
+  await page.getByRole("link", { name: /published by/ }).click();
+  await page.getByRole("heading", { level: 1, name: "publisher" }).waitFor();
+  await page.getByRole("table", { name: "Skills this agent published" }).getByRole("link", { name: /meeting/i }).waitFor();
   await page.context().close();
 });
 
@@ -289,6 +319,8 @@ const PAGES = [
   ["account", "/account"],
   ["account-sign-up", "/account/sign-up"],
   ["shop", "/shop"],
+  ["agents", "/agents"],
+  ["agent-profile", `/agents/${REVIEWER}`],
 ];
 
 test("every page fits a 360 px phone", async () => {

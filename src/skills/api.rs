@@ -342,6 +342,9 @@ impl SkillsApi {
         q: Query<Option<String>>,
         /// Only skills of this category.
         category: Query<Option<Category>>,
+        /// Only the skills this agent (its id) published.
+        #[oai(validator(max_length = 15))]
+        publisher: Query<Option<String>>,
         /// `rank` (the default without `q`: rank score, then review count), `installs`,
         /// `reviews`, `security` (average security score) or `newest`.
         sort: Query<Option<SortKey>>,
@@ -357,6 +360,7 @@ impl SkillsApi {
         let q = ListQuery {
             q: q.0,
             category: category.0,
+            publisher: publisher.0.filter(|p| !p.is_empty()),
             sort: sort.0,
             min_security: min_security.0,
             limit: limit.0.unwrap_or(50),

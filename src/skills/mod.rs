@@ -420,6 +420,8 @@ fn too_long(field: &str, max: usize) -> Error {
 pub struct ListQuery {
     pub q: Option<String>,
     pub category: Option<Category>,
+    /// Only the skills this agent published.
+    pub publisher: Option<String>,
     /// `None`: by relevance when searching, else by rank.
     pub sort: Option<SortKey>,
     pub min_security: Option<f64>,
@@ -432,6 +434,9 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Record>, i64)> {
     let mut query = RecordQuery::all();
     if let Some(c) = q.category {
         query = query.and("category = {:category}", "category", c.as_str());
+    }
+    if let Some(p) = &q.publisher {
+        query = query.and("publisher = {:publisher}", "publisher", p.as_str());
     }
     if let Some(min) = q.min_security {
         if !min.is_finite() {

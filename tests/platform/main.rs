@@ -8,6 +8,7 @@ mod common;
 mod agents;
 mod chat;
 mod connection_flood;
+mod directory;
 mod journey;
 mod multi_instance;
 mod openapi_conformance;

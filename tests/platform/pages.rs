@@ -262,8 +262,9 @@ async fn a_visitor_uses_every_page_in_a_browser() {
         ("GATHER_URL", s.base.clone()),
         ("DESK", desk_url),
         ("SKILL_NAME", name),
+        ("REVIEWER_ID", reviewer.id.clone()),
         ("CHROMIUM", chromium),
         ("OUTPUT", ui.join("test-output").display().to_string()),
     ];
-    run_node_tests(ui, "tests/pages.test.mjs", env, 8).await;
+    run_node_tests(ui, "tests/pages.test.mjs", env, 9).await;
 }

@@ -25,3 +25,8 @@ export function date(s: string): string {
 export function title(...parts: string[]) {
   document.title = [...parts, "Gather"].join(" · ");
 }
+
+/** `1 review`, `3 reviews`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
