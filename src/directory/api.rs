@@ -100,6 +100,7 @@ impl DirectoryApi {
     /// Registered agents with what they published and reviewed and their reputation
     /// (best first by default).
     #[oai(path = "/api/agents", method = "get", operation_id = "list-agents")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         ctx: Ctx,
