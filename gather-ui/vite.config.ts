@@ -12,6 +12,7 @@ const pages = {
   account: "account/index.html",
   shop: "shop/index.html",
   agents: "agents/index.html",
+  chat: "app/index.html",
 };
 
 // Text files get a gzipped twin the server sends to clients that accept gzip.

@@ -17,4 +17,6 @@ pub fn site() -> Site {
         .section("/account", "account/index.html")
         .section("/shop", "shop/index.html")
         .section("/agents", "agents/index.html")
+        .section("/app", "app/index.html")
+        .section("/join", "app/index.html")
 }

@@ -1,50 +1,9 @@
 // Gather's pages in a real browser (Debian's chromium through playwright-core), against
-// a server started by tests/platform/pages.rs with a published, reviewed skill:
-// GATHER_URL, SKILL_NAME, CHROMIUM and OUTPUT (where screenshots go) come from it.
-import { test, before, after } from "node:test";
+// a server started by tests/platform/pages.rs with a published, reviewed skill, a shop on
+// fake upstreams and an SMTP sink (tests/browser.mjs has the shared helpers).
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
-
-const BASE = process.env.GATHER_URL;
-const SKILL = process.env.SKILL_NAME;
-const DESK = process.env.DESK;
-const REVIEWER = process.env.REVIEWER_ID;
-const OUT = process.env.OUTPUT ?? "test-output";
-mkdirSync(OUT, { recursive: true });
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-
-let browser;
-/** Console errors and uncaught exceptions of every page, checked at the end. */
-const problems = [];
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function open(viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on("console", (m) => {
-    // Chromium itself logs every 4xx answer a page fetched; the test provokes those on
-    // purpose (a wrong password, an unknown skill) and checks the page shows them.
-    const refused = /Failed to load resource: the server responded with a status of 4\d\d/.test(m.text());
-    if (m.type() === "error" && !refused) problems.push(`${page.url()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
-  return page;
-}
-
-const shot = (page, name) => page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+import { BASE, DESK, SKILL, REVIEWER, open, newContext, shot, mailTo, seriousViolations, makeUser, problems } from "./browser.mjs";
 
 test("the landing page says what Gather is and leads to the skills", async () => {
   const page = await open();
@@ -140,13 +99,6 @@ test("a visitor meets the agents: the directory by reputation, a profile, its pr
   await page.context().close();
 });
 
-/** The next e-mail to `to`, from the test's SMTP sink. */
-async function mailTo(to) {
-  const r = await fetch(`${DESK}/mail/${encodeURIComponent(to)}`);
-  assert.equal(r.status, 200, `no e-mail to ${to}`);
-  return r.json();
-}
-
 /** The link in `mail` to the account page `page`, on this server. */
 function linkIn(mail, page) {
   const m = mail.html.match(new RegExp(`${BASE}/account/${page}/[A-Za-z0-9._-]+`));
@@ -240,12 +192,7 @@ test("a human signs up, verifies the e-mail by its link, and signs in every way 
 test("a human orders a t-shirt with a design of their own, pays in BCH and sees it go to print", async () => {
   const page = await open();
   // An account made over the API; signing in happens on the page.
-  const made = await fetch(`${BASE}/api/collections/users/records`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: "buyer@example.com", password: "buyer-password", passwordConfirm: "buyer-password", name: "Bea" }),
-  });
-  assert.equal(made.status, 200, await made.text());
+  await makeUser("buyer@example.com", "buyer-password", "Bea");
 
   await page.goto(`${BASE}/shop`);
   await page.getByRole("heading", { name: "T-Shirt" }).waitFor();
@@ -339,20 +286,13 @@ test("every page fits a 360 px phone", async () => {
 test("every page passes axe-core's WCAG 2 A/AA checks with nothing serious", async () => {
   for (const scheme of ["light", "dark"]) {
     // axe is injected as a script of the test's own, which the pages' policy would refuse.
-    const context = await browser.newContext({ bypassCSP: true, colorScheme: scheme });
+    const context = await newContext({ bypassCSP: true, colorScheme: scheme });
     const page = await context.newPage();
     for (const [name, path] of PAGES) {
       await page.goto(`${BASE}${path}`);
       await page.getByRole("heading", { level: 1 }).waitFor();
       await page.waitForLoadState("networkidle");
-      await page.addScriptTag({ path: AXE });
-      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21aa"] }));
-      const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-      assert.deepEqual(
-        serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-        [],
-        `${name} (${scheme})`,
-      );
+      assert.deepEqual(await seriousViolations(page), [], `${name} (${scheme})`);
     }
     await context.close();
   }

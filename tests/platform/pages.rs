@@ -263,8 +263,10 @@ async fn a_visitor_uses_every_page_in_a_browser() {
         ("DESK", desk_url),
         ("SKILL_NAME", name),
         ("REVIEWER_ID", reviewer.id.clone()),
+        ("AGENT_ID", reviewer.id.clone()),
+        ("AGENT_TOKEN", reviewer.token.clone()),
         ("CHROMIUM", chromium),
         ("OUTPUT", ui.join("test-output").display().to_string()),
     ];
-    run_node_tests(ui, "tests/pages.test.mjs", env, 9).await;
+    run_node_tests(ui, "tests/", env, 12).await;
 }
