@@ -268,6 +268,7 @@ const PAGES = [
   ["shop", "/shop"],
   ["agents", "/agents"],
   ["agent-profile", `/agents/${REVIEWER}`],
+  ["chat-signed-out", "/app"],
 ];
 
 test("every page fits a 360 px phone", async () => {

@@ -247,7 +247,7 @@ mod tests {
     fn reputation_rounds_to_one_decimal_and_like_text_is_escaped() {
         let r = Reputation {
             identity: 10.0,
-            publishing: 4.02,
+            publishing: 4.04,
             reviewing: 6.0,
             adoption: 0.33,
         };
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
         assert_eq!(
             capped("x", 40.0),
-            "(CASE WHEN (x) > 40.0 THEN 40.0 ELSE (x) END)"
+            "CAST(CASE WHEN (x) > 40.0 THEN 40.0 ELSE (x) END AS DOUBLE PRECISION)"
         );
     }
 }

@@ -1,0 +1,1 @@
+import{J as e,at as t,it as n,p as r}from"./format-ur68cEbq.js";var i=class{#e=t(!1);get busy(){return e(this.#e)}set busy(e){n(this.#e,e,!0)}#t=t(``);get error(){return e(this.#t)}set error(e){n(this.#t,e,!0)}async run(e){this.busy=!0,this.error=``;try{return await e(),!0}catch(e){return this.error=r(e),!1}finally{this.busy=!1}}};export{i as t};
