@@ -107,7 +107,7 @@ function linkIn(mail, page) {
 }
 
 test("a human signs up, verifies the e-mail by its link, and signs in every way there is", async () => {
-  const page = await open();
+  const page = await open(undefined, { bypassCSP: true });
   const signOut = async () => {
     await page.goto(`${BASE}/account`);
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -137,6 +137,7 @@ test("a human signs up, verifies the e-mail by its link, and signs in every way 
   await page.goto(`${BASE}/account`);
   await page.getByText("verified", { exact: true }).waitFor();
   await shot(page, "account-profile");
+  assert.deepEqual(await seriousViolations(page), [], "the account page");
 
   // Password: a wrong one is refused in the server's words; the right one goes back to
   // the page that sent the visitor.
@@ -190,7 +191,8 @@ test("a human signs up, verifies the e-mail by its link, and signs in every way 
 });
 
 test("a human orders a t-shirt with a design of their own, pays in BCH and sees it go to print", async () => {
-  const page = await open();
+  // The context may inject axe for the signed-in pages' checks.
+  const page = await open(undefined, { bypassCSP: true });
   // An account made over the API; signing in happens on the page.
   await makeUser("buyer@example.com", "buyer-password", "Bea");
 
@@ -220,6 +222,7 @@ test("a human orders a t-shirt with a design of their own, pays in BCH and sees 
   await page.getByRole("button", { name: "Place the order" }).click();
   await page.getByText("Two letters, like US or DE.").waitFor();
   await shot(page, "shop-order-form");
+  assert.deepEqual(await seriousViolations(page), [], "the order form");
   await page.getByLabel("Country (two letters, like US or DE)").fill("gb");
   await page.getByRole("button", { name: "Place the order" }).click();
 
@@ -230,6 +233,7 @@ test("a human orders a t-shirt with a design of their own, pays in BCH and sees 
   await page.getByRole("img", { name: "QR code of the payment address and amount" }).locator("svg").waitFor();
   await page.getByText("bitcoincash:qshop0address", { exact: true }).waitFor();
   await shot(page, "shop-order-pay");
+  assert.deepEqual(await seriousViolations(page), [], "the order page");
   const sats = Number((await page.getByText(/satoshis\)/).innerText()).replace(/[^0-9]/g, ""));
   assert.ok(sats > 0);
 
