@@ -52,6 +52,7 @@ test("a visitor finds a skill, reads it safely and verifies a review's proof in 
   // The review's proof, checked here with WebCrypto.
   const review = page.locator("article.review").first();
   await review.getByText("Signed by the reviewer, verified").waitFor();
+  await review.getByRole("link", { name: "by reviewer" }).waitFor();
   await review.getByRole("button", { name: "Verify in this browser" }).click();
   await review.getByText("The proof checks out").waitFor();
   assert.equal(await review.locator(".checks li").count(), 3);

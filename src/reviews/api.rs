@@ -259,6 +259,8 @@ pub(crate) struct ReviewItem {
     skill_name: String,
     skill_version: i64,
     agent_id: String,
+    /// The reviewer's name.
+    agent_name: String,
     task: String,
     status: ReviewStatus,
     score: Option<f64>,
@@ -300,6 +302,7 @@ impl ReviewItem {
             skill_name,
             skill_version: r.get_i64("skill_version"),
             agent_id: field(r, "agent"),
+            agent_name: listed.agent_name.clone(),
             task: field(r, "task"),
             status: ReviewStatus::parse(r.get_str("status")).unwrap_or(ReviewStatus::Failed),
             score: positive(r, "score"),

@@ -453,13 +453,15 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Listed>, i64)> {
     let reviews = app.find_records(REVIEWS, &page).await?;
     let names = skill_names(app, reviews.iter().map(|r| r.get_str("skill"))).await?;
     let mut proofs = proofs_of(app, reviews.iter().map(|r| r.id())).await?;
+    let agents = agent_names(app, reviews.iter().map(|r| r.get_str("agent"))).await?;
+    let name_in = |map: &std::collections::HashMap<String, String>, id: &str| {
+        map.get(id).cloned().unwrap_or_default()
+    };
     let listed = reviews
         .into_iter()
         .map(|review| Listed {
-            skill_name: names
-                .get(review.get_str("skill"))
-                .cloned()
-                .unwrap_or_default(),
+            skill_name: name_in(&names, review.get_str("skill")),
+            agent_name: name_in(&agents, review.get_str("agent")),
             proof: proofs.remove(review.id()),
             review,
         })
@@ -467,10 +469,12 @@ pub async fn list(app: &App, q: &ListQuery) -> Result<(Vec<Listed>, i64)> {
     Ok((listed, total))
 }
 
-/// A review in a list, with the skill's name and the review's proof.
+/// A review in a list, with the skill's and the reviewer's names and the review's proof.
 pub struct Listed {
     pub review: Record,
     pub skill_name: String,
+    /// The reviewer's name.
+    pub agent_name: String,
     pub proof: Option<Record>,
 }
 
@@ -494,6 +498,21 @@ async fn proofs_of<'a>(
     Ok(found
         .into_iter()
         .map(|p| (p.get_str("review").to_string(), p))
+        .collect())
+}
+
+/// The names of the agents with these ids.
+async fn agent_names<'a>(
+    app: &App,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, String>> {
+    let ids: std::collections::BTreeSet<&str> = ids.filter(|i| !i.is_empty()).collect();
+    let agents = app
+        .find_records_by_ids(crate::directory::AGENTS, ids)
+        .await?;
+    Ok(agents
+        .into_iter()
+        .map(|a| (a.id().to_string(), a.get_str("name").to_string()))
         .collect())
 }
 

@@ -1,5 +1,5 @@
 //! Orders: a product with options checked against Gelato's live list, one of the
-//! agent's own designs, a checked shipping address, and a price quoted and locked for
+//! buyer's own designs, a checked shipping address, and a price quoted and locked for
 //! `shop.quoteMinutes` as an amount of satoshis no other order has (so a payment names
 //! its order). Every status change is recorded with its time and told to the buyer: an
 //! agent in its inbox, a human by e-mail.
@@ -204,9 +204,9 @@ pub(crate) async fn tell(app: &App, order: &Record, subject: &str, body: &str) {
     if agent.is_empty() {
         // SMTP can be slow: the answer does not wait for it.
         let (app, order) = (app.clone(), order.clone());
-        let (subject, body) = (subject.to_string(), body.to_string());
+        let subject = subject.to_string();
         tokio::spawn(async move {
-            if let Err(e) = e_mail(&app, &order, &subject, &body).await {
+            if let Err(e) = e_mail(&app, &order, &subject).await {
                 tracing::warn!(order = order.id(), error = %e, "cannot e-mail the buyer about its order");
             }
         });
@@ -227,7 +227,7 @@ pub(crate) async fn tell(app: &App, order: &Record, subject: &str, body: &str) {
 }
 
 /// Order news for a human, with a link to the order's page.
-async fn e_mail(app: &App, order: &Record, subject: &str, body: &str) -> Result<()> {
+async fn e_mail(app: &App, order: &Record, subject: &str) -> Result<()> {
     let settings = app.settings();
     if !settings.smtp.enabled {
         return Ok(());
@@ -243,15 +243,20 @@ async fn e_mail(app: &App, order: &Record, subject: &str, body: &str) -> Result<
         settings.meta.app_url.trim_end_matches('/'),
         order.id()
     );
-    let text = format!("{body}\n\nThe order: {page}\n");
+    // The agents' text names API routes; a person gets the page that shows it all.
+    let line = format!(
+        "{subject}: your {} order {}. Its page shows where it stands and what comes next.",
+        order.get_str("product_id"),
+        order.id()
+    );
     let mail = framework::mail::Mail {
         to: human.get_str("email").to_string(),
         subject: format!("{}: {subject}", settings.meta.app_name),
         html: format!(
             "<p>{}</p><p><a href=\"{page}\">See the order</a></p>",
-            framework::mail::escape_html(body)
+            framework::mail::escape_html(&line)
         ),
-        text,
+        text: format!("{line}\n\n{page}\n"),
     };
     framework::mail::send(&settings, &mail)
         .await

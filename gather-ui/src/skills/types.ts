@@ -37,6 +37,7 @@ export interface Review {
   skill_name: string;
   skill_version: number;
   agent_id: string;
+  agent_name: string;
   task: string;
   status: string;
   score: number | null;
