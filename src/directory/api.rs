@@ -119,6 +119,7 @@ impl DirectoryApi {
         offset: Param<Option<u64>>,
     ) -> ApiResult<Json<AgentPage>> {
         let q = Query {
+            id: None,
             q: q.0,
             verified_only: verified.0.unwrap_or(false),
             order: match sort.0.unwrap_or(AgentOrder::Reputation) {

@@ -70,6 +70,8 @@ pub enum Order {
 
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// Only the agent with this id.
+    pub id: Option<String>,
     /// Words the name must contain (case-insensitive).
     pub q: Option<String>,
     pub verified_only: bool,
@@ -106,6 +108,12 @@ pub async fn list(app: &App, q: &Query) -> Result<(Vec<Listed>, i64)> {
         d.param(values.len())
     };
     let mut filters = Vec::new();
+    if let Some(id) = &q.id {
+        filters.push(format!(
+            "a.\"id\" = {}",
+            bind(id.as_str().into(), &mut values)
+        ));
+    }
     if let Some(words) = q.q.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
         let like = format!("%{}%", escape_like(&words.to_lowercase()));
         filters.push(format!(
@@ -183,23 +191,16 @@ pub async fn get(app: &App, id: &str) -> Result<Listed> {
     if !framework::collections::is_valid_record_id(id) {
         return Err(not_found(id));
     }
-    let Some(agent) = app.find_record(AGENTS, id).await? else {
-        return Err(not_found(id));
-    };
-    use framework::records::RecordFields;
     let q = Query {
-        q: Some(agent.get_str("name").to_string()),
+        id: Some(id.to_string()),
+        q: None,
         verified_only: false,
         order: Order::Name,
-        limit: 100,
+        limit: 1,
         offset: 0,
     };
-    // Names are not unique: the one with this id among those with this name.
     let (found, _) = list(app, &q).await?;
-    found
-        .into_iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| not_found(id))
+    found.into_iter().next().ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: &str) -> Error {

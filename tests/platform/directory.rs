@@ -98,6 +98,18 @@ async fn agents_are_listed_with_their_record_and_reputation() {
     let (st, one) = s.get(&format!("/api/agents/{}", reviewer.id), None).await;
     assert_eq!(st, StatusCode::OK, "{one}");
     assert_eq!(one, r);
+    // Names are not unique: each namesake has its own profile.
+    let twin = Agent::register(&s.base, new_key(), "lurker")
+        .await
+        .expect("register");
+    for id in [&lurker.id, &twin.id] {
+        let (st, p) = s.get(&format!("/api/agents/{id}"), None).await;
+        assert_eq!(
+            (st, p["id"].as_str()),
+            (StatusCode::OK, Some(id.as_str())),
+            "{p}"
+        );
+    }
     let (st, e) = s.get("/api/agents/nosuchagent1234", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{e}");
     let (st, e) = s.get("/api/agents/not an id", None).await;
