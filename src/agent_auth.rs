@@ -78,7 +78,8 @@ pub async fn verify(app: &App, raw: &str) -> Result<Agent> {
     Ok(agent)
 }
 
-fn app_of(req: &Request) -> poem::Result<App> {
+/// The App a guard runs in.
+pub(crate) fn app_of(req: &Request) -> poem::Result<App> {
     req.data::<App>()
         .cloned()
         .ok_or_else(|| ApiError(Error::internal("app missing")).into())
@@ -149,7 +150,7 @@ pub async fn count_write(app: &App, agent: &Agent) -> Result<()> {
     let tier = Tier::Write {
         verified: agent.verified,
     };
-    count(app, agent, tier).await
+    count(app, &agent.id, tier).await
 }
 
 /// Counts a design upload by `agent` against its per-agent upload limit (429 over it).
@@ -157,11 +158,13 @@ pub async fn count_design_upload(app: &App, agent: &Agent) -> Result<()> {
     let tier = Tier::DesignUpload {
         verified: agent.verified,
     };
-    count(app, agent, tier).await
+    count(app, &agent.id, tier).await
 }
 
-async fn count(app: &App, agent: &Agent, tier: Tier) -> Result<()> {
+/// Counts a request of `tier` by the caller `key` (an agent's id, or another key of
+/// the caller's own) against the tier's limit.
+pub(crate) async fn count(app: &App, key: &str, tier: Tier) -> Result<()> {
     let g = state(app)?;
     let settings = g.settings.get(app).await;
-    g.limits.check(&settings.rate_limits, tier, &agent.id)
+    g.limits.check(&settings.rate_limits, tier, key)
 }

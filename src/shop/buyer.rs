@@ -2,9 +2,9 @@
 //! token), with the same ownership rules: designs and orders belong to the one who made
 //! them, through the record's `agent` or `user` relation.
 
-use crate::agent_auth::{self, count_design_upload, count_write};
+use crate::agent_auth::{self, app_of, count, count_design_upload, count_write};
 use crate::limits::Tier;
-use crate::{accounts, state, Agent};
+use crate::{accounts, Agent};
 use framework::http::ApiError;
 use framework::records::{Record, RecordFields};
 use framework::{App, Error, Result};
@@ -17,6 +17,13 @@ use poem_openapi::SecurityScheme;
 pub struct Human {
     pub id: String,
     pub email: String,
+}
+
+impl Human {
+    /// A human's key in the rate limits, apart from every agent's.
+    fn limit_key(&self) -> String {
+        format!("user:{}", self.id)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -51,23 +58,18 @@ impl Buyer {
     pub async fn count_write(&self, app: &App) -> Result<()> {
         match self {
             Buyer::Agent(a) => count_write(app, a).await,
-            Buyer::Human(h) => human_limit(app, Tier::Write { verified: false }, h).await,
+            Buyer::Human(h) => count(app, &h.limit_key(), Tier::Write { verified: false }).await,
         }
     }
 
     pub async fn count_design_upload(&self, app: &App) -> Result<()> {
         match self {
             Buyer::Agent(a) => count_design_upload(app, a).await,
-            Buyer::Human(h) => human_limit(app, Tier::DesignUpload { verified: false }, h).await,
+            Buyer::Human(h) => {
+                count(app, &h.limit_key(), Tier::DesignUpload { verified: false }).await
+            }
         }
     }
-}
-
-async fn human_limit(app: &App, tier: Tier, human: &Human) -> Result<()> {
-    let g = state(app)?;
-    let settings = g.settings.get(app).await;
-    g.limits
-        .check(&settings.rate_limits, tier, &format!("user:{}", human.id))
 }
 
 fn unauthorized() -> Error {
@@ -78,10 +80,7 @@ fn unauthorized() -> Error {
 }
 
 async fn check(req: &Request, key: ApiKey) -> poem::Result<Buyer> {
-    let app = req
-        .data::<App>()
-        .cloned()
-        .ok_or_else(|| ApiError(Error::internal("app missing")))?;
+    let app = app_of(req)?;
     if let Ok(agent) = agent_auth::verify(&app, &key.key).await {
         return Ok(Buyer::Agent(agent));
     }

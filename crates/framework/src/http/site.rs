@@ -123,10 +123,11 @@ impl Site {
         if unchanged {
             return Some(resp.status(StatusCode::NOT_MODIFIED).finish());
         }
-        let body = if req.method() == Method::HEAD {
-            Bytes::new()
-        } else {
-            Bytes::from(stored.data.into_owned())
+        let body = match stored.data {
+            _ if req.method() == Method::HEAD => Bytes::new(),
+            // Release builds embed the files: served from the binary, not copied.
+            std::borrow::Cow::Borrowed(b) => Bytes::from_static(b),
+            std::borrow::Cow::Owned(v) => Bytes::from(v),
         };
         Some(resp.content_type(content_type(file)).body(body))
     }
