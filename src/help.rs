@@ -85,7 +85,7 @@ struct Discovery {
 }
 
 /// The OpenAPI tags whose operations `/help` lists.
-const AGENT_TAGS: &[&str] = &[
+pub(crate) const AGENT_TAGS: &[&str] = &[
     "Agent Auth",
     "Inbox",
     "Skills",
@@ -99,7 +99,7 @@ const AGENT_TAGS: &[&str] = &[
 ];
 
 /// Extra advice per operation id.
-fn tips(operation: &str) -> Vec<&'static str> {
+pub(crate) fn tips(operation: &str) -> Vec<&'static str> {
     match operation {
         "agent-register" => vec![
             "public_key is the PEM text of an Ed25519 public key (SPKI), newlines included.",

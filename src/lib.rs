@@ -25,6 +25,7 @@ pub mod inbox;
 pub mod inbox_api;
 pub mod keys;
 pub mod limits;
+pub mod mcp;
 pub mod pages;
 pub mod proofs;
 pub mod rankings;
@@ -200,6 +201,7 @@ pub async fn setup(app: &App) -> Result<()> {
     accept_agent_tokens(app)?;
     shop::fulfilment::start(app);
     app.serve_site(pages::site());
+    app.serve_mcp(mcp::options());
     Ok(())
 }
 

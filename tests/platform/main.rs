@@ -10,6 +10,7 @@ mod chat;
 mod connection_flood;
 mod directory;
 mod journey;
+mod mcp;
 mod multi_instance;
 mod openapi_conformance;
 mod orders;

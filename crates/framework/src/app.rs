@@ -283,6 +283,13 @@ impl App {
         self.put_state(site);
     }
 
+    /// What `/mcp` offers: which operations are tools, the sign-in, resources and
+    /// prompts. Without it the MCP server has only the framework's routes, and those only
+    /// when the operator sets `mcp.coreTools`.
+    pub fn serve_mcp(&self, options: crate::mcp::McpOptions) {
+        self.put_state(options);
+    }
+
     /// The value of type `T` given to [`App::put_state`], if any.
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         let s = self.inner.state.read().ok()?;

@@ -62,6 +62,7 @@ pub mod hooks;
 pub mod http;
 pub mod logs;
 pub mod mail;
+pub mod mcp;
 pub(crate) mod realtime;
 pub mod records;
 pub mod secrets;

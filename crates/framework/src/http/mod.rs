@@ -149,9 +149,13 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
     let body_timeout = app.config().http.body_timeout;
     let limiters = Arc::new(rate_limit::Limiters::default());
     let site = app.state::<Site>();
-    Route::new()
+    // MCP tool calls are requests through this same endpoint, once it exists.
+    let loopback = Arc::new(crate::mcp::Loopback::default());
+    let mcp = crate::mcp::endpoint(&app, &document, loopback.clone());
+    let whole = Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
+        .at(crate::mcp::MCP_PATH, mcp)
         .nest("/docs", docs)
         .nest("/_", admin_ui::endpoint(&app.config().name))
         .around(move |ep, req| guard_input(ep, req, max_body, body_timeout))
@@ -163,6 +167,10 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
         .data(app)
         .data(document)
+        .map_to_response();
+    let whole: Arc<dyn poem::endpoint::DynEndpoint<Output = Response>> = Arc::from(whole.boxed());
+    loopback.set(whole.clone());
+    whole
 }
 
 /// A 405 says which methods the path has (`Allow`), read from the OpenAPI document.

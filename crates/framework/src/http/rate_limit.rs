@@ -145,6 +145,10 @@ fn pick_rule(limits: &RateLimits, method: &str, path: &str, authed: bool) -> Opt
 /// the rightmost address that is not itself a trusted proxy is the client (the leftmost
 /// one with `useLeftmostIP`, which the client itself can choose).
 pub fn client_ip(req: &Request, settings: &Settings) -> Option<IpAddr> {
+    // A tool call made over MCP is the MCP request's client's.
+    if let Some(crate::mcp::CallerIp(ip)) = req.data::<crate::mcp::CallerIp>() {
+        return *ip;
+    }
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let proxy = &settings.trusted_proxy;
     if proxy.headers.is_empty() || !peer.is_some_and(|p| proxy.trusts(p)) {

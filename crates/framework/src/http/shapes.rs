@@ -258,6 +258,8 @@ pub struct SettingsShape {
     trusted_proxy: Option<BTreeMap<String, Value>>,
     rate_limits: Option<BTreeMap<String, Value>>,
     password_hashing: Option<BTreeMap<String, Value>>,
+    /// `coreTools`: the framework's own routes as MCP tools at `/mcp` too.
+    mcp: Option<BTreeMap<String, Value>>,
 }
 
 /// One log entry.

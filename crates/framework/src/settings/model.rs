@@ -22,6 +22,7 @@ pub struct Settings {
     pub trusted_proxy: TrustedProxy,
     pub rate_limits: RateLimits,
     pub password_hashing: PasswordHashing,
+    pub mcp: Mcp,
 }
 
 impl Default for Settings {
@@ -45,6 +46,7 @@ impl Default for Settings {
             trusted_proxy: TrustedProxy::default(),
             rate_limits: RateLimits::default(),
             password_hashing: PasswordHashing::default(),
+            mcp: Mcp::default(),
         }
     }
 }
@@ -134,6 +136,16 @@ pub struct Logs {
     #[serde(rename = "logIP")]
     pub log_ip: bool,
     pub log_auth_id: bool,
+}
+
+/// The MCP server at `/mcp` (see [`crate::mcp`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Mcp {
+    /// The framework's own routes (collections, records, auth, settings, logs) as tools
+    /// too, next to the app's: off by default, since an agent rarely needs them and a
+    /// long tool list costs every model that reads it.
+    pub core_tools: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -447,7 +447,12 @@ pub async fn run_node_tests(dir: PathBuf, target: &str, env: Vec<(&str, String)>
     let env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
-            .args(["--test", "--test-reporter=spec", &target])
+            .args([
+                "--test",
+                "--test-force-exit",
+                "--test-reporter=spec",
+                &target,
+            ])
             .current_dir(dir)
             .envs(env)
             .output()
