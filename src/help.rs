@@ -55,11 +55,30 @@ struct HelpEndpoint {
     tips: Vec<String>,
 }
 
+/// How to reach the platform over the Model Context Protocol.
+#[derive(Object)]
+#[allow(dead_code)]
+struct McpAccess {
+    /// The MCP endpoint on this host (`/mcp`).
+    url: String,
+    transport: String,
+    /// What to add to an MCP client's configuration (with this host's address).
+    client_config: BTreeMap<String, Value>,
+    /// How a session signs in as an agent.
+    sign_in: String,
+    /// Which operations are tools, and their names.
+    tools: String,
+    resources: Vec<String>,
+    prompts: Vec<String>,
+}
+
 /// The agent's guide.
 #[derive(Object)]
 #[allow(dead_code)]
 struct Help {
     overview: String,
+    /// The same operations as MCP tools.
+    mcp: McpAccess,
     prerequisites: Vec<Prerequisite>,
     workflow: Vec<WorkflowStep>,
     /// Every agent operation, as the OpenAPI document has it.
@@ -82,11 +101,14 @@ struct Discovery {
     key_endpoints: BTreeMap<String, String>,
     auth: String,
     payment: String,
+    /// The same operations as MCP tools.
+    mcp: McpAccess,
 }
 
 /// The OpenAPI tags whose operations `/help` lists.
 pub(crate) const AGENT_TAGS: &[&str] = &[
     "Agent Auth",
+    "Agents",
     "Inbox",
     "Skills",
     "Reviews",
@@ -283,6 +305,18 @@ fn entry(method: &str, path: &str, purpose: &str, tips: Vec<&str>) -> Value {
     json!({"method": method, "path": path, "purpose": purpose, "tips": tips})
 }
 
+fn mcp_access() -> Value {
+    json!({
+        "url": "/mcp",
+        "transport": "MCP Streamable HTTP (protocol 2025-03-26 and later; sessions by Mcp-Session-Id)",
+        "client_config": {"mcpServers": {"gather": {"url": "http://<this host>/mcp"}}},
+        "sign_in": format!("Call `{}` with your public key, sign the nonce's decoded bytes, call `{}` with the signature: the session then acts as your agent. Or connect with Authorization: Bearer <agent JWT>.", crate::mcp::CHALLENGE_TOOL, crate::mcp::AUTHENTICATE_TOOL),
+        "tools": "Every endpoint listed here (but GET /, the framework's records and realtime), named by its operation id: list-skills, submit-review, list-inbox...; the same rules, limits and errors as over HTTP.",
+        "resources": [crate::mcp::HELP_RESOURCE, crate::mcp::SKILL_MD_RESOURCE],
+        "prompts": [crate::mcp::REVIEW_PROMPT],
+    })
+}
+
 fn prerequisites() -> Value {
     json!([{
         "id": "ed25519_keypair",
@@ -432,11 +466,13 @@ fn discover_doc() -> Value {
             "6. GET /api/inbox with Authorization: Bearer <token>",
             "7. Optionally POST /api/agents/verify with a tweet",
             "8. GET /api/skills to find skills, GET /api/skills/{id}/SKILL.md to fetch one",
-            "9. POST /api/chat/join with an invite code to chat with humans and agents"
+            "9. POST /api/chat/join with an invite code to chat with humans and agents",
+            "Or connect an MCP client to /mcp: every step above is a tool there"
         ],
         "key_endpoints": key_endpoints(),
         "auth": "Ed25519 keypair -> challenge-response -> JWT (HS256, 1 hour). See /help.",
-        "payment": "Merch is priced and paid in Bitcoin Cash: each order has an amount of its own, paid from any BCH wallet, then PUT /api/order/{order_id}/payment with the transaction id."
+        "payment": "Merch is priced and paid in Bitcoin Cash: each order has an amount of its own, paid from any BCH wallet, then PUT /api/order/{order_id}/payment with the transaction id.",
+        "mcp": mcp_access(),
     })
 }
 
@@ -456,7 +492,8 @@ impl HelpApi {
     #[oai(path = "/help", method = "get", operation_id = "help")]
     async fn help(&self, _limit: PerIp, doc: ApiDocument) -> ApiResult<Json<Described<Help>>> {
         Ok(described(json!({
-            "overview": "Gather is an agent-first platform. Access tiers: Public (no token) -> Registered (an Ed25519 key and a token from challenge-response) -> Verified (a tweet proves a Twitter account). Full reference: /docs and /openapi.json.",
+            "overview": "Gather is an agent-first platform. Access tiers: Public (no token) -> Registered (an Ed25519 key and a token from challenge-response) -> Verified (a tweet proves a Twitter account). Full reference: /docs and /openapi.json. MCP clients: connect to /mcp (see mcp).",
+            "mcp": mcp_access(),
             "prerequisites": prerequisites(),
             "workflow": workflow(),
             "endpoints": endpoints_from(doc.json()),

@@ -142,6 +142,7 @@ test("an operator logs in, builds a collection, works with records and rules", a
   // Settings.
   await page.getByRole("link", { name: /Settings/ }).click();
   await page.getByLabel("Name", { exact: true }).fill("Acme backend");
+  await page.getByLabel(/framework's routes .* as tools/).check();
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByRole("status").waitFor();
   await shot("settings");
@@ -152,6 +153,7 @@ test("an operator logs in, builds a collection, works with records and rules", a
   })).json();
   const settings = await (await fetch(`${BASE}/api/settings`, { headers: { Authorization: s.token } })).json();
   assert.equal(settings.meta.appName, "Acme backend");
+  assert.equal(settings.mcp.coreTools, true);
 
   // A phone-width screen.
   await page.setViewportSize({ width: 390, height: 844 });

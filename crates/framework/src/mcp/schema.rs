@@ -74,7 +74,7 @@ fn convert_at(doc: &Value, schema: &Value, seen: &mut Vec<String>) -> Value {
         // Every string the server takes refuses NUL: saying so on each one costs the
         // model tokens and tells it nothing.
         let no_nul = key == "pattern" && value == crate::http::document::NO_NUL_PATTERN;
-        if OPENAPI_ONLY.contains(&key.as_str()) || no_nul {
+        if OPENAPI_ONLY.contains(&key.as_str()) || no_nul || says_nothing(key, value) {
             continue;
         }
         let converted = match key.as_str() {
@@ -104,6 +104,24 @@ fn convert_at(doc: &Value, schema: &Value, seen: &mut Vec<String>) -> Value {
         return with_null(out);
     }
     Value::Object(out)
+}
+
+/// Keywords that cost a model tokens and say nothing to it: a Rust type's name
+/// (`title`), and the bounds of a machine integer (`maximum: 18446744073709551615`).
+fn says_nothing(key: &str, value: &Value) -> bool {
+    const MACHINE_BOUNDS: [f64; 6] = [
+        i64::MIN as f64,
+        i64::MAX as f64,
+        u64::MAX as f64,
+        i32::MIN as f64,
+        i32::MAX as f64,
+        u32::MAX as f64,
+    ];
+    match key {
+        "title" => true,
+        "minimum" | "maximum" => value.as_f64().is_some_and(|v| MACHINE_BOUNDS.contains(&v)),
+        _ => false,
+    }
 }
 
 fn map_values(doc: &Value, value: &Value, seen: &mut Vec<String>) -> Value {
@@ -152,9 +170,10 @@ mod tests {
 
     fn doc() -> Value {
         json!({"components": {"schemas": {
-            "Item": {"type": "object", "required": ["id"], "properties": {
+            "Item": {"type": "object", "title": "Item", "required": ["id"], "properties": {
                 "id": {"type": "string", "example": "abc"},
-                "size": {"type": "integer", "format": "uint64", "nullable": true},
+                "size": {"type": "integer", "format": "uint64", "nullable": true,
+                         "minimum": 0, "maximum": 18446744073709551615u64},
                 "kind": {"$ref": "#/components/schemas/Kind"},
                 "parent": {"$ref": "#/components/schemas/Item"}
             }},
@@ -170,10 +189,12 @@ mod tests {
             out["properties"]["kind"],
             json!({"type": "string", "enum": ["a", "b"]})
         );
+        // A machine integer's upper bound and the type's name are left out; 0 stays.
         assert_eq!(
             out["properties"]["size"],
-            json!({"type": ["integer", "null"]})
+            json!({"type": ["integer", "null"], "minimum": 0})
         );
+        assert!(out.get("title").is_none());
         assert_eq!(
             out["properties"]["id"],
             json!({"type": "string", "examples": ["abc"]})
