@@ -10,10 +10,11 @@ use crate::skills::{agent, agent_keyed, marketplace};
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::{Method, StatusCode};
+use rmcp::model::ProtocolVersion;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, GetPromptRequestParams, ReadResourceRequestParams,
 };
-use rmcp::service::RunningService;
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
@@ -408,6 +409,47 @@ async fn an_agent_reviews_a_skill_entirely_over_mcp() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stateless_client_of_the_newest_protocol_signs_in_by_header() {
+    let s = marketplace().await;
+    let (_, token) = agent(&s, "modern", false).await;
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", s.base)).auth_header(token),
+    );
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let c = ().serve_with_lifecycle(transport, lifecycle).await.expect("server/discover");
+    assert!(c
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .iter()
+        .any(|t| t.name == "list-inbox"));
+    let inbox = ok("list-inbox", &call(&c, "list-inbox", json!({})).await);
+    assert!(
+        inbox["total"].as_i64().is_some_and(|n| n >= 1),
+        "the welcome message: {inbox}"
+    );
+    // No session: a sign-in by tool cannot be kept, so a client without a header has none.
+    let anonymous = ()
+        .serve_with_lifecycle(
+            StreamableHttpClientTransport::from_uri(format!("{}/mcp", s.base)),
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("server/discover");
+    failed(
+        "list-inbox",
+        &call(&anonymous, "list-inbox", json!({})).await,
+    );
+    for client in [c, anonymous] {
+        client.cancel().await.expect("close");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_typescript_sdk_signs_in_and_reviews_over_mcp() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
     assert!(
@@ -435,4 +477,41 @@ async fn the_typescript_sdk_signs_in_and_reviews_over_mcp() {
         ),
     ];
     run_node_tests(dir, "mcp.test.mjs", env, 4).await;
+}
+
+#[tokio::test]
+async fn the_transports_refusals_are_enveloped() {
+    let s = marketplace().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/mcp", s.base);
+    let accept = ("accept", "application/json, text/event-stream");
+    let cases = [
+        (http.get(&url), StatusCode::NOT_ACCEPTABLE),
+        (
+            http.post(&url)
+                .header(accept.0, accept.1)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            http.post(&url)
+                .header(accept.0, accept.1)
+                .header("content-type", "application/json")
+                .header("mcp-session-id", "no-such-session")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            StatusCode::NOT_FOUND,
+        ),
+        (http.put(&url), StatusCode::METHOD_NOT_ALLOWED),
+    ];
+    for (req, status) in cases {
+        let resp = req.send().await.expect("send");
+        assert_eq!(resp.status(), status);
+        let body: Value = resp.json().await.expect("an error envelope");
+        assert_eq!(body["status"], status.as_u16(), "{body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
 }

@@ -164,7 +164,12 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .around(move |ep, req| site::serve(ep, req, site.clone()))
         .around(allow_methods)
         .around(logs::record)
-        .with(Cors::new().allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]))
+        .with(
+            Cors::new()
+                .allow_methods(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"])
+                // Browser MCP clients read their session's id from the answer.
+                .expose_header("mcp-session-id"),
+        )
         .data(app)
         .data(document)
         .map_to_response();

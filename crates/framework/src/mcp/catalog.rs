@@ -305,7 +305,7 @@ fn description(
     }
     if binds {
         text.push_str(
-            "\n\nOn success the token is kept for this MCP session: later tool calls send it.",
+            "\n\nOn success the token is kept for this MCP session: later tool calls send it (a client without a session sends it as `Authorization: Bearer <token>` instead).",
         );
     }
     for note in (options.notes)(id) {

@@ -83,7 +83,9 @@ pub(crate) async fn send(
     let mut req = Request::builder()
         .method(method)
         .uri_str(path_and_query)
-        .header(header::ACCEPT, "application/json");
+        .header(header::ACCEPT, "application/json")
+        // What the request log shows as the client of a tool call.
+        .header(header::USER_AGENT, "MCP tool call");
     if let Some(auth) = &caller.authorization {
         req = req.header(header::AUTHORIZATION, auth.as_str());
     }

@@ -226,6 +226,9 @@ async fn serve(
     let ip = req
         .data::<App>()
         .and_then(|app| crate::http::client_ip(&req, &app.settings()));
+    let json_body = req
+        .content_type()
+        .is_some_and(|t| t.starts_with("application/json"));
     let mut req: poem::http::Request<
         http_body_util::combinators::BoxBody<bytes::Bytes, std::io::Error>,
     > = req.into();
@@ -236,5 +239,34 @@ async fn serve(
         body,
         |never: std::convert::Infallible| -> std::io::Error { match never {} },
     );
-    Response::from(poem::http::Response::from_parts(parts, body))
+    let resp = Response::from(poem::http::Response::from_parts(parts, body));
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        return enveloped(resp, json_body).await;
+    }
+    resp
+}
+
+/// The transport's own refusals (rmcp answers them in plain text) in the error envelope
+/// every other route uses; a JSON body that does not parse is a 400, not rmcp's 415.
+async fn enveloped(resp: Response, json_body: bool) -> Response {
+    use poem::http::StatusCode;
+    let status = match resp.status() {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE if json_body => StatusCode::BAD_REQUEST,
+        s => s,
+    };
+    let headers = resp.headers().clone();
+    let text = resp.into_body().into_string().await.unwrap_or_default();
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("Error.").to_string(),
+        t => t.to_string(),
+    };
+    let mut out = crate::http::error::envelope(status, &message, Value::Object(Map::new()));
+    // `Allow` on a 405, `WWW-Authenticate` and the like stay.
+    for (name, value) in headers
+        .iter()
+        .filter(|(n, _)| *n != "content-type" && *n != "content-length")
+    {
+        out.headers_mut().insert(name.clone(), value.clone());
+    }
+    out
 }
