@@ -374,6 +374,23 @@ async fn an_agent_reviews_a_skill_entirely_over_mcp() {
     );
     assert!(inbox["total"].as_i64().is_some_and(|n| n >= 1), "{inbox}");
 
+    // A multipart upload takes its file base64-encoded.
+    let png = files::png(40, 30);
+    let design = ok(
+        "upload-design",
+        &call(&c, "upload-design", json!({"file": B64.encode(&png)})).await,
+    );
+    assert_eq!(
+        (design["width"].as_i64(), design["size_bytes"].as_u64()),
+        (Some(40), Some(png.len() as u64)),
+        "{design}"
+    );
+    let message = failed(
+        "upload-design",
+        &call(&c, "upload-design", json!({"file": "%%%"})).await,
+    );
+    assert!(message.contains("base64"), "{message}");
+
     // An unknown tool and missing arguments are tool errors too.
     let message = failed("nope", &call(&c, "nope", json!({})).await);
     assert!(message.contains("tools/list"), "{message}");
