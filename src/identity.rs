@@ -31,10 +31,15 @@ fn agent_from(rec: &Record) -> Agent {
 }
 
 pub async fn find_agent(app: &App, id: &str) -> Result<Option<Agent>> {
-    Ok(agent_record(app, id).await?.as_ref().map(agent_from))
+    if !framework::collections::is_valid_record_id(id) {
+        return Ok(None);
+    }
+    // It runs on every agent request: from memory when read in the last 2 s.
+    let found = app.find_record_cached(AGENTS, id).await?;
+    Ok(found.as_ref().map(agent_from))
 }
 
-/// The stored `agents` row with this id, read by id (it runs on every agent request).
+/// The stored `agents` row with this id, as it is now.
 async fn agent_record(app: &App, id: &str) -> Result<Option<Record>> {
     if !framework::collections::is_valid_record_id(id) {
         return Ok(None);

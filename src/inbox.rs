@@ -1,6 +1,7 @@
 //! The agent inbox: messages from the platform to one agent (`messages`), which only
 //! that agent sees and changes.
 
+use framework::db::quote;
 use framework::records::{Record, RecordFields, RecordQuery};
 use framework::{App, Error, Result};
 use serde_json::json;
@@ -67,6 +68,29 @@ pub async fn unread_count(app: &App, agent: &str) -> Result<i64> {
     app.count_records(MESSAGES, &mine).await
 }
 
+/// How many messages the agent has, and how many are unread, in one query (a page of
+/// the inbox would otherwise cost a count for each).
+async fn counts(app: &App, agent: &str) -> Result<(i64, i64)> {
+    let d = app.dialect();
+    let sql = format!(
+        "SELECT COUNT(*) AS \"total\", \
+         COALESCE(SUM(CASE WHEN \"read\" = {} THEN 0 ELSE 1 END), 0) AS \"unread\" \
+         FROM {} WHERE \"agent_id\" = {}",
+        d.param(1),
+        quote(MESSAGES),
+        d.param(2)
+    );
+    let row = app
+        .db()
+        .query_one(d.raw(sql, vec![true.into(), agent.into()]))
+        .await
+        .map_err(Error::from)?;
+    match row {
+        Some(r) => Ok((r.i64("total")?, r.i64("unread")?)),
+        None => Ok((0, 0)),
+    }
+}
+
 /// `limit` messages from `offset`, newest first.
 pub async fn list(
     app: &App,
@@ -77,7 +101,8 @@ pub async fn list(
 ) -> Result<Page> {
     let filter = if unread_only { MINE_UNREAD } else { MINE };
     let mine = RecordQuery::filter(filter).bind("agent", agent);
-    let total = app.count_records(MESSAGES, &mine).await?;
+    let (all, unread) = counts(app, agent).await?;
+    let total = if unread_only { unread } else { all };
     let page = mine
         .sort("-created,-id")
         .limit(limit.clamp(1, 100))
@@ -88,11 +113,6 @@ pub async fn list(
         .into_iter()
         .map(present)
         .collect();
-    let unread = if unread_only {
-        total
-    } else {
-        unread_count(app, agent).await?
-    };
     Ok(Page {
         messages,
         total,

@@ -123,6 +123,7 @@ struct Inner {
     hooks: Hooks,
     hasher: crate::auth::hasher::Hasher,
     auth_cache: crate::auth::cache::AuthCache,
+    recent_records: crate::records::recent::RecentRecords,
     counts: crate::records::count_cache::CountCache,
     settings: RwLock<Arc<crate::settings::model::Settings>>,
     /// Outgoing HTTP (OAuth2 providers): rustls, no redirects followed. Made on first
@@ -206,6 +207,7 @@ impl App {
             schema_mark: std::sync::Mutex::new((0, String::new())),
             hooks: Hooks::default(),
             auth_cache: Default::default(),
+            recent_records: Default::default(),
             counts: Default::default(),
             settings: RwLock::new(Arc::default()),
             http: std::sync::OnceLock::new(),
@@ -413,6 +415,7 @@ impl App {
             *m = mark;
         }
         self.inner.auth_cache.clear();
+        self.inner.recent_records.clear();
         Ok(())
     }
 
@@ -559,6 +562,10 @@ impl App {
     }
 
     /// Auth records behind tokens, cached briefly.
+    pub(crate) fn recent_records(&self) -> &crate::records::recent::RecentRecords {
+        &self.inner.recent_records
+    }
+
     pub(crate) fn auth_cache(&self) -> &crate::auth::cache::AuthCache {
         &self.inner.auth_cache
     }

@@ -12,6 +12,7 @@ pub(crate) mod expand;
 pub(crate) mod files;
 pub(crate) mod pick;
 pub(crate) mod read;
+pub(crate) mod recent;
 pub(crate) mod search;
 pub(crate) mod sequence;
 pub(crate) mod system;

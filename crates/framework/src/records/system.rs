@@ -195,6 +195,25 @@ impl App {
         }
     }
 
+    /// [`App::find_record`] for a record read on almost every request (the user or agent
+    /// behind a token): answered from memory when read less than 2 s ago. A write through
+    /// this instance is seen at once; one through another instance sharing the database
+    /// within those 2 s, as for the auth records behind tokens.
+    pub async fn find_record_cached(&self, collection: &str, id: &str) -> Result<Option<Record>> {
+        let c = self.collection(collection)?;
+        if let Some(hit) = self.recent_records().get(&c.id, id) {
+            return Ok(hit);
+        }
+        // A write committed while this read ran may be newer than what it read: then the
+        // answer is not kept.
+        let before = self.db().write_generation();
+        let found = self.find_record(collection, id).await?;
+        if self.db().write_generation() == before {
+            self.recent_records().put(&c.id, id, found.clone());
+        }
+        Ok(found)
+    }
+
     /// The first record `query` matches (in its sort order).
     pub async fn find_first(
         &self,

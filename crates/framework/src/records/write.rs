@@ -82,6 +82,8 @@ impl WritePlan {
         };
         match self.after {
             After::Created { record } => {
+                let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+                app.recent_records().forget(&c.id, id);
                 app.hooks()
                     .run_after(HookPoint::AfterCreate, event(&record, None))
                     .await;
@@ -93,8 +95,9 @@ impl WritePlan {
                 existing,
                 revokes_tokens,
             } => {
+                let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+                app.recent_records().forget(&c.id, id);
                 if c.is_auth() {
-                    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
                     app.auth_cache().forget(&c.id, id);
                     if revokes_tokens {
                         // Its tokens are revoked: realtime clients logged in as it become guests.
@@ -110,6 +113,7 @@ impl WritePlan {
             After::Deleted { existing, announce } => {
                 // Cascades may have removed auth records anywhere: start the token cache over.
                 app.auth_cache().clear();
+                app.recent_records().clear();
                 app.hooks()
                     .run_after(HookPoint::AfterDelete, event(&existing, Some(&existing)))
                     .await;

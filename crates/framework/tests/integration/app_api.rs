@@ -121,6 +121,17 @@ async fn the_system_reads_and_writes_records_no_rule_allows() {
         .await;
     assert!(matches!(bad, Err(Error::Filter(_))), "{bad:?}");
 
+    // A cached read sees this instance's writes at once (another's within 2 s).
+    let cached = |app: framework::App, id: String| async move {
+        app.find_record_cached("tasks", &id)
+            .await
+            .expect("cached read")
+    };
+    let one = cached(app.clone(), first.id().to_string())
+        .await
+        .expect("there");
+    assert_eq!(one.get_i64("points"), 3);
+
     // Updates take body modifiers; deletes are gone.
     let updated = app
         .update_record("tasks", first.id(), json!({"points+": 2, "tags-": "a"}))
@@ -128,6 +139,14 @@ async fn the_system_reads_and_writes_records_no_rule_allows() {
         .expect("update");
     assert_eq!(updated.get_i64("points"), 5);
     assert_eq!(updated.get_strings("tags"), vec!["b"]);
+    let one = cached(app.clone(), first.id().to_string())
+        .await
+        .expect("there");
+    assert_eq!(
+        one.get_i64("points"),
+        5,
+        "the update replaced the cached copy"
+    );
     let invalid = app
         .update_record("tasks", first.id(), json!({"title": ""}))
         .await;
@@ -145,6 +164,7 @@ async fn the_system_reads_and_writes_records_no_rule_allows() {
         .await
         .expect("find")
         .is_none());
+    assert!(cached(app.clone(), first.id().to_string()).await.is_none());
     let again = app.delete_record("tasks", first.id()).await;
     assert!(matches!(again, Err(Error::NotFound(_))));
 }
