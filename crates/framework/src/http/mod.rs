@@ -174,7 +174,7 @@ pub fn endpoint<T: OpenApi + 'static>(app: App, extra: T, server_url: &str) -> i
         .data(document)
         .map_to_response();
     let whole: Arc<dyn poem::endpoint::DynEndpoint<Output = Response>> = Arc::from(whole.boxed());
-    loopback.set(whole.clone());
+    loopback.set(&whole);
     whole
 }
 

@@ -3,25 +3,27 @@
 
 use super::catalog::{BodyKind, ParamIn, ToolSpec, BODY_ARGUMENT};
 use base64::Engine as _;
+use poem::endpoint::DynEndpoint;
 use poem::http::{header, Method, StatusCode};
 use poem::{Endpoint, Request, Response};
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::Value;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
-/// The whole endpoint, set once it is built (it contains `/mcp`, so it cannot exist
-/// before the MCP route does).
+/// The whole endpoint, once it is built (it contains `/mcp`, so it cannot exist before
+/// the MCP route does). Held weakly: the endpoint holds this, and a strong reference
+/// back would keep both, and the app's database pool, alive after the server stops.
 #[derive(Default)]
-pub(crate) struct Loopback(OnceLock<Arc<dyn poem::endpoint::DynEndpoint<Output = Response>>>);
+pub(crate) struct Loopback(OnceLock<Weak<dyn DynEndpoint<Output = Response>>>);
 
 impl Loopback {
-    pub(crate) fn set(&self, endpoint: Arc<dyn poem::endpoint::DynEndpoint<Output = Response>>) {
-        let _ = self.0.set(endpoint);
+    pub(crate) fn set(&self, endpoint: &Arc<dyn DynEndpoint<Output = Response>>) {
+        let _ = self.0.set(Arc::downgrade(endpoint));
     }
 
     async fn call(&self, req: Request) -> Response {
-        match self.0.get() {
+        match self.0.get().and_then(Weak::upgrade) {
             Some(ep) => match Endpoint::call(ep.as_ref(), req).await {
                 Ok(resp) => resp,
                 Err(err) => err.into_response(),

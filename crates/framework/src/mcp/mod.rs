@@ -198,16 +198,28 @@ pub(crate) fn endpoint(
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .with_max_request_body_bytes(app.config().max_body_size);
+    let ends_sessions = Arc::new(EndSessionsOnDrop(config.cancellation_token.clone()));
     let service = StreamableHttpService::new(
         move || Ok(session::Session::new(shared.clone())),
         sessions.clone(),
         config,
     );
     poem::endpoint::make(move |req: Request| {
+        let _alive = &ends_sessions;
         let service = service.clone();
         let sessions = sessions.clone();
         async move { Ok::<_, poem::Error>(serve(req, &service, &sessions).await) }
     })
+}
+
+/// Ends every MCP session when the endpoint goes (the server stopped): their tasks hold
+/// the app, and would otherwise keep it, and its database pool, until they time out.
+struct EndSessionsOnDrop(tokio_util::sync::CancellationToken);
+
+impl Drop for EndSessionsOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 async fn serve(

@@ -47,6 +47,16 @@ pub(crate) enum After {
     },
 }
 
+/// Whether a relation field of any collection points at `c`: only then does deleting
+/// one of its records change others.
+fn is_referenced(app: &App, c: &Collection) -> bool {
+    app.collections().iter().any(|other| {
+        other.fields.iter().any(|f| {
+            matches!(&f.kind, crate::fields::FieldKind::Relation(rel) if rel.collection_id == c.id)
+        })
+    })
+}
+
 impl WritePlan {
     /// The collection and id this plan writes, and the record as it will be afterwards
     /// (`None` once deleted).
@@ -111,9 +121,19 @@ impl WritePlan {
                 Some(record)
             }
             After::Deleted { existing, announce } => {
-                // Cascades may have removed auth records anywhere: start the token cache over.
-                app.auth_cache().clear();
-                app.recent_records().clear();
+                // A delete that reached other records (cascades, unset relations) may have
+                // changed auth records anywhere: then the caches start over.
+                if is_referenced(app, &c) {
+                    app.auth_cache().clear();
+                    app.recent_records().clear();
+                } else {
+                    let id = existing
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    app.auth_cache().forget(&c.id, id);
+                    app.recent_records().forget(&c.id, id);
+                }
                 app.hooks()
                     .run_after(HookPoint::AfterDelete, event(&existing, Some(&existing)))
                     .await;

@@ -20,6 +20,7 @@ mod filter_fuzz;
 mod group_commit;
 mod js_sdk;
 mod logs;
+mod mcp;
 mod migrations;
 mod realtime;
 mod record_auth;
