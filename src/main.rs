@@ -138,6 +138,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "GATHER_HTTP", default_value = "127.0.0.1:8090")]
         http: String,
+        /// Log, every SECS seconds, where writes spent their time in the writer queue
+        /// (a latency histogram per stage: queued, ahead, own, behind, commit).
+        #[arg(long, env = "GATHER_WRITE_STAGES", value_name = "SECS")]
+        write_stages: Option<u64>,
     },
     /// Manage the system-table migrations.
     Migrate {
@@ -246,8 +250,11 @@ async fn run(
     gemini: Option<(String, String, String)>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     match cmd {
-        Command::Serve { http } => {
+        Command::Serve { http, write_stages } => {
             let app = App::open(config).await?;
+            if let Some(secs) = write_stages {
+                log_write_stages(app.clone(), std::time::Duration::from_secs(secs.max(1)));
+            }
             gather::setup(&app).await?;
             if let Some(r) = runner {
                 tracing::info!(command = ?r.command, slots = r.slots, "server-run reviews are on");
@@ -295,6 +302,16 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// Logs the writer's stage histograms every `every` (for finding where slow writes wait).
+fn log_write_stages(app: App, every: std::time::Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            tracing::info!(stages = %app.db().write_stages(), "writer stages");
+        }
+    });
 }
 
 #[cfg(test)]

@@ -416,6 +416,7 @@ impl App {
         }
         self.inner.auth_cache.clear();
         self.inner.recent_records.clear();
+        self.db().forget_prepared();
         Ok(())
     }
 

@@ -6,6 +6,8 @@
 mod error;
 mod row;
 mod sqlite;
+mod stages;
+mod statements;
 mod tx;
 mod writer;
 
@@ -14,6 +16,7 @@ pub use error::{DbError, DbErrorKind};
 pub use row::Row;
 /// What an app's own statements are made of ([`Dialect::raw`]).
 pub use sea_orm::{Statement, Value as SqlValue};
+pub use stages::{StageFigures, WriteStages};
 pub use tx::WriteTx;
 pub use writer::WriteFn;
 pub(crate) use writer::Writer;
@@ -112,6 +115,8 @@ pub struct Db {
     pub(crate) writer: Writer,
     /// SQLite: the file whose lock serialises migrations of processes sharing the database.
     lock_file: Option<std::path::PathBuf>,
+    /// PostgreSQL: the schema epoch in every statement's text (see `statements`).
+    epoch: statements::Epoch,
 }
 
 impl Db {
@@ -151,20 +156,23 @@ impl Db {
             sqlite_readers: Some(readers),
             writer,
             lock_file: Some(dir.join(MIGRATION_LOCK_FILE)),
+            epoch: statements::Epoch::default(),
         })
     }
 
     async fn connect_postgres(url: &str) -> Result<Db, DbError> {
         let url = &loopback_without_tls(url);
-        // No statement cache: a cached plan fails once a schema change alters a column's
-        // type ("cached plan must not change result type"), and tables change at runtime.
+        // Statements stay prepared per connection; `statements` says how a schema change
+        // lets them go.
         let opts = |max: u32| {
             let mut o = ConnectOptions::new(url.to_string());
             o.max_connections(max)
                 .min_connections(1)
                 .sqlx_logging(false)
                 .acquire_timeout(Duration::from_secs(30))
-                .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0));
+                .map_sqlx_postgres_opts(|o| {
+                    o.statement_cache_capacity(statements::CACHED_PER_CONNECTION)
+                });
             o
         };
         // Several writer tasks: PostgreSQL handles concurrent writers; each still group-commits.
@@ -173,12 +181,14 @@ impl Db {
             futures::future::try_join_all((0..4).map(|_| Database::connect(opts(1))))
         );
         let (sea, writers) = (sea?, writers?);
+        let epoch = statements::Epoch::default();
         Ok(Db {
             dialect: Dialect::Postgres,
             sea,
             sqlite_readers: None,
-            writer: Writer::start_postgres(writers),
+            writer: Writer::start_postgres(writers, epoch.clone()),
             lock_file: None,
+            epoch,
         })
     }
 
@@ -232,6 +242,11 @@ impl Db {
         self.writer.write(f).await
     }
 
+    /// Where this instance's writes spent their time in the writer queue, per stage.
+    pub fn write_stages(&self) -> WriteStages {
+        self.writer.stages()
+    }
+
     /// Changes whenever a write may have been committed through this instance.
     pub(crate) fn write_generation(&self) -> u64 {
         self.writer.generation()
@@ -247,30 +262,58 @@ impl Db {
         .await
     }
 
+    /// Statements prepared before now are not used again: the schema may have changed
+    /// (called on every schema reload).
+    pub(crate) fn forget_prepared(&self) {
+        self.epoch.advance();
+    }
+
     /// Runs one statement on PostgreSQL's read pool, outside the writer's group commits
     /// (for bookkeeping no write waits on, such as `pg_notify`).
     pub(crate) async fn read_execute(&self, stmt: Statement) -> Result<u64, DbError> {
-        Ok(self.sea.execute_raw(stmt).await?.rows_affected())
+        self.on_postgres(stmt, async |sea, stmt| {
+            Ok(sea.execute_raw(stmt).await?.rows_affected())
+        })
+        .await
     }
 
     pub async fn query_all(&self, stmt: Statement) -> Result<Vec<Row>, DbError> {
         match &self.sqlite_readers {
             Some(readers) => readers.query(stmt, None).await,
-            None => Ok(self
-                .sea
-                .query_all_raw(stmt)
-                .await?
-                .into_iter()
-                .map(Row::Postgres)
-                .collect()),
+            None => {
+                self.on_postgres(stmt, async |sea, stmt| {
+                    let rows = sea.query_all_raw(stmt).await?;
+                    Ok(rows.into_iter().map(Row::Postgres).collect())
+                })
+                .await
+            }
         }
     }
 
     pub async fn query_one(&self, stmt: Statement) -> Result<Option<Row>, DbError> {
         match &self.sqlite_readers {
             Some(readers) => Ok(readers.query(stmt, Some(1)).await?.pop()),
-            None => Ok(self.sea.query_one_raw(stmt).await?.map(Row::Postgres)),
+            None => {
+                self.on_postgres(stmt, async |sea, stmt| {
+                    Ok(sea.query_one_raw(stmt).await?.map(Row::Postgres))
+                })
+                .await
+            }
         }
+    }
+
+    /// Runs `stmt` on the read pool in this epoch's text, and once more in the next
+    /// epoch's when the schema no longer fits it (a plan prepared before a change made
+    /// by another instance; a table really gone fails the same way twice).
+    async fn on_postgres<T, F>(&self, stmt: Statement, run: F) -> Result<T, DbError>
+    where
+        F: AsyncFn(&DatabaseConnection, Statement) -> Result<T, DbError>,
+    {
+        let first = run(&self.sea, self.epoch.mark(stmt.clone())).await;
+        if self.epoch.advance_on_mismatch(&first) {
+            return run(&self.sea, self.epoch.mark(stmt)).await;
+        }
+        first
     }
 }
 

@@ -10,13 +10,16 @@
 //! statement. PostgreSQL: a few tokio tasks, each with its own connection, share the queue.
 
 use super::error::DbError;
-use super::tx::{SqliteTx, WriteTx};
+use super::stages::{JobTimes, Stages, WriteStages};
+use super::statements::Epoch;
+use super::tx::{Facts, PgTx, SqliteTx, WriteTx};
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// The work of one write request, run inside the writer's transaction. Its error type is
@@ -29,26 +32,43 @@ pub type WriteFn<T, E = DbError> =
 trait Job: Send + Sync {
     fn run<'c>(&'c self, tx: &'c dyn WriteTx) -> BoxFuture<'c, bool>;
     fn answer(self: Box<Self>, commit: Result<(), String>);
+    /// When it was queued, and when its last run started and finished.
+    fn times(&self) -> JobTimes;
 }
 
 struct Pending<T, E> {
     work: WriteFn<T, E>,
     outcome: StdMutex<Option<Result<T, E>>>,
     reply: oneshot::Sender<Result<T, E>>,
+    queued: Instant,
+    ran: StdMutex<Option<(Instant, Instant)>>,
 }
 
 impl<T: Send + 'static, E: From<DbError> + Send + 'static> Job for Pending<T, E> {
     fn run<'c>(&'c self, tx: &'c dyn WriteTx) -> BoxFuture<'c, bool> {
         async move {
+            let started = Instant::now();
             let out = AssertUnwindSafe((self.work)(tx)).catch_unwind().await;
             let out = out.unwrap_or_else(|_| Err(DbError::fault("a write panicked").into()));
             let ok = out.is_ok();
             if let Ok(mut slot) = self.outcome.lock() {
                 *slot = Some(out);
             }
+            if let Ok(mut ran) = self.ran.lock() {
+                *ran = Some((started, Instant::now()));
+            }
             ok
         }
         .boxed()
+    }
+
+    fn times(&self) -> JobTimes {
+        let ran = self.ran.lock().ok().and_then(|r| *r);
+        JobTimes {
+            queued: self.queued,
+            started: ran.map(|r| r.0),
+            finished: ran.map(|r| r.1),
+        }
     }
 
     fn answer(self: Box<Self>, commit: Result<(), String>) {
@@ -75,6 +95,7 @@ pub struct Writer {
     /// Bumped after every group, before anyone in it is answered: a value read before
     /// a query that is still current afterwards means nothing was committed meanwhile.
     generation: Arc<AtomicU64>,
+    stages: Arc<Stages>,
 }
 
 impl Writer {
@@ -85,31 +106,41 @@ impl Writer {
             conn: Arc::new(StdMutex::new(conn)),
         };
         let generation = Arc::new(AtomicU64::new(0));
-        let gen = generation.clone();
+        let stages = Arc::new(Stages::default());
+        let seen = Seen {
+            generation: generation.clone(),
+            stages: stages.clone(),
+        };
         std::thread::Builder::new()
             .name("db-writer".into())
             .spawn(move || {
                 while let Some(first) = rx.blocking_recv() {
                     let group = drain(first, &mut rx);
-                    futures::executor::block_on(process_group(&mut engine, group, &gen));
+                    futures::executor::block_on(process_group(&mut engine, group, &seen));
                 }
             })?;
         Ok(Writer {
             queue: tx,
             generation,
+            stages,
         })
     }
 
     /// The PostgreSQL writers: one task per connection, sharing one queue.
-    pub fn start_postgres(conns: Vec<DatabaseConnection>) -> Writer {
+    pub fn start_postgres(conns: Vec<DatabaseConnection>, epoch: Epoch) -> Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
         let generation = Arc::new(AtomicU64::new(0));
+        let stages = Arc::new(Stages::default());
         for conn in conns {
             let rx = rx.clone();
-            let gen = generation.clone();
+            let seen = Seen {
+                generation: generation.clone(),
+                stages: stages.clone(),
+            };
+            let epoch = epoch.clone();
             tokio::spawn(async move {
-                let mut engine = PgEngine { conn };
+                let mut engine = PgEngine { conn, epoch };
                 loop {
                     let group = {
                         let mut rx = rx.lock().await;
@@ -118,14 +149,20 @@ impl Writer {
                             None => return,
                         }
                     };
-                    process_group(&mut engine, group, &gen).await;
+                    process_group(&mut engine, group, &seen).await;
                 }
             });
         }
         Writer {
             queue: tx,
             generation,
+            stages,
         }
+    }
+
+    /// Where writes spent their time in the queue, per stage, since it started.
+    pub fn stages(&self) -> WriteStages {
+        self.stages.report()
     }
 
     /// Changes whenever this writer may have committed something.
@@ -145,6 +182,8 @@ impl Writer {
             work,
             outcome: StdMutex::new(None),
             reply: tx,
+            queued: Instant::now(),
+            ran: StdMutex::new(None),
         };
         self.queue
             .send(Box::new(job))
@@ -194,6 +233,7 @@ impl Engine for SqliteEngine {
     fn begin(&mut self) -> BoxFuture<'_, Result<SqliteTx, String>> {
         let r = self.batch("BEGIN IMMEDIATE").map(|_| SqliteTx {
             conn: self.conn.clone(),
+            facts: Facts::default(),
         });
         Box::pin(std::future::ready(r))
     }
@@ -212,43 +252,68 @@ impl Engine for SqliteEngine {
 
 struct PgEngine {
     conn: DatabaseConnection,
+    epoch: Epoch,
 }
 
 impl Engine for PgEngine {
-    type Tx = DatabaseTransaction;
-    fn begin(&mut self) -> BoxFuture<'_, Result<DatabaseTransaction, String>> {
-        Box::pin(async move { self.conn.begin().await.map_err(|e| e.to_string()) })
-    }
-    fn commit(&mut self, tx: DatabaseTransaction) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { tx.commit().await.map_err(|e| e.to_string()) })
-    }
-    fn rollback(&mut self, tx: DatabaseTransaction) -> BoxFuture<'_, ()> {
+    type Tx = PgTx;
+    fn begin(&mut self) -> BoxFuture<'_, Result<PgTx, String>> {
         Box::pin(async move {
-            let _ = tx.rollback().await;
+            let tx = self.conn.begin().await.map_err(|e| e.to_string())?;
+            Ok(PgTx {
+                tx,
+                epoch: self.epoch.clone(),
+                facts: Facts::default(),
+            })
+        })
+    }
+    fn commit(&mut self, tx: PgTx) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { tx.tx.commit().await.map_err(|e| e.to_string()) })
+    }
+    fn rollback(&mut self, tx: PgTx) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = tx.tx.rollback().await;
         })
     }
 }
 
+/// What the writer tasks keep up to date for everyone else.
+struct Seen {
+    generation: Arc<AtomicU64>,
+    stages: Arc<Stages>,
+}
+
 /// Commits `group` together, or, when a job fails, each job on its own.
-async fn process_group<E: Engine>(engine: &mut E, group: Vec<Box<dyn Job>>, gen: &AtomicU64) {
-    let answer = |group: Vec<Box<dyn Job>>, commit: Result<(), String>| {
-        gen.fetch_add(1, Ordering::SeqCst);
+async fn process_group<E: Engine>(engine: &mut E, group: Vec<Box<dyn Job>>, seen: &Seen) {
+    let answer = |group: Vec<Box<dyn Job>>, commit: Result<(), String>, at: GroupTimes| {
+        seen.generation.fetch_add(1, Ordering::SeqCst);
+        let times: Vec<JobTimes> = group.iter().map(|j| j.times()).collect();
+        seen.stages
+            .record_group(at.began, at.commit_began, Instant::now(), times.iter());
         group.into_iter().for_each(|j| j.answer(commit.clone()));
     };
-    match commit_together(engine, &group).await {
-        Ok(()) => answer(group, Ok(())),
-        Err(GroupError::Commit(e)) => answer(group, Err(e)),
-        Err(GroupError::JobFailed) if group.len() == 1 => answer(group, Ok(())),
+    let (outcome, at) = commit_together(engine, &group).await;
+    match outcome {
+        Ok(()) => answer(group, Ok(()), at),
+        Err(GroupError::Commit(e)) => answer(group, Err(e), at),
+        Err(GroupError::JobFailed) if group.len() == 1 => answer(group, Ok(()), at),
         Err(GroupError::JobFailed) => {
             for job in group {
-                let commit = match commit_together(engine, std::slice::from_ref(&job)).await {
+                let (outcome, at) = commit_together(engine, std::slice::from_ref(&job)).await;
+                let commit = match outcome {
                     Ok(()) | Err(GroupError::JobFailed) => Ok(()),
                     Err(GroupError::Commit(e)) => Err(e),
                 };
-                answer(vec![job], commit);
+                answer(vec![job], commit, at);
             }
         }
     }
+}
+
+/// When a transaction began and when its commit (or rollback) began.
+struct GroupTimes {
+    began: Instant,
+    commit_began: Instant,
 }
 
 enum GroupError {
@@ -261,19 +326,30 @@ enum GroupError {
 async fn commit_together<E: Engine>(
     engine: &mut E,
     group: &[Box<dyn Job>],
-) -> Result<(), GroupError> {
-    let tx = engine.begin().await.map_err(|e| {
-        tracing::error!(error = %e, "cannot begin a write transaction");
-        GroupError::Commit(e)
-    })?;
+) -> (Result<(), GroupError>, GroupTimes) {
+    let began = Instant::now();
+    let times = || GroupTimes {
+        began,
+        commit_began: Instant::now(),
+    };
+    let tx = match engine.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            return (Err(GroupError::Commit(e)), times());
+        }
+    };
     for job in group {
         if !job.run(&tx).await {
+            let at = times();
             engine.rollback(tx).await;
-            return Err(GroupError::JobFailed);
+            return (Err(GroupError::JobFailed), at);
         }
     }
-    engine.commit(tx).await.map_err(|e| {
+    let at = times();
+    let committed = engine.commit(tx).await.map_err(|e| {
         tracing::error!(error = %e, "group commit failed");
         GroupError::Commit(e)
-    })
+    });
+    (committed, at)
 }

@@ -444,6 +444,7 @@ fn literal_only_comparisons_fold() {
     for (src, want) in cases {
         let c = compile(src, Dialect::Sqlite, false).unwrap();
         assert_eq!(c.sql, if want { "(1=1)" } else { "(1=0)" }, "{src}");
+        assert_eq!(c.is_always_true(), want, "{src}");
     }
 }
 

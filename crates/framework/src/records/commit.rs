@@ -50,6 +50,12 @@ pub(crate) enum Step {
 /// old columns or the old shape of a value (a select's single value into a column that
 /// now holds lists).
 pub(crate) async fn check_schema(txn: &dyn WriteTx, d: Dialect, c: &Collection) -> Result<()> {
+    // Once checked in a transaction, it holds until the end of it (the row is locked, or
+    // SQLite's one writer is this one): a group commit's other writes skip the query.
+    let fact = format!("schema {} {}", c.id, c.updated);
+    if txn.knows(&fact) {
+        return Ok(());
+    }
     // On PostgreSQL the row is share-locked: a schema change updates it before it alters
     // the table, so a write either commits first or waits and sees the new schema.
     let lock = if d == Dialect::Postgres {
@@ -64,6 +70,7 @@ pub(crate) async fn check_schema(txn: &dyn WriteTx, d: Dialect, c: &Collection) 
     let row = txn.query_one(d.raw(sql, vec![c.id.clone().into()])).await?;
     let current = row.map(|r| r.string("updated")).transpose()?;
     if current.as_deref() == Some(c.updated.as_str()) {
+        txn.note(&fact);
         Ok(())
     } else {
         Err(Error::SchemaChanged)

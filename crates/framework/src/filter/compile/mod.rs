@@ -138,7 +138,18 @@ pub struct Compiled {
     pub values: Vec<SqlValue>,
 }
 
+/// What a condition that folded to a constant compiles to.
+const ALWAYS: &str = "(1=1)";
+const NEVER: &str = "(1=0)";
+
 impl Compiled {
+    /// True when the condition holds for every row (it folded to a constant: a rule
+    /// such as `@request.auth.id != ""` for a signed-in requester), so checking it
+    /// against the database would tell nothing.
+    pub fn is_always_true(&self) -> bool {
+        self.sql == ALWAYS
+    }
+
     /// The condition as a sea-query expression.
     pub fn into_expr(self) -> sea_query::Expr {
         sea_query::Expr::cust_with_values(self.sql, self.values)
@@ -247,7 +258,7 @@ impl Frag {
         out
     }
     fn constant(b: bool) -> Frag {
-        Frag::raw(if b { "(1=1)" } else { "(1=0)" })
+        Frag::raw(if b { ALWAYS } else { NEVER })
     }
     fn finish(self, dialect: Dialect) -> Compiled {
         let mut sql = String::with_capacity(self.sql.len() + 8);
