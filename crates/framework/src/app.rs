@@ -116,6 +116,8 @@ pub struct App {
 
 struct Inner {
     db: Db,
+    /// SQLite's auxiliary file (the logs); none on PostgreSQL.
+    logs_db: Option<Db>,
     config: Config,
     registry: RwLock<Arc<Registry>>,
     /// Row count and newest `updated` of `_collections` when the registry was loaded.
@@ -186,6 +188,7 @@ impl App {
     /// Connects, applies the system migrations and loads the collections.
     pub async fn open(config: Config) -> Result<App> {
         let db = Db::connect(&config.db_target()).await?;
+        let logs_db = Db::connect_auxiliary(&config.db_target()).await?;
         let token_secret = config.secret_of(db.dialect, &config.token_secret, None)?;
         let (realtime, changes) = crate::realtime::broker::Broker::new(config.realtime_queue);
         db.with_migration_lock(async {
@@ -198,6 +201,7 @@ impl App {
         ));
         let inner = Inner {
             db,
+            logs_db,
             files: RwLock::new(files),
             files_s3: std::sync::Mutex::new(None),
             state: RwLock::default(),
@@ -336,6 +340,19 @@ impl App {
             .read()
             .map(|f| f.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The database that holds tables of `store`.
+    pub(crate) fn db_of(&self, store: crate::filter::Store) -> &Db {
+        match (store, &self.inner.logs_db) {
+            (crate::filter::Store::Auxiliary, Some(db)) => db,
+            _ => &self.inner.db,
+        }
+    }
+
+    /// Where the logs are (SQLite: `auxiliary.db`; PostgreSQL: the main database).
+    pub(crate) fn logs_db(&self) -> &Db {
+        self.db_of(crate::filter::Store::Auxiliary)
     }
 
     pub fn db(&self) -> &Db {

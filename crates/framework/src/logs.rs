@@ -7,7 +7,7 @@ use crate::collections::model::Collection;
 use crate::db::{quote, Dialect};
 use crate::error::{Error, Result};
 use crate::fields::{format_datetime, Field, FieldKind};
-use crate::filter::{PlainTable, RequestInfo};
+use crate::filter::{PlainTable, RequestInfo, Store};
 use crate::records::read::{self as records, ListParams, ListResult, MAIN};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::Value as SqlValue;
@@ -200,7 +200,7 @@ async fn write(app: &App, entries: Vec<Queued>) -> Result<()> {
         ])
         .map_err(|e| Error::internal_from("cannot build the log insert", e))?;
     }
-    app.db().execute(d.build(&q)).await?;
+    app.logs_db().execute(d.build(&q)).await?;
     Ok(())
 }
 
@@ -211,7 +211,7 @@ async fn remove_old(app: &App) -> Result<()> {
     let mut q = Query::delete();
     q.from_table(Alias::new("_logs"))
         .and_where(Expr::col(Alias::new("created")).lt(cutoff));
-    app.db().execute(d.build(&q)).await?;
+    app.logs_db().execute(d.build(&q)).await?;
     Ok(())
 }
 
@@ -225,6 +225,7 @@ static LOGS_TABLE: LazyLock<PlainTable> = LazyLock::new(|| {
         Field::new("data", FieldKind::Json(Default::default())),
     ]);
     PlainTable {
+        store: Store::Auxiliary,
         name: "_logs",
         fields,
     }
@@ -274,7 +275,7 @@ pub(crate) async fn stats(
         let scope = crate::filter::Scope::new(&reg, &*LOGS_TABLE, MAIN, req, d).for_client();
         q.and_where(crate::filter::compile_filter(f, &scope)?.into_expr());
     }
-    let rows = app.db().query_all(d.build(&q)).await?;
+    let rows = app.logs_db().query_all(d.build(&q)).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -292,6 +293,6 @@ pub(crate) async fn delete_all(app: &App, req: &RequestInfo) -> Result<()> {
     }
     let mut q = Query::delete();
     q.from_table(Alias::new("_logs"));
-    app.db().execute(app.dialect().build(&q)).await?;
+    app.logs_db().execute(app.dialect().build(&q)).await?;
     Ok(())
 }

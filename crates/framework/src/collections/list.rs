@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 static COLLECTIONS_TABLE: LazyLock<PlainTable> = LazyLock::new(|| {
     let text = |n: &str| Field::new(n, FieldKind::Text(TextField::default()));
     PlainTable {
+        store: crate::filter::Store::Main,
         name: "_collections",
         fields: vec![
             crate::collections::model::id_field(),

@@ -100,6 +100,18 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, DbError> {
 /// Beside a SQLite database: locked while a process migrates it.
 const MIGRATION_LOCK_FILE: &str = "migrate.lock";
 
+/// The SQLite files in the data directory: records and the rest, and the logs.
+const MAIN_FILE: &str = "data.db";
+const AUXILIARY_FILE: &str = "auxiliary.db";
+
+/// The auxiliary file's tables: the logs, as the system migration makes them in the
+/// main database (PostgreSQL's, and SQLite's before they moved).
+const AUXILIARY_TABLES: &str = "CREATE TABLE IF NOT EXISTS \"_logs\" (\
+     \"id\" TEXT NOT NULL PRIMARY KEY, \"level\" INTEGER NOT NULL DEFAULT 0, \
+     \"message\" TEXT NOT NULL DEFAULT '', \"data\" TEXT NOT NULL DEFAULT '{}', \
+     \"created\" TEXT NOT NULL DEFAULT ''); \
+     CREATE INDEX IF NOT EXISTS \"idx_logs_created\" ON \"_logs\" (\"created\")";
+
 /// The advisory lock key of migrations (six ASCII letters; instances of every version on
 /// one database must use the same one).
 const MIGRATION_LOCK_KEY: i64 = 0x6761_7468_6572;
@@ -122,20 +134,41 @@ pub struct Db {
 impl Db {
     pub async fn connect(target: &DbTarget) -> Result<Db, DbError> {
         match target {
-            DbTarget::SqliteDir(dir) => Self::connect_sqlite(dir).await,
+            DbTarget::SqliteDir(dir) => Self::connect_sqlite(dir, MAIN_FILE, num_readers()).await,
             DbTarget::Postgres(url) => Self::connect_postgres(url).await,
         }
     }
 
-    async fn connect_sqlite(dir: &Path) -> Result<Db, DbError> {
+    /// The auxiliary database (see [`crate::filter::Store::Auxiliary`]): on SQLite the
+    /// file `auxiliary.db` beside `data.db`, with its writer, one reader and the tables
+    /// it holds; on PostgreSQL none (the main database holds those tables).
+    pub(crate) async fn connect_auxiliary(target: &DbTarget) -> Result<Option<Db>, DbError> {
+        let DbTarget::SqliteDir(dir) = target else {
+            return Ok(None);
+        };
+        let db = Self::connect_sqlite(dir, AUXILIARY_FILE, 1).await?;
+        db.execute(db.dialect.raw(AUXILIARY_TABLES, Vec::new()))
+            .await?;
+        // What a version before kept in the main file moves here, once.
+        let (main, aux) = (dir.join(MAIN_FILE), dir.join(AUXILIARY_FILE));
+        let moved = tokio::task::spawn_blocking(move || sqlite::move_logs(&main, &aux))
+            .await
+            .map_err(|e| DbError::internal("the log move task", e))??;
+        if moved > 0 {
+            tracing::info!(moved, "logs moved to {AUXILIARY_FILE}");
+        }
+        Ok(Some(db))
+    }
+
+    async fn connect_sqlite(dir: &Path, file: &str, readers: usize) -> Result<Db, DbError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             DbError::internal(format!("cannot create data dir {}", dir.display()), e)
         })?;
-        let path = dir.join("data.db");
+        let path = dir.join(file);
         // The writer's own connection is opened first, so WAL mode is set before readers attach.
         let writer = Writer::start_sqlite(sqlite::open_writer(&path)?)
             .map_err(|e| DbError::internal("cannot start the writer thread", e))?;
-        let readers = sqlite::Readers::start(&path, num_readers())?;
+        let readers = sqlite::Readers::start(&path, readers)?;
         // sea-orm's own connection is only for migrations: one, closed when idle.
         let mut o = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
         o.max_connections(1)

@@ -59,6 +59,35 @@ pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbError> {
     }
 }
 
+/// Moves the rows of the main file's `_logs` (where versions before the auxiliary file
+/// kept them) into the auxiliary file's; returns how many moved.
+pub fn move_logs(main: &Path, aux: &Path) -> Result<u64, DbError> {
+    let conn = open(aux, 1_000)?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS \"old\"",
+        [main.to_string_lossy().as_ref()],
+    )?;
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM \"old\".sqlite_master WHERE type = 'table' AND name = '_logs')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(0);
+    }
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM \"old\".\"_logs\"", [], |r| r.get(0))?;
+    if n > 0 {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE; \
+             INSERT OR IGNORE INTO \"main\".\"_logs\" (\"id\", \"level\", \"message\", \"data\", \"created\") \
+             SELECT \"id\", \"level\", \"message\", \"data\", \"created\" FROM \"old\".\"_logs\"; \
+             DELETE FROM \"old\".\"_logs\"; \
+             COMMIT;",
+        )?;
+    }
+    Ok(n as u64)
+}
+
 fn to_sqlite(v: &Value) -> SqliteValue {
     use SqliteValue as V;
     match v {

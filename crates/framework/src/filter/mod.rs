@@ -11,7 +11,7 @@ pub use compile::{
 };
 pub use lexer::Params;
 pub(crate) use table::PlainTable;
-pub use table::Table;
+pub use table::{Store, Table};
 
 /// A filter that does not parse or resolve, with the byte position of the problem.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,10 @@ use crate::fields::Field;
 pub trait Table: Sync {
     /// The table's name in the database.
     fn table_name(&self) -> &str;
+    /// The database that holds it.
+    fn store(&self) -> Store {
+        Store::Main
+    }
     /// What relation fields store to point at this table (a collection's id).
     fn table_id(&self) -> &str;
     fn fields(&self) -> &[Field];
@@ -53,11 +57,26 @@ impl<T: Table + Send> Table for std::sync::Arc<T> {
 pub(crate) struct PlainTable {
     pub name: &'static str,
     pub fields: Vec<Field>,
+    pub store: Store,
+}
+
+/// Which database holds a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// The main database: collections, records, settings.
+    Main,
+    /// Written often and read rarely (the logs): on SQLite a file of its own beside the
+    /// main one, with its own writer, so these writes never queue before the records';
+    /// on PostgreSQL the main database (its writers run side by side).
+    Auxiliary,
 }
 
 impl Table for PlainTable {
     fn table_name(&self) -> &str {
         self.name
+    }
+    fn store(&self) -> Store {
+        self.store
     }
     fn table_id(&self) -> &str {
         self.name

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::collections::model::auth_fields::{EMAIL, EMAIL_VISIBILITY, TOKEN_KEY};
 use crate::collections::model::Collection;
-use crate::db::{quote, Dialect};
+use crate::db::{quote, Db, Dialect};
 use crate::error::{Error, Result};
 use crate::filter::{
     compile_filter, compile_filter_with, compile_sort, Params, RequestInfo, Scope, Table,
@@ -262,7 +262,10 @@ pub(crate) async fn page(
 pub(crate) async fn find_row(app: &App, table: &dyn Table, id: &str) -> Result<Option<Record>> {
     let mut q = select_all(table);
     q.and_where(id_eq(id));
-    let row = app.db().query_one(app.dialect().build(&q)).await?;
+    let row = app
+        .db_of(table.store())
+        .query_one(app.dialect().build(&q))
+        .await?;
     Ok(row.map(|r| record_from_row(&r, table)))
 }
 
@@ -335,7 +338,10 @@ pub(crate) async fn select(
     // Both are bound as signed 64-bit integers (PostgreSQL has no unsigned ones).
     q.limit(limit.min(i64::MAX as u64))
         .offset(offset.min(i64::MAX as u64));
-    let rows = app.db().query_all(app.dialect().build(&q)).await?;
+    let rows = app
+        .db_of(c.store())
+        .query_all(app.dialect().build(&q))
+        .await?;
     Ok(rows.iter().map(|r| record_from_row(r, c)).collect())
 }
 
@@ -345,21 +351,21 @@ pub(crate) async fn count_where(app: &App, c: &dyn Table, s: &Selection) -> Resu
     cq.from_as(Alias::new(c.table_name()), Alias::new(MAIN))
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
     s.restrict(&mut cq);
-    count(app, app.dialect().build(&cq)).await
+    count(app, app.db_of(c.store()), app.dialect().build(&cq)).await
 }
 
 /// Runs a `COUNT(*) AS n` query, or, on SQLite, answers from the counts kept since the
 /// last write.
-async fn count(app: &App, stmt: sea_orm::Statement) -> Result<i64> {
+async fn count(app: &App, db: &Db, stmt: sea_orm::Statement) -> Result<i64> {
     let run = |stmt| async {
-        let row = app.db().query_one(stmt).await?;
+        let row = db.query_one(stmt).await?;
         Ok::<_, Error>(row.map(|r| r.i64("n")).transpose()?.unwrap_or(0))
     };
     if app.dialect() != Dialect::Sqlite {
         return run(stmt).await;
     }
     let key = format!("{}\u{0}{:?}", stmt.sql, stmt.values);
-    let generation = app.db().write_generation();
+    let generation = db.write_generation();
     if let Some(n) = app.counts().get(&key, generation) {
         return Ok(n);
     }

@@ -104,3 +104,39 @@ async fn requests_are_logged_and_superusers_read_them() {
     let (_, b) = s.list_logs(&[("filter", "data.url ~ 'probe=2'")]).await;
     assert_eq!(b["totalItems"], 0);
 }
+
+/// SQLite keeps the logs in `auxiliary.db`; the entries a version before left in
+/// `data.db` move there when the server starts.
+#[tokio::test]
+async fn logs_of_an_older_version_move_to_the_auxiliary_file() {
+    if is_postgres() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(unique("gather_old_logs"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    {
+        let old = rusqlite::Connection::open(dir.join("data.db")).expect("open");
+        old.execute_batch(
+            "CREATE TABLE \"_logs\" (\"id\" TEXT NOT NULL PRIMARY KEY, \"level\" INTEGER NOT NULL DEFAULT 0, \
+             \"message\" TEXT NOT NULL DEFAULT '', \"data\" TEXT NOT NULL DEFAULT '{}', \"created\" TEXT NOT NULL DEFAULT '');
+             INSERT INTO \"_logs\" VALUES ('oldlog000000001', 0, 'from before', '{\"status\": 200}', '2099-01-01 00:00:00.000Z');",
+        )
+        .expect("old logs");
+    }
+    let moved_to = dir.clone();
+    let s = start_configured(move |c| c.data_dir = moved_to).await;
+    let (st, b) = s.list_logs(&[("filter", "message = 'from before'")]).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["totalItems"], 1, "{b}");
+    assert_eq!(b["items"][0]["data"]["status"], 200);
+    let old = rusqlite::Connection::open(dir.join("data.db")).expect("open");
+    let left: i64 = old
+        .query_row("SELECT COUNT(*) FROM \"_logs\"", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 0, "nothing stays behind");
+    assert!(dir.join("auxiliary.db").exists());
+    // New entries go to the auxiliary file as well, and are listed beside the old one.
+    let (st, _) = s.get("/api/health?probe=aux", None).await;
+    assert_eq!(st, StatusCode::OK);
+    wait_for(&s, "data.url ~ 'probe=aux'", 1).await;
+}
