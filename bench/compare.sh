@@ -77,8 +77,10 @@ done
 
 # Gather on PostgreSQL: a fresh database per repetition (bench/gather_pg.sh makes it).
 PGRUN="$(pwd)/bench/gather_pg.sh"
-run gather-pg "$GATHER" "$PGRUN {dir} serve --http 127.0.0.1:8090" \
-    "$PGRUN {dir} superuser upsert {email} {password}" 1
+for n in $(seq 1 "$reps"); do
+    run gather-pg "$GATHER" "$PGRUN {dir} serve --http 127.0.0.1:8090" \
+        "$PGRUN {dir} superuser upsert {email} {password}" "$n"
+done
 bash bench/gather_pg.sh --drop-all
 
 python3 bench/report.py "$out" > bench/RESULTS.md

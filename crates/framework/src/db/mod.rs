@@ -3,6 +3,7 @@
 //! with their own queries ([`Db::query_all`]) and run their own statements in one write
 //! transaction ([`Db::write`]) for set-based work; records are written through records.
 
+mod checkpoint;
 mod error;
 mod row;
 mod sqlite;
@@ -166,8 +167,7 @@ impl Db {
         })?;
         let path = dir.join(file);
         // The writer's own connection is opened first, so WAL mode is set before readers attach.
-        let writer = Writer::start_sqlite(sqlite::open_writer(&path)?)
-            .map_err(|e| DbError::internal("cannot start the writer thread", e))?;
+        let writer = Writer::start_sqlite(sqlite::open_writer(&path)?, &path)?;
         let readers = sqlite::Readers::start(&path, readers)?;
         // sea-orm's own connection is only for migrations: one, closed when idle.
         let mut o = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));

@@ -37,10 +37,14 @@ pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbError
 }
 
 /// The one read-write connection; it puts the file in WAL mode before readers attach.
+/// Its commits do not checkpoint the WAL (see `checkpoint`).
 /// Processes starting together on a new file race to switch it: SQLite answers "busy"
 /// to that switch at once rather than through the busy timeout, so it is tried again.
 pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbError> {
     let conn = open(path, WRITER_CACHE_KIB)?;
+    // Commits never checkpoint: `checkpoint` does it beside them.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")
+        .map_err(db_err)?;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {

@@ -9,6 +9,7 @@
 //! group synchronously, so a group costs one thread hand-off rather than one per
 //! statement. PostgreSQL: a few tokio tasks, each with its own connection, share the queue.
 
+use super::checkpoint::Wal;
 use super::error::DbError;
 use super::stages::{JobTimes, Stages, WriteStages};
 use super::statements::Epoch;
@@ -17,6 +18,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Instant;
@@ -99,8 +101,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// The SQLite writer: a thread of its own around `conn`.
-    pub fn start_sqlite(conn: rusqlite::Connection) -> std::io::Result<Writer> {
+    /// The SQLite writer: a thread of its own around `conn` (opened on `path`), and the
+    /// thread that checkpoints its WAL.
+    pub fn start_sqlite(conn: rusqlite::Connection, path: &Path) -> Result<Writer, DbError> {
+        let wal = Wal::start(path)?;
         let (tx, mut rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let mut engine = SqliteEngine {
             conn: Arc::new(StdMutex::new(conn)),
@@ -117,8 +121,12 @@ impl Writer {
                 while let Some(first) = rx.blocking_recv() {
                     let group = drain(first, &mut rx);
                     futures::executor::block_on(process_group(&mut engine, group, &seen));
+                    if let Ok(conn) = engine.conn.lock() {
+                        wal.finish_if_due(&conn);
+                    }
                 }
-            })?;
+            })
+            .map_err(|e| DbError::internal("cannot start the writer thread", e))?;
         Ok(Writer {
             queue: tx,
             generation,
