@@ -78,7 +78,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gather_wal_{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("t.db");
-        let writer = super::super::sqlite::open_writer(&path).expect("writer");
+        let writer = super::super::sqlite::open_writer(&path, super::super::sqlite::MAIN_CACHES)
+            .expect("writer");
         writer
             .execute_batch("CREATE TABLE t (v TEXT)")
             .expect("table");

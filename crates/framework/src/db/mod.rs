@@ -135,7 +135,9 @@ pub struct Db {
 impl Db {
     pub async fn connect(target: &DbTarget) -> Result<Db, DbError> {
         match target {
-            DbTarget::SqliteDir(dir) => Self::connect_sqlite(dir, MAIN_FILE, num_readers()).await,
+            DbTarget::SqliteDir(dir) => {
+                Self::connect_sqlite(dir, MAIN_FILE, num_readers(), sqlite::MAIN_CACHES).await
+            }
             DbTarget::Postgres(url) => Self::connect_postgres(url).await,
         }
     }
@@ -147,7 +149,7 @@ impl Db {
         let DbTarget::SqliteDir(dir) = target else {
             return Ok(None);
         };
-        let db = Self::connect_sqlite(dir, AUXILIARY_FILE, 1).await?;
+        let db = Self::connect_sqlite(dir, AUXILIARY_FILE, 1, sqlite::AUXILIARY_CACHES).await?;
         db.execute(db.dialect.raw(AUXILIARY_TABLES, Vec::new()))
             .await?;
         // What a version before kept in the main file moves here, once.
@@ -161,14 +163,19 @@ impl Db {
         Ok(Some(db))
     }
 
-    async fn connect_sqlite(dir: &Path, file: &str, readers: usize) -> Result<Db, DbError> {
+    async fn connect_sqlite(
+        dir: &Path,
+        file: &str,
+        readers: usize,
+        caches: sqlite::Caches,
+    ) -> Result<Db, DbError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             DbError::internal(format!("cannot create data dir {}", dir.display()), e)
         })?;
         let path = dir.join(file);
         // The writer's own connection is opened first, so WAL mode is set before readers attach.
-        let writer = Writer::start_sqlite(sqlite::open_writer(&path)?, &path)?;
-        let readers = sqlite::Readers::start(&path, readers)?;
+        let writer = Writer::start_sqlite(sqlite::open_writer(&path, caches)?, &path)?;
+        let readers = sqlite::Readers::start(&path, readers, caches)?;
         // sea-orm's own connection is only for migrations: one, closed when idle.
         let mut o = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
         o.max_connections(1)

@@ -8,10 +8,26 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Page cache per connection. Each connection has its own, so these add up (one writer,
-/// a reader per thread); pages beyond them come from the OS's file cache, a copy away.
-const WRITER_CACHE_KIB: u32 = 8_000;
-const READER_CACHE_KIB: u32 = 2_000;
+/// Page cache per connection, in KiB. Each connection has its own, so these add up (one
+/// writer, a reader per thread); pages beyond them come from the OS's file cache, a copy
+/// away.
+#[derive(Debug, Clone, Copy)]
+pub struct Caches {
+    pub writer_kib: u32,
+    pub reader_kib: u32,
+}
+
+/// The main file's: records are read and written all over their tables and indexes.
+pub const MAIN_CACHES: Caches = Caches {
+    writer_kib: 8_000,
+    reader_kib: 2_000,
+};
+/// The auxiliary file's: logs are appended at the end of their table and index, and read
+/// rarely, so a few pages do.
+pub const AUXILIARY_CACHES: Caches = Caches {
+    writer_kib: 1_000,
+    reader_kib: 1_000,
+};
 
 /// Pragmas every connection gets (the journal mode is the file's, set by the writer).
 const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
@@ -40,8 +56,8 @@ pub fn open(path: &Path, cache_kib: u32) -> Result<rusqlite::Connection, DbError
 /// Its commits do not checkpoint the WAL (see `checkpoint`).
 /// Processes starting together on a new file race to switch it: SQLite answers "busy"
 /// to that switch at once rather than through the busy timeout, so it is tried again.
-pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, DbError> {
-    let conn = open(path, WRITER_CACHE_KIB)?;
+pub fn open_writer(path: &Path, caches: Caches) -> Result<rusqlite::Connection, DbError> {
+    let conn = open(path, caches.writer_kib)?;
     // Commits never checkpoint: `checkpoint` does it beside them.
     conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")
         .map_err(db_err)?;
@@ -128,20 +144,50 @@ fn params(stmt: &Statement) -> Vec<SqliteValue> {
         .unwrap_or_default()
 }
 
+/// Statements binding more values than this are not kept prepared: they are multi-row
+/// inserts (a batch of log lines), seldom sent twice in the same shape, and their
+/// compiled programs are large (a connection keeping 256 of them held ~19 MB).
+const KEEP_PREPARED_MAX_VALUES: usize = 100;
+
+/// Runs `f` on `sql` prepared, from the connection's cache unless it binds many values.
+fn with_prepared<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    values: usize,
+    f: impl FnOnce(&mut rusqlite::Statement<'_>) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    if values > KEEP_PREPARED_MAX_VALUES {
+        f(&mut conn.prepare(sql).map_err(db_err)?)
+    } else {
+        let mut cached = conn.prepare_cached(sql).map_err(db_err)?;
+        f(&mut cached)
+    }
+}
+
 /// Runs a query on `conn`; at most `limit` rows.
 pub fn query(
     conn: &rusqlite::Connection,
     stmt: &Statement,
     limit: Option<usize>,
 ) -> Result<Vec<Row>, DbError> {
-    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
+    let params = params(stmt);
+    with_prepared(conn, &stmt.sql, params.len(), |prepared| {
+        rows_of(prepared, params, limit)
+    })
+}
+
+fn rows_of(
+    prepared: &mut rusqlite::Statement<'_>,
+    params: Vec<SqliteValue>,
+    limit: Option<usize>,
+) -> Result<Vec<Row>, DbError> {
     let names: Arc<[String]> = prepared
         .column_names()
         .into_iter()
         .map(str::to_string)
         .collect();
     let mut rows = prepared
-        .query(rusqlite::params_from_iter(params(stmt)))
+        .query(rusqlite::params_from_iter(params))
         .map_err(db_err)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(db_err)? {
@@ -168,11 +214,12 @@ pub fn execute(conn: &rusqlite::Connection, stmt: &Statement) -> Result<u64, DbE
         conn.execute_batch(&stmt.sql).map_err(db_err)?;
         return Ok(conn.changes());
     }
-    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
-    prepared
-        .execute(rusqlite::params_from_iter(params))
-        .map(|n| n as u64)
-        .map_err(db_err)
+    with_prepared(conn, &stmt.sql, params.len(), |prepared| {
+        prepared
+            .execute(rusqlite::params_from_iter(params))
+            .map(|n| n as u64)
+            .map_err(db_err)
+    })
 }
 
 type ReadJob = Box<dyn FnOnce(&rusqlite::Connection) + Send>;
@@ -186,10 +233,10 @@ pub struct Readers {
 }
 
 impl Readers {
-    pub fn start(path: &Path, count: usize) -> Result<Readers, DbError> {
+    pub fn start(path: &Path, count: usize, caches: Caches) -> Result<Readers, DbError> {
         let (tx, rx) = flume::unbounded::<ReadJob>();
         for i in 0..count {
-            let conn = open(path, READER_CACHE_KIB)?;
+            let conn = open(path, caches.reader_kib)?;
             conn.execute_batch("PRAGMA query_only = ON;")
                 .map_err(db_err)?;
             let rx = rx.clone();
@@ -240,12 +287,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("db-readers-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.db");
-        let w = open_writer(&path).unwrap();
+        let w = open_writer(&path, MAIN_CACHES).unwrap();
         w.execute_batch(
             "CREATE TABLE t (a TEXT, b REAL); INSERT INTO t VALUES ('x', 1.5), (NULL, 2);",
         )
         .unwrap();
-        let readers = Readers::start(&path, 2).unwrap();
+        let readers = Readers::start(&path, 2, MAIN_CACHES).unwrap();
         let stmt = Statement::from_sql_and_values(
             sea_orm::DatabaseBackend::Sqlite,
             "SELECT a, b FROM t WHERE b > ? ORDER BY b",
@@ -265,7 +312,7 @@ mod tests {
         let err = readers.run(move |c| execute(c, &insert)).await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
         // A job that panics fails alone; its reader goes on.
-        let readers = Readers::start(&path, 1).unwrap();
+        let readers = Readers::start(&path, 1, MAIN_CACHES).unwrap();
         let panicked = readers
             .run(|_| -> Result<(), DbError> { panic!("boom") })
             .await;
