@@ -12,7 +12,7 @@ use crate::records::read::{self as records, ListParams, ListResult, MAIN};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::Value as SqlValue;
 use serde_json::{json, Value};
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -181,56 +181,28 @@ pub(crate) fn log_request(app: &App, request: RequestLog) {
 async fn write(app: &App, entries: Vec<Queued>) -> Result<()> {
     let d = app.dialect();
     let now = format_datetime(chrono::Utc::now());
-    let rows: Vec<[SqlValue; 5]> = entries
-        .into_iter()
-        .map(|e| {
-            let (level, message, data) = e.into_row(d);
-            [
-                crate::collections::ids::new_record_id().into(),
-                (level as i32).into(),
-                message.into(),
-                data,
-                now.clone().into(),
-            ]
-        })
-        .collect();
-    match d {
-        // One prepared one-row insert per entry, in one transaction: SQLite runs each
-        // in microseconds, where a statement of a thousand rows is parsed and compiled
-        // anew for every batch (megabytes its allocator then keeps).
-        Dialect::Sqlite => {
-            let rows = Arc::new(rows);
-            let sql = format!("INSERT INTO \"_logs\" ({LOG_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)");
-            app.logs_db()
-                .write::<_, crate::db::DbError>(Box::new(move |tx| {
-                    let (rows, sql) = (rows.clone(), sql.clone());
-                    Box::pin(async move {
-                        for row in rows.iter() {
-                            tx.execute(d.raw(sql.as_str(), row.to_vec())).await?;
-                        }
-                        Ok(())
-                    })
-                }))
-                .await?;
-        }
-        // One statement for the batch: a round trip per row would cost far more.
-        Dialect::Postgres => {
-            let mut q = Query::insert();
-            q.into_table(Alias::new("_logs"))
-                .columns(LOG_COLUMNS_LIST.map(Alias::new));
-            for row in rows {
-                q.values(row.map(Expr::val))
-                    .map_err(|e| Error::internal_from("cannot build the log insert", e))?;
-            }
-            app.logs_db().execute(d.build(&q)).await?;
-        }
+    let mut q = Query::insert();
+    q.into_table(Alias::new("_logs")).columns([
+        Alias::new("id"),
+        Alias::new("level"),
+        Alias::new("message"),
+        Alias::new("data"),
+        Alias::new("created"),
+    ]);
+    for e in entries {
+        let (level, message, data) = e.into_row(d);
+        q.values([
+            Expr::val(crate::collections::ids::new_record_id()),
+            Expr::val(level as i32),
+            Expr::val(message),
+            Expr::val(data),
+            Expr::val(now.clone()),
+        ])
+        .map_err(|e| Error::internal_from("cannot build the log insert", e))?;
     }
+    app.logs_db().execute(d.build(&q)).await?;
     Ok(())
 }
-
-/// The columns of `_logs` a log line fills, in the order of its values.
-const LOG_COLUMNS_LIST: [&str; 5] = ["id", "level", "message", "data", "created"];
-const LOG_COLUMNS: &str = "\"id\", \"level\", \"message\", \"data\", \"created\"";
 
 async fn remove_old(app: &App) -> Result<()> {
     let days = std::cmp::max(app.settings().logs.max_days, 1);
