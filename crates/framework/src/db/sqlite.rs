@@ -146,7 +146,7 @@ fn params(stmt: &Statement) -> Vec<SqliteValue> {
 
 /// Statements binding more values than this are not kept prepared: they are multi-row
 /// inserts (a batch of log lines), seldom sent twice in the same shape, and their
-/// compiled programs are large (a connection keeping 256 of them held ~19 MB).
+/// compiled programs are large enough to crowd out the statements that do repeat.
 const KEEP_PREPARED_MAX_VALUES: usize = 100;
 
 /// Runs `f` on `sql` prepared, from the connection's cache unless it binds many values.
